@@ -1,0 +1,47 @@
+# nl2en — `make test` and `make translate` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The torch build to install; override, e.g. TORCH_SPEC="torch==2.13.0+cpu" or a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+MODEL ?= opus-mt-nl-en
+OUT ?= outputs
+SEEDS ?= $(wildcard seeds/*.txt)
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup translate test test-quality lint format tiny-models clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed  ## create .venv and install nl2en with its dev tools (idempotent)
+
+translate: setup  ## translate seeds/*.txt into outputs/ (MODEL=… to choose the model)
+	$(BIN)/nl2en translate $(SEEDS) --model $(MODEL) --out $(OUT) $(ARGS)
+
+test: setup  ## the test suite, on tiny random models (no weights, no network)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-quality: setup  ## quality tests with the real models (skipped where their weights are absent)
+	$(BIN)/python -m pytest -m quality $(PYTEST_ARGS)
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format pipeline tests
+	$(BIN)/ruff check --fix pipeline tests
+
+tiny-models: setup  ## build tiny random models into models/tiny/ for offline trials
+	$(BIN)/python -m pipeline.tiny_models models/tiny
+
+clean:  ## remove outputs, caches and build debris (keeps .venv and models/)
+	rm -rf outputs/* .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -exec rm -rf {} +

@@ -1,0 +1,7 @@
+"""nl2en: Dutch→English translation and summarisation of news articles.
+
+Stages are plain library modules (``segment``, ``translate``, ``memory``, ``runner``);
+``pipeline.cli`` is a thin Typer front over them.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""``nl2en models list|pull|import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.app import app, handled
+
+models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_command() -> None:
+    """List aliases and local models, and where each is found on this machine."""
+    from pipeline.registry import list_models
+
+    with handled():
+        rows = list_models()
+    for row in rows:
+        where = row.location or "not on this machine (nl2en models pull " + row.name + ")"
+        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}")
+
+
+@models_app.command("pull")
+def pull(
+    name: Annotated[str, typer.Argument(help="Alias or hub id.")],
+    revision: Annotated[str | None, typer.Option("--revision", help="Branch, tag or commit.")] = None,
+) -> None:
+    """Download a pinned snapshot into models/hub/ for offline use later."""
+    from pipeline.registry import pull_model
+
+    with handled():
+        path = pull_model(name, revision)
+    typer.echo(f"pulled {name} into {path}")
+
+
+@models_app.command("import")
+def import_command(
+    directory: Annotated[Path, typer.Argument(help="A model directory copied from elsewhere.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name to register it under.")] = None,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle")] = False,
+) -> None:
+    """Register a model directory (copied into models/local/<name>)."""
+    from pipeline.registry import import_model
+
+    with handled():
+        path = import_model(directory, name, allow_pickle)
+    typer.echo(f"imported {directory} as {path.name} ({path})")

@@ -1,0 +1,737 @@
+"""Random-weight stand-ins for the real seq2seq checkpoints.
+
+The Hugging Face hub is unreachable from CI and from the benchmark machines, so
+tests and benchmarks cannot download ``Helsinki-NLP/opus-mt-nl-en`` or
+``sshleifer/distilbart-cnn-12-6``.  This module builds models of the *real*
+classes (``MarianMTModel``, ``BartForConditionalGeneration``,
+``PegasusForConditionalGeneration``) with *real* tokenizer files trained on the
+fly, saved with ``save_pretrained`` so every loader (``AutoTokenizer``,
+``AutoModelForSeq2SeqLM``, CTranslate2's converter) sees the same layout as the
+hub checkpoints.  Outputs are gibberish by design; only shapes, file formats,
+special-token conventions and generation settings are faithful.
+
+Heavy libraries are imported inside the functions so that importing this
+module (e.g. from a Makefile helper or a CLI) stays cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+
+__all__ = [
+    "DISTILBART_CNN_12_6",
+    "MARIAN_OPUS_NL_EN",
+    "PEGASUS_CNN_DAILYMAIL",
+    "build_bart_like",
+    "build_marian_like",
+    "build_tiny_bart",
+    "build_tiny_marian",
+    "build_tiny_pegasus",
+    "training_corpus",
+]
+
+# Architecture of Helsinki-NLP/opus-mt-nl-en (config.json on the hub).
+MARIAN_OPUS_NL_EN: dict[str, int] = {
+    "vocab_size": 67028,
+    "d_model": 512,
+    "encoder_layers": 6,
+    "decoder_layers": 6,
+    "encoder_attention_heads": 8,
+    "decoder_attention_heads": 8,
+    "encoder_ffn_dim": 2048,
+    "decoder_ffn_dim": 2048,
+    "max_position_embeddings": 512,
+}
+
+# Architecture of sshleifer/distilbart-cnn-12-6 (12 encoder, 6 decoder layers).
+DISTILBART_CNN_12_6: dict[str, int] = {
+    "vocab_size": 50264,
+    "d_model": 1024,
+    "encoder_layers": 12,
+    "decoder_layers": 6,
+    "encoder_attention_heads": 16,
+    "decoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "decoder_ffn_dim": 4096,
+    "max_position_embeddings": 1024,
+}
+
+# Architecture of google/pegasus-cnn_dailymail (for reference; heavy: ~570M params).
+PEGASUS_CNN_DAILYMAIL: dict[str, int] = {
+    "vocab_size": 96103,
+    "d_model": 1024,
+    "encoder_layers": 16,
+    "decoder_layers": 16,
+    "encoder_attention_heads": 16,
+    "decoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "decoder_ffn_dim": 4096,
+    "max_position_embeddings": 1024,
+}
+
+_ARCH_KEYS = frozenset(MARIAN_OPUS_NL_EN)
+
+# Default init std.  The library default (0.02) gives tiny random models whose
+# output barely depends on the input (every sentence "translates" to the same
+# token soup), which would make equivalence tests between backends vacuous.
+# A tenfold larger std sharpens attention so different inputs diverge.
+DEFAULT_INIT_STD = 0.2
+
+# Upper bound on each sentencepiece model; the corpus cannot support much more.
+_MAX_SPM_PIECES = 400
+
+# ---------------------------------------------------------------------------
+# Corpus
+# ---------------------------------------------------------------------------
+
+_NL_SUBJECTS = (
+    "De minister", "Het kabinet", "De burgemeester", "Een woordvoerder", "De president",
+    "De regering", "Het parlement", "De politie", "Een onderzoeker", "De rechter",
+)
+_EN_SUBJECTS = (
+    "The minister", "The cabinet", "The mayor", "A spokesperson", "The president",
+    "The government", "Parliament", "The police", "A researcher", "The judge",
+)
+_NL_VERBS = ("zegt dat", "meldt dat", "verwacht dat", "ontkent dat", "bevestigt dat")
+_EN_VERBS = ("says that", "reports that", "expects that", "denies that", "confirms that")
+_NL_CLAUSES = (
+    "de economie groeit", "de prijzen stijgen", "het overleg woensdag doorgaat",
+    "de gesprekken over integratie vastlopen", "er nog geen akkoord is",
+    "de belasting omhoog gaat", "de verkiezingen in maart worden gehouden",
+    "het land onafhankelijk blijft", "de korting op gas verdwijnt",
+    "de leiders elkaar volgende week zien",
+)
+_EN_CLAUSES = (
+    "the economy is growing", "prices are rising", "the talks will go ahead on Wednesday",
+    "the negotiations on integration are stalling", "there is no agreement yet",
+    "taxes are going up", "the elections will be held in March",
+    "the country remains independent", "the discount on gas will disappear",
+    "the leaders will meet next week",
+)
+_NL_TAILS = ("", " volgens ingewijden", " in Den Haag", " na lang beraad", " tegen de verwachting in")
+_EN_TAILS = ("", " according to insiders", " in The Hague", " after long deliberation", " against expectations")
+_NL_TALKS = ("bespreekt", "besprak", "onderhandelt over", "sprak gisteren over")
+_EN_TALKS = ("discusses", "discussed", "is negotiating", "talked yesterday about")
+_NL_TOPICS = (
+    "de nieuwe begroting", "het klimaatbeleid", "de gasprijzen", "de pensioenhervorming",
+    "de woningnood", "de stikstofcrisis", "de oorlog in Oekraïne", "de handelsakkoorden",
+    "het onderwijsbudget", "de zorgkosten", "de migratiecijfers", "de energietransitie",
+)
+_EN_TOPICS = (
+    "the new budget", "climate policy", "gas prices", "pension reform",
+    "the housing shortage", "the nitrogen crisis", "the war in Ukraine", "the trade agreements",
+    "the education budget", "healthcare costs", "migration figures", "the energy transition",
+)
+_NL_PARTNERS = (
+    "de vakbonden", "de werkgevers", "de oppositie", "Brussel",
+    "de provincies", "de gemeenten", "de Europese Commissie", "de buurlanden",
+)
+_EN_PARTNERS = (
+    "the unions", "employers", "the opposition", "Brussels",
+    "the provinces", "the municipalities", "the European Commission", "neighbouring countries",
+)
+_NL_CITIES = ("Amsterdam", "Rotterdam", "Utrecht", "Moskou", "Minsk", "Berlijn", "Parijs", "Sint-Petersburg", "Kiev")
+_EN_CITIES = ("Amsterdam", "Rotterdam", "Utrecht", "Moscow", "Minsk", "Berlin", "Paris", "Saint Petersburg", "Kyiv")
+
+# Sentences that make sure digits, capitals, diacritics and typographic
+# punctuation of real Dutch news text are in the sentencepiece alphabets.
+_NL_EXTRA = (
+    "Pa's wijze lynx bezag vroom het fikse aquaduct.",
+    "PA'S WIJZE LYNX BEZAG VROOM HET FIKSE AQUADUCT!",
+    "„Dat zal nooit gebeuren zolang ik de leiding heb”, bezweert hij.",
+    "Het land profiteert van kortingen op Russisch gas en olie –Minsk verkoopt die door– en leningen.",
+    "Sinds 1994 is 12,5% van het budget (ruim €3 miljard) verdwenen; waarom?",
+    "De coördinator in België noemde één van de ideeën „naïef” — een café-discussie…",
+    "Op 7 december 2019 om 08:30 uur: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 & meer.",
+    "Zij vroeg: ‘Is dat echt zo?’ Hij zei: \"Ja\" [zie bijlage] {concept} / #12 @Den_Haag.",
+    "Çà en là: à, á, â, ä, è, é, ê, ë, ì, í, î, ï, ò, ó, ô, ö, ù, ú, û, ü, ñ, ß.",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 +-*=<>|~^$_`",
+)
+_EN_EXTRA = (
+    "The quick brown fox jumps over the lazy dog.",
+    "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG?",
+    "“That will never happen as long as I am in charge,” he insists.",
+    "The country profits from discounts on Russian gas and oil – Minsk sells it on — and loans.",
+    "Since 1994, 12.5% of the budget (over €3 billion, or $3.3bn) has vanished; why?",
+    "The coordinator in Belgium called one of the ideas ‘naïve’ — a café discussion…",
+    "On 7 December 2019 at 08:30: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 & more.",
+    "She asked: 'Is that really so?' He said: \"Yes\" [see annex] {draft} / #12 @The_Hague.",
+    "Zürich, Kraków, Malmö, São Paulo, Besançon: á, é, í, ó, ú, ü, ñ, ç, ß.",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 +-*=<>|~^$_`",
+)
+
+
+def _sentences(
+    subjects: tuple[str, ...],
+    verbs: tuple[str, ...],
+    clauses: tuple[str, ...],
+    tails: tuple[str, ...],
+    talks: tuple[str, ...],
+    topics: tuple[str, ...],
+    partners: tuple[str, ...],
+    cities: tuple[str, ...],
+    extra: tuple[str, ...],
+    with_word: str,
+) -> list[str]:
+    """Two templates x word lists, strided so the result stays a few hundred sentences.
+
+    Parallel word lists keep the Dutch and English corpora aligned (same index,
+    same meaning), which makes them usable as toy parallel data too.
+    """
+    reported = [
+        f"{subject} {verb} {clause}{tails[i % len(tails)]}."
+        for i, (subject, verb, clause) in enumerate(itertools.product(subjects, verbs, clauses))
+        if i % 2 == 0
+    ]
+    meetings = [
+        f"{subjects[i % len(subjects)]} {talks[i % len(talks)]} {topics[(7 * i) % len(topics)]}"
+        f" {with_word} {partners[(3 * i) % len(partners)]} in {cities[(5 * i) % len(cities)]}."
+        for i in range(200)
+    ]
+    return reported + meetings + list(extra)
+
+
+def _dutch_corpus() -> list[str]:
+    return _sentences(
+        _NL_SUBJECTS, _NL_VERBS, _NL_CLAUSES, _NL_TAILS, _NL_TALKS, _NL_TOPICS, _NL_PARTNERS, _NL_CITIES, _NL_EXTRA, "met"
+    )
+
+
+def _english_corpus() -> list[str]:
+    return _sentences(
+        _EN_SUBJECTS, _EN_VERBS, _EN_CLAUSES, _EN_TAILS, _EN_TALKS, _EN_TOPICS, _EN_PARTNERS, _EN_CITIES, _EN_EXTRA, "with"
+    )
+
+
+def training_corpus() -> list[str]:
+    """Deterministic Dutch + English sentences used to train the tiny tokenizers.
+
+    Generated from templates rather than shipped as data so that builds need
+    no files and always produce the same tokenizers.
+    """
+    return _dutch_corpus() + _english_corpus()
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _resolve_arch(
+    arch: Mapping[str, int] | None,
+    *,
+    vocab_size: int,
+    d_model: int,
+    layers: int,
+    heads: int,
+    ffn: int,
+    max_positions: int,
+) -> dict[str, int]:
+    """Merge the small-size keyword arguments with an optional full architecture dict."""
+    resolved = {
+        "vocab_size": vocab_size,
+        "d_model": d_model,
+        "encoder_layers": layers,
+        "decoder_layers": layers,
+        "encoder_attention_heads": heads,
+        "decoder_attention_heads": heads,
+        "encoder_ffn_dim": ffn,
+        "decoder_ffn_dim": ffn,
+        "max_position_embeddings": max_positions,
+    }
+    if arch is not None:
+        unknown = set(arch) - _ARCH_KEYS
+        if unknown:
+            raise ValueError(f"unknown architecture keys: {sorted(unknown)}")
+        resolved.update(arch)
+    if resolved["d_model"] % resolved["encoder_attention_heads"] or (
+        resolved["d_model"] % resolved["decoder_attention_heads"]
+    ):
+        raise ValueError("d_model must be divisible by the number of attention heads")
+    return resolved
+
+
+def _train_spm(
+    sentences: Iterable[str],
+    vocab_size: int,
+    *,
+    pad_id: int = -1,
+    eos_id: int = 2,
+    unk_id: int = 0,
+    bos_id: int = 1,
+) -> bytes:
+    """Train a unigram sentencepiece model in memory and return its serialized proto.
+
+    ``hard_vocab_limit=False`` lets the trainer return fewer pieces when the
+    tiny corpus cannot support ``vocab_size``; one thread and no shuffling keep
+    the result reproducible.
+    """
+    import sentencepiece as spm
+
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(list(sentences)),
+        model_writer=writer,
+        model_type="unigram",
+        vocab_size=vocab_size,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        unk_id=unk_id,
+        bos_id=bos_id,
+        eos_id=eos_id,
+        pad_id=pad_id,
+        minloglevel=2,
+    )
+    return writer.getvalue()
+
+
+def _spm_pieces(model_proto: bytes) -> list[str]:
+    """Ordinary (non-control, non-unk) pieces of a serialized sentencepiece model."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_proto=model_proto)
+    return [
+        sp.id_to_piece(i)
+        for i in range(sp.get_piece_size())
+        if not (sp.is_control(i) or sp.is_unknown(i))
+    ]
+
+
+def _fillers(prefix: str, count: int, taken: Mapping[str, int] | set[str]) -> list[str]:
+    """Filler tokens that pad a vocabulary up to the real model's size.
+
+    They are never produced by the tokenizer but decode to readable text
+    (``tok123``) when a random model generates them.
+    """
+    out: list[str] = []
+    i = 0
+    while len(out) < count:
+        token = f"{prefix}tok{i}"
+        if token not in taken:
+            out.append(token)
+        i += 1
+    return out
+
+
+def _check_finite(model: torch.nn.Module) -> None:
+    import torch
+
+    for name, param in model.state_dict().items():
+        if param.is_floating_point() and not torch.isfinite(param).all():
+            raise RuntimeError(f"non-finite values in {name}")
+
+
+def _length_settings(
+    fixed_length: int | None, *, min_length: int | None, max_length: int | None
+) -> dict[str, Any]:
+    """Generation length keys: either a length window, or an exact number of new tokens.
+
+    ``min_new_tokens`` suppresses EOS until ``fixed_length`` tokens have been
+    produced and ``max_new_tokens`` stops there, so every output has exactly
+    ``fixed_length`` new tokens -- what a throughput benchmark needs.
+    """
+    if fixed_length is not None:
+        if fixed_length < 1:
+            raise ValueError("fixed_length must be >= 1")
+        return {"min_new_tokens": fixed_length, "max_new_tokens": fixed_length}
+    settings: dict[str, Any] = {}
+    if min_length is not None:
+        settings["min_length"] = min_length
+    if max_length is not None:
+        settings["max_length"] = max_length
+    return settings
+
+
+def _beam_settings(num_beams: int, **beam_only: Any) -> dict[str, Any]:
+    """Beam-search-only flags are dropped for greedy configs (v5 refuses to save them)."""
+    settings: dict[str, Any] = {"num_beams": num_beams}
+    if num_beams > 1:
+        settings.update(beam_only)
+    return settings
+
+
+# ---------------------------------------------------------------------------
+# Marian (opus-mt-nl-en)
+# ---------------------------------------------------------------------------
+
+
+def build_tiny_marian(
+    out_dir: Path,
+    *,
+    vocab_size: int = 800,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn: int = 128,
+    max_positions: int = 512,
+    num_beams: int = 2,
+    max_length: int = 64,
+    fixed_length: int | None = None,
+    seed: int = 0,
+    arch: Mapping[str, int] | None = None,
+    init_std: float = DEFAULT_INIT_STD,
+) -> Path:
+    """Build a random ``MarianMTModel`` laid out like Helsinki-NLP/opus-mt-nl-en.
+
+    Two unigram sentencepiece models (``source.spm`` on Dutch, ``target.spm``
+    on English) share one ``vocab.json`` as in opus-mt: ``</s>``=0, ``<unk>``=1,
+    the union of pieces, filler tokens up to ``vocab_size`` and ``<pad>`` as the
+    LAST id (it doubles as decoder start token).  ``arch`` (e.g.
+    ``MARIAN_OPUS_NL_EN``) overrides the size keywords.
+    """
+    import torch
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+
+    sizes = _resolve_arch(
+        arch,
+        vocab_size=vocab_size,
+        d_model=d_model,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        max_positions=max_positions,
+    )
+    total = sizes["vocab_size"]
+    if total < 64:
+        raise ValueError("vocab_size must be at least 64")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    # Each side gets about half of the vocabulary (capped): the union of both
+    # plus </s>, <unk> and <pad> then never exceeds ``total``.
+    spm_size = min(_MAX_SPM_PIECES, (total - 3) // 2)
+    src_proto = _train_spm(_dutch_corpus(), spm_size)
+    tgt_proto = _train_spm(_english_corpus(), spm_size)
+
+    vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
+    for piece in _spm_pieces(src_proto) + _spm_pieces(tgt_proto):
+        vocab.setdefault(piece, len(vocab))
+    for filler in _fillers("▁", total - 1 - len(vocab), vocab):
+        vocab[filler] = len(vocab)
+    pad_id = len(vocab)
+    vocab["<pad>"] = pad_id
+    assert len(vocab) == total
+
+    (out_dir / "source.spm").write_bytes(src_proto)
+    (out_dir / "target.spm").write_bytes(tgt_proto)
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=2), encoding="utf-8")
+    tokenizer = MarianTokenizer(
+        source_spm=str(out_dir / "source.spm"),
+        target_spm=str(out_dir / "target.spm"),
+        vocab=str(out_dir / "vocab.json"),
+        source_lang="nl",
+        target_lang="en",
+        model_max_length=sizes["max_position_embeddings"],
+    )
+
+    # Mirrors the hub config.json of opus-mt-nl-en (post-norm, swish, sinusoidal
+    # positions, sqrt(d_model) embedding scale, tied embeddings).
+    config = MarianConfig(
+        **sizes,
+        decoder_vocab_size=total,
+        activation_function="swish",
+        dropout=0.1,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        init_std=init_std,
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+        pad_token_id=pad_id,
+        decoder_start_token_id=pad_id,
+        eos_token_id=0,
+        bos_token_id=0,
+        forced_eos_token_id=0,
+        architectures=["MarianMTModel"],
+    )
+    torch.manual_seed(seed)  # weights are initialised in the constructor
+    model = MarianMTModel(config).eval()
+    _check_finite(model)
+
+    model.generation_config = GenerationConfig(
+        bad_words_ids=[[pad_id]],
+        bos_token_id=0,
+        decoder_start_token_id=pad_id,
+        eos_token_id=0,
+        forced_eos_token_id=0,
+        pad_token_id=pad_id,
+        renormalize_logits=True,
+        **_beam_settings(num_beams),
+        **_length_settings(fixed_length, min_length=None, max_length=max_length),
+    )
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def build_marian_like(
+    out_dir: Path,
+    arch: Mapping[str, int],
+    fixed_length: int | None = None,
+    *,
+    num_beams: int = 4,
+    max_length: int = 512,
+    seed: int = 0,
+) -> Path:
+    """Build a random Marian of a full architecture (e.g. ``MARIAN_OPUS_NL_EN``) for benchmarks."""
+    return build_tiny_marian(
+        out_dir, arch=arch, fixed_length=fixed_length, num_beams=num_beams, max_length=max_length, seed=seed
+    )
+
+
+# ---------------------------------------------------------------------------
+# BART (distilbart-cnn-12-6)
+# ---------------------------------------------------------------------------
+
+
+def build_tiny_bart(
+    out_dir: Path,
+    *,
+    vocab_size: int = 800,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn: int = 128,
+    max_positions: int = 1024,
+    num_beams: int = 2,
+    min_length: int = 8,
+    max_length: int = 48,
+    fixed_length: int | None = None,
+    seed: int = 0,
+    arch: Mapping[str, int] | None = None,
+    init_std: float = DEFAULT_INIT_STD,
+) -> Path:
+    """Build a random ``BartForConditionalGeneration`` laid out like distilbart-cnn-12-6.
+
+    A byte-level BPE (``vocab.json`` + ``merges.txt`` + ``tokenizer.json``) is
+    trained on the English corpus with ``<s>``=0 ``<pad>``=1 ``</s>``=2
+    ``<unk>``=3 and ``<mask>`` as the last id; filler tokens pad it to
+    ``vocab_size``.  Generation settings follow the CNN summariser
+    (``no_repeat_ngram_size=3``, ``length_penalty=2.0``, early stopping).
+    """
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer, GenerationConfig
+
+    sizes = _resolve_arch(
+        arch,
+        vocab_size=vocab_size,
+        d_model=d_model,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        max_positions=max_positions,
+    )
+    total = sizes["vocab_size"]
+    if total < 300:
+        raise ValueError("vocab_size must be at least 300 (256 byte symbols + specials)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        _english_corpus(),
+        vocab_size=min(total - 1, 256 + len(specials) + 2000),
+        min_frequency=2,
+        special_tokens=specials,
+        show_progress=False,
+    )
+    model_json = json.loads(bpe.to_str())["model"]
+    vocab: dict[str, int] = dict(sorted(model_json["vocab"].items(), key=lambda kv: kv[1]))
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    for filler in _fillers("Ġ", total - 1 - len(vocab), vocab):
+        vocab[filler] = len(vocab)
+    vocab["<mask>"] = len(vocab)
+    assert len(vocab) == total and list(vocab.values()) == list(range(total))
+
+    merges_txt = "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges)
+    tokenizer = BartTokenizer(
+        vocab=vocab,
+        merges=merges,
+        add_prefix_space=False,
+        model_max_length=sizes["max_position_embeddings"],
+    )
+
+    config = BartConfig(
+        **sizes,
+        activation_function="gelu",
+        dropout=0.1,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        init_std=init_std,
+        scale_embedding=False,
+        tie_word_embeddings=True,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_eos_token_id=2,
+        architectures=["BartForConditionalGeneration"],
+    )
+    torch.manual_seed(seed)  # weights are initialised in the constructor
+    model = BartForConditionalGeneration(config).eval()
+    _check_finite(model)
+
+    model.generation_config = GenerationConfig(
+        bos_token_id=0,
+        decoder_start_token_id=2,
+        eos_token_id=2,
+        pad_token_id=1,
+        forced_bos_token_id=0,
+        forced_eos_token_id=2,
+        no_repeat_ngram_size=3,
+        **_beam_settings(num_beams, length_penalty=2.0, early_stopping=True),
+        **_length_settings(fixed_length, min_length=min_length, max_length=max_length),
+    )
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    # save_pretrained writes tokenizer.json; keep the slow-format files too
+    # (they are what BartTokenizer's vocab_file/merges_file expect).
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "merges.txt").write_text(merges_txt, encoding="utf-8")
+    return out_dir
+
+
+def build_bart_like(
+    out_dir: Path,
+    arch: Mapping[str, int],
+    fixed_length: int | None = None,
+    *,
+    num_beams: int = 4,
+    min_length: int = 56,
+    max_length: int = 142,
+    seed: int = 0,
+) -> Path:
+    """Build a random BART of a full architecture (e.g. ``DISTILBART_CNN_12_6``) for benchmarks."""
+    return build_tiny_bart(
+        out_dir,
+        arch=arch,
+        fixed_length=fixed_length,
+        num_beams=num_beams,
+        min_length=min_length,
+        max_length=max_length,
+        seed=seed,
+    )
+
+
+# ---------------------------------------------------------------------------
+# PEGASUS (pegasus-cnn_dailymail)
+# ---------------------------------------------------------------------------
+
+# The tokenizer puts <pad>, </s>, <mask_1>, <mask_2>, <unk_2>..<unk_102> (105 ids)
+# in front of the spm pieces other than <pad> and </s>: len(tokenizer) = spm size + 103.
+_PEGASUS_OFFSET = 103
+
+
+def _pad_spm(model_proto: bytes, target_size: int) -> bytes:
+    """Append never-matching filler pieces so the spm vocab reaches ``target_size``."""
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model_proto)
+    existing = {p.piece for p in proto.pieces}
+    lowest = min((p.score for p in proto.pieces if p.type == p.NORMAL), default=0.0)
+    for filler in _fillers("▁", target_size - len(proto.pieces), existing):
+        piece = proto.pieces.add()
+        piece.piece = filler
+        piece.score = lowest - 10.0
+        piece.type = piece.NORMAL
+    return bytes(proto.SerializeToString())
+
+
+def build_tiny_pegasus(
+    out_dir: Path,
+    *,
+    vocab_size: int = 600,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn: int = 128,
+    max_positions: int = 1024,
+    num_beams: int = 2,
+    min_length: int = 8,
+    max_length: int = 48,
+    fixed_length: int | None = None,
+    seed: int = 0,
+    arch: Mapping[str, int] | None = None,
+    init_std: float = DEFAULT_INIT_STD,
+) -> Path:
+    """Build a random ``PegasusForConditionalGeneration`` laid out like google/pegasus-cnn_dailymail.
+
+    ``spiece.model`` is trained with Pegasus' ids (``<pad>``=0, ``</s>``=1,
+    ``<unk>``=2); the tokenizer shifts ordinary pieces by its 103-token
+    offset, so ``vocab_size`` counts those reserved ids too.
+    """
+    import torch
+    from transformers import GenerationConfig, PegasusConfig, PegasusForConditionalGeneration, PegasusTokenizer
+
+    sizes = _resolve_arch(
+        arch,
+        vocab_size=vocab_size,
+        d_model=d_model,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        max_positions=max_positions,
+    )
+    total = sizes["vocab_size"]
+    spm_size = total - _PEGASUS_OFFSET
+    if spm_size < 100:
+        raise ValueError(f"vocab_size must be at least {_PEGASUS_OFFSET + 100}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    proto = _train_spm(
+        _english_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1
+    )
+    proto = _pad_spm(proto, spm_size)
+    (out_dir / "spiece.model").write_bytes(proto)
+    tokenizer = PegasusTokenizer.from_pretrained(
+        str(out_dir), model_max_length=sizes["max_position_embeddings"]
+    )
+    if len(tokenizer) != total:
+        raise RuntimeError(f"pegasus tokenizer has {len(tokenizer)} tokens, expected {total}")
+
+    # google/pegasus-cnn_dailymail: pre-norm (hard-wired in the HF class), relu,
+    # sinusoidal positions, sqrt(d_model) embedding scale.
+    config = PegasusConfig(
+        **sizes,
+        activation_function="relu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        activation_dropout=0.1,
+        init_std=init_std,
+        scale_embedding=True,
+        tie_word_embeddings=True,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+        forced_eos_token_id=1,
+        architectures=["PegasusForConditionalGeneration"],
+    )
+    torch.manual_seed(seed)  # weights are initialised in the constructor
+    model = PegasusForConditionalGeneration(config).eval()
+    _check_finite(model)
+
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=0,
+        eos_token_id=1,
+        pad_token_id=0,
+        forced_eos_token_id=1,
+        **_beam_settings(num_beams, length_penalty=0.8),
+        **_length_settings(fixed_length, min_length=min_length, max_length=max_length),
+    )
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

@@ -1,0 +1,268 @@
+"""Translation engines behind one small interface, and the cache that wraps them.
+
+``MarianTranslator`` runs MarianMT (or any seq2seq model) with transformers: length-
+sorted batches, ``torch.inference_mode()``, original order restored, decoding
+settings taken from the model's ``generation_config.json`` and overridable. torch and
+transformers are imported only when the first miss needs the model, so fully cached
+documents never pay for them. ``CachedTranslator`` adds the translation memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from pipeline.errors import ModelError
+from pipeline.memory import TranslationMemory, cache_key
+from pipeline.registry import ResolvedModel
+
+# Settings read from generation_config.json that change what generate() produces.
+DECODING_KEYS: tuple[str, ...] = (
+    "num_beams",
+    "max_length",
+    "max_new_tokens",
+    "min_length",
+    "min_new_tokens",
+    "length_penalty",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "early_stopping",
+    "bad_words_ids",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "decoder_start_token_id",
+    "eos_token_id",
+)
+_CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
+_REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE)
+LENGTH_RATIO_BAND = (0.4, 2.5)
+
+
+def decoding_settings(model: ResolvedModel, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The decoding settings of ``model``: its generation config, then explicit overrides.
+
+    Greedy or beam search only (never sampling), so outputs are reproducible and cacheable.
+    """
+    generation = model.generation_config()
+    settings = {k: generation[k] for k in DECODING_KEYS if generation.get(k) is not None}
+    settings.setdefault("num_beams", 1)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            settings[key] = value
+    if "max_new_tokens" in settings:
+        settings.pop("max_length", None)
+    return settings
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One translated segment, with what the engine noticed about it."""
+
+    target: str
+    flags: tuple[str, ...] = ()
+    pieces: int = 1
+    tokens: int = 0
+    cached: bool = False
+
+    def meta(self) -> dict[str, Any]:
+        return {"flags": list(self.flags), "pieces": self.pieces, "tokens": self.tokens}
+
+
+class Translator(Protocol):
+    """What every translation engine offers; the cache and the runner need no more."""
+
+    backend: str
+    settings: dict[str, Any]
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
+
+
+def quality_flags(source: str, target: str) -> list[str]:
+    """Signs of a suspicious output: empty, looping, or far too short or long."""
+    flags: list[str] = []
+    if not target.strip():
+        flags.append("empty_output")
+        return flags
+    if _REPEAT.search(target):
+        flags.append("repetition")
+    if len(source) >= 20:
+        ratio = len(target) / len(source)
+        if not LENGTH_RATIO_BAND[0] <= ratio <= LENGTH_RATIO_BAND[1]:
+            flags.append("length_ratio")
+    return flags
+
+
+def _middle_cut(text: str, cuts: list[int]) -> int | None:
+    inner = [c for c in cuts if 0 < c < len(text)]
+    return min(inner, key=lambda c: abs(c - len(text) / 2)) if inner else None
+
+
+def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Split ``text`` into pieces that each satisfy ``fits``, losing no character.
+
+    Cuts at the clause boundary nearest the middle (``; : ,`` and dashes), else at the
+    whitespace nearest the middle, else in the middle of an over-long token; recursive,
+    so pieces stay as long as the model allows.
+    """
+    text = text.strip()
+    if not text or fits(text):
+        return [text] if text else []
+    cut = _middle_cut(text, [m.end() for m in _CLAUSE_BREAK.finditer(text)])
+    if cut is None:
+        cut = _middle_cut(text, [m.start() for m in re.finditer(r"\s+", text)])
+    if cut is None:
+        cut = max(1, len(text) // 2)
+    return split_to_fit(text[:cut], fits) + split_to_fit(text[cut:], fits)
+
+
+@dataclass
+class MarianTranslator:
+    """MarianMT through transformers' tokenizer and ``generate()`` (no pipelines in v5)."""
+
+    model: ResolvedModel
+    settings: dict[str, Any]
+    device: str = "cpu"
+    threads: int | None = None
+    batch_size: int = 16
+    max_batch_tokens: int = 6000
+    backend: str = "transformers"
+    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
+                net = AutoModelForSeq2SeqLM.from_pretrained(str(self.model.path), trust_remote_code=False)
+            except Exception as exc:  # corrupt or incomplete model files
+                raise ModelError(f"cannot load model {self.model.name} from {self.model.path}: {exc}") from exc
+            net.eval()
+            net.to(self.device)
+            self._loaded = (tokenizer, net)
+        return self._loaded
+
+    @property
+    def max_source_tokens(self) -> int:
+        tokenizer, net = self._load()
+        limits = [getattr(net.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+        return min(int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        tokenizer, _ = self._load()
+        return [len(ids) for ids in tokenizer(list(texts))["input_ids"]]
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        kwargs = {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
+        kwargs["do_sample"] = False
+        return kwargs
+
+    def _generate(self, texts: list[str]) -> list[tuple[str, int]]:
+        import torch
+
+        tokenizer, net = self._load()
+        with torch.inference_mode():
+            batch = tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
+            out = net.generate(**batch, **self.generate_kwargs())
+        special = set(tokenizer.all_special_ids)
+        decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
+        counts = [sum(1 for t in row.tolist() if t not in special) for row in out]
+        return [(" ".join(text.split()), n) for text, n in zip(decoded, counts, strict=True)]
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped into length-sorted batches bounded by count and padded tokens."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            if current and (
+                len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > self.max_batch_tokens
+            ):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        limit = self.max_source_tokens
+        pieces: list[tuple[int, str]] = []
+        for index, source in enumerate(sources):
+            parts = split_to_fit(source, lambda t: self.count_tokens([t])[0] <= limit)
+            pieces.extend((index, part) for part in parts or [source])
+        lengths = self.count_tokens([p for _, p in pieces])
+        outputs: list[tuple[str, int]] = [("", 0)] * len(pieces)
+        for batch in self._batches(lengths):
+            for i, result in zip(batch, self._generate([pieces[i][1] for i in batch]), strict=True):
+                outputs[i] = result
+        joined: list[list[tuple[str, int]]] = [[] for _ in sources]
+        for (index, _), result in zip(pieces, outputs, strict=True):
+            joined[index].append(result)
+        results = []
+        for source, parts_out in zip(sources, joined, strict=True):
+            target = " ".join(t for t, _ in parts_out if t)
+            flags = quality_flags(source, target)
+            if len(parts_out) > 1:
+                flags.append("split")
+            results.append(Translation(target, tuple(flags), len(parts_out), sum(n for _, n in parts_out)))
+        return results
+
+
+@dataclass
+class CachedTranslator:
+    """Serves segments from the translation memory; asks the engine only for misses."""
+
+    inner: Translator
+    memory: TranslationMemory | None
+    fingerprint: str
+    stage: str = "translate"
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def backend(self) -> str:
+        return self.inner.backend
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.inner.settings
+
+    def identity(self) -> dict[str, Any]:
+        return {"model": self.fingerprint, "backend": self.inner.backend, "settings": self.inner.settings}
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        identity = self.identity()
+        keys = [cache_key(self.stage, identity, s) for s in sources]
+        found = self.memory.get_many(keys) if self.memory else {}
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        fresh: dict[str, Translation] = {}
+        if missing:
+            first_source = {k: s for k, s in zip(keys, sources, strict=True)}
+            computed = self.inner.translate_batch([first_source[k] for k in missing])
+            fresh = dict(zip(missing, computed, strict=True))
+            if self.memory:
+                self.memory.put_many(
+                    (k, self.stage, self.fingerprint, first_source[k], t.target, t.meta()) for k, t in fresh.items()
+                )
+        results = []
+        for key in keys:
+            if key in found:
+                entry = found[key]
+                meta = entry.meta
+                results.append(
+                    Translation(entry.target, tuple(meta.get("flags", ())), meta.get("pieces", 1), meta.get("tokens", 0), True)
+                )
+                self.hits += 1
+            else:
+                results.append(replace(fresh[key], cached=False))
+                self.misses += 1
+        return results

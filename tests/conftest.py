@@ -1,0 +1,77 @@
+"""Shared fixtures: no network, isolated state, tiny random models of the real classes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "2019-12-rusland-wit-rusland.txt"
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised by the socket guard: tests must never reach the network."""
+
+
+def _blocked(self: socket.socket, address: Any, *args: Any) -> Any:
+    if self.family == getattr(socket, "AF_UNIX", None):
+        return _real_connect(self, address, *args)
+    raise NetworkBlocked(f"test tried to open a network connection to {address!r}")
+
+
+_real_connect = socket.socket.connect
+
+
+@pytest.fixture(autouse=True)
+def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a network socket."""
+    monkeypatch.setattr(socket.socket, "connect", _blocked)
+    monkeypatch.setattr(socket.socket, "connect_ex", _blocked)
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own cache and hub cache, and the hub is offline."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("NL2EN_CACHE", str(state / "memory.sqlite3"))
+    monkeypatch.setenv("HF_HOME", str(state / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("NL2EN_MODELS", str(state / "models"))
+    (state / "models").mkdir()
+    (state / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
+    return state
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight MarianMTModel with real sentencepiece files and opus-mt's vocab layout."""
+    from pipeline.tiny_models import build_tiny_marian
+
+    return build_tiny_marian(tmp_path_factory.mktemp("models") / "tiny-marian")
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m pipeline`` in a fresh process: the test's environment, sockets blocked."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "netguard"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], input=stdin, capture_output=True, env=full_env, timeout=300, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def cli() -> Iterator[Any]:
+    yield run_cli

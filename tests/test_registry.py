@@ -1,0 +1,97 @@
+"""Model resolution, fingerprints and safety checks; no weights are loaded here."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ModelError, ModelNotFoundError
+from pipeline.registry import fingerprint, import_model, list_models, load_aliases, resolve_model, slugify
+
+
+def fake_model(path: Path, weights: bytes = b"weights", pickle_only: bool = False) -> Path:
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"model_type": "marian"}))
+    (path / "generation_config.json").write_text(json.dumps({"num_beams": 4}))
+    (path / ("pytorch_model.bin" if pickle_only else "model.safetensors")).write_bytes(weights)
+    return path
+
+
+def test_registry_aliases_name_the_real_models() -> None:
+    aliases = load_aliases()
+    assert aliases["opus-mt-nl-en"].hub_id == "Helsinki-NLP/opus-mt-nl-en"
+    assert aliases["distilbart-cnn"].hub_id == "sshleifer/distilbart-cnn-12-6"
+
+
+def test_registry_resolves_local_directory(tmp_path: Path) -> None:
+    model = resolve_model(str(fake_model(tmp_path / "m")))
+    assert model.source == "local" and model.path == (tmp_path / "m").resolve()
+
+
+def test_registry_missing_alias_fails_fast_with_instructions() -> None:
+    started = time.monotonic()
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model("opus-mt-nl-en")
+    assert time.monotonic() - started < 5
+    message = str(info.value)
+    assert "opus-mt-nl-en" in message and "nl2en models pull" in message and "--model DIR" in message
+    assert "HF_HUB_OFFLINE" in message
+
+
+def test_registry_download_failure_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with pytest.raises(ModelNotFoundError, match="Helsinki-NLP/opus-mt-nl-en|opus-mt-nl-en"):
+        resolve_model("opus-mt-nl-en")  # the socket guard makes the hub unreachable
+
+
+@pytest.mark.parametrize("name", ["", "a/b/c", "../etc", "bad id!", "org/na me"])
+def test_registry_rejects_malformed_names(name: str) -> None:
+    with pytest.raises(ModelError):
+        resolve_model(name)
+
+
+def test_registry_rejects_directory_without_config(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_registry_refuses_pickle_only_unless_allowed(tmp_path: Path) -> None:
+    path = fake_model(tmp_path / "p", pickle_only=True)
+    with pytest.raises(ModelError, match="--allow-pickle"):
+        resolve_model(str(path))
+    assert resolve_model(str(path), allow_pickle=True).path == path.resolve()
+
+
+def test_registry_fingerprint_tracks_content(tmp_path: Path) -> None:
+    a = resolve_model(str(fake_model(tmp_path / "a")))
+    b = resolve_model(str(fake_model(tmp_path / "b")))
+    c = resolve_model(str(fake_model(tmp_path / "c", weights=b"other")))
+    assert fingerprint(a) == fingerprint(b) != fingerprint(c)
+    assert fingerprint(a).startswith("sha256:")
+
+
+def test_registry_fingerprint_of_hub_snapshot_uses_commit(tmp_path: Path) -> None:
+    path = fake_model(tmp_path / "snap")
+    commit = "0" * 40
+    (path / ".nl2en-source.json").write_text(
+        json.dumps({"source": "pulled", "hub_id": "Helsinki-NLP/opus-mt-nl-en", "revision": commit})
+    )
+    assert fingerprint(resolve_model(str(path))) == f"hub:Helsinki-NLP/opus-mt-nl-en@{commit}"
+
+
+def test_registry_import_then_resolve_by_name(tmp_path: Path) -> None:
+    imported = import_model(fake_model(tmp_path / "mine"), name="my-marian")
+    model = resolve_model("my-marian")
+    assert model.path == imported.resolve() and model.source == "imported"
+    with pytest.raises(ModelError, match="already exists"):
+        import_model(tmp_path / "mine", name="my-marian")
+    names = {row.name: row.location for row in list_models()}
+    assert names["my-marian"] == str(imported) and names["opus-mt-nl-en"] is None
+
+
+def test_registry_slugify_is_safe() -> None:
+    assert slugify("Helsinki-NLP/opus-mt-nl-en") == "Helsinki-NLP--opus-mt-nl-en"
+    assert "/" not in slugify("../../etc/passwd") and not slugify("../..").startswith(".")
