@@ -176,7 +176,7 @@ def resolve_model(name: str, *, allow_download: bool = True, allow_pickle: bool 
         return ResolvedModel(
             candidate.name, candidate.resolve(), info.get("source", "local"), info.get("hub_id"), info.get("revision")
         )
-    if os.sep in name and not _HUB_ID.match(name) or name.startswith((".", "~")):
+    if (os.sep in name and not _HUB_ID.match(name)) or name.startswith((".", "~")):
         raise ModelNotFoundError(f"model directory {name!r} does not exist")
     aliases = load_aliases()
     alias = aliases.get(name)

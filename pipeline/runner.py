@@ -98,7 +98,9 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
     }
 
 
-def document_manifest(result: TranslatedDocument, translator_info: dict[str, Any], cache_path: str | None) -> dict[str, Any]:
+def document_manifest(
+    result: TranslatedDocument, translator_info: dict[str, Any], cache_path: str | None
+) -> dict[str, Any]:
     flagged = sum(1 for t in result.translations.values() if t.flags)
     return {
         "input": {

@@ -222,9 +222,7 @@ def segment_document(text: str) -> Document:
             kind = "list_item"
             add(i, "marker", ls + marker.start("marker"), ls + marker.end("marker"))
             content_start = ls + marker.end()
-        elif not meta and _is_heading(
-            line, i == 0 or blank[i - 1], i + 1 == len(lines) or blank[i + 1]
-        ):
+        elif not meta and _is_heading(line, i == 0 or blank[i - 1], i + 1 == len(lines) or blank[i + 1]):
             kind = "heading"
         doc.blocks.append(Block(i, kind, ls, le))
         if kind == "heading":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,11 +80,13 @@ PEGASUS_CNN_DAILYMAIL: dict[str, int] = {
 
 _ARCH_KEYS = frozenset(MARIAN_OPUS_NL_EN)
 
-# Default init std.  The library default (0.02) gives tiny random models whose
-# output barely depends on the input (every sentence "translates" to the same
-# token soup), which would make equivalence tests between backends vacuous.
-# A tenfold larger std sharpens attention so different inputs diverge.
-DEFAULT_INIT_STD = 0.2
+# Init std = _INIT_GAIN / sqrt(d_model), i.e. 0.3 for d_model=64.  The library
+# default (0.02) gives tiny random models whose output barely depends on the
+# input (every sentence "translates" to the same token soup), which would make
+# equivalence tests between backends vacuous.  A large std sharpens attention so
+# different inputs diverge; scaling by 1/sqrt(d_model) keeps activations of the
+# full-size architectures in the same range, so fp16/int8 backends do not overflow.
+_INIT_GAIN = 2.4
 
 # Upper bound on each sentencepiece model; the corpus cannot support much more.
 _MAX_SPM_PIECES = 400
@@ -259,6 +262,10 @@ def _resolve_arch(
     return resolved
 
 
+def _init_std(init_std: float | None, sizes: Mapping[str, int]) -> float:
+    return init_std if init_std is not None else _INIT_GAIN / math.sqrt(sizes["d_model"])
+
+
 def _train_spm(
     sentences: Iterable[str],
     vocab_size: int,
@@ -379,7 +386,7 @@ def build_tiny_marian(
     fixed_length: int | None = None,
     seed: int = 0,
     arch: Mapping[str, int] | None = None,
-    init_std: float = DEFAULT_INIT_STD,
+    init_std: float | None = None,
 ) -> Path:
     """Build a random ``MarianMTModel`` laid out like Helsinki-NLP/opus-mt-nl-en.
 
@@ -443,7 +450,7 @@ def build_tiny_marian(
         dropout=0.1,
         attention_dropout=0.0,
         activation_dropout=0.0,
-        init_std=init_std,
+        init_std=_init_std(init_std, sizes),
         scale_embedding=True,
         share_encoder_decoder_embeddings=True,
         tie_word_embeddings=True,
@@ -509,7 +516,7 @@ def build_tiny_bart(
     fixed_length: int | None = None,
     seed: int = 0,
     arch: Mapping[str, int] | None = None,
-    init_std: float = DEFAULT_INIT_STD,
+    init_std: float | None = None,
 ) -> Path:
     """Build a random ``BartForConditionalGeneration`` laid out like distilbart-cnn-12-6.
 
@@ -549,7 +556,10 @@ def build_tiny_bart(
     )
     model_json = json.loads(bpe.to_str())["model"]
     vocab: dict[str, int] = dict(sorted(model_json["vocab"].items(), key=lambda kv: kv[1]))
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model_json["merges"]]
+    merges: list[tuple[str, str]] = []
+    for merge in model_json["merges"]:  # ["a", "b"] in recent tokenizers, "a b" in older ones
+        left, right = merge.split(" ") if isinstance(merge, str) else merge
+        merges.append((left, right))
     for filler in _fillers("Ġ", total - 1 - len(vocab), vocab):
         vocab[filler] = len(vocab)
     vocab["<mask>"] = len(vocab)
@@ -569,7 +579,7 @@ def build_tiny_bart(
         dropout=0.1,
         attention_dropout=0.0,
         activation_dropout=0.0,
-        init_std=init_std,
+        init_std=_init_std(init_std, sizes),
         scale_embedding=False,
         tie_word_embeddings=True,
         bos_token_id=0,
@@ -665,7 +675,7 @@ def build_tiny_pegasus(
     fixed_length: int | None = None,
     seed: int = 0,
     arch: Mapping[str, int] | None = None,
-    init_std: float = DEFAULT_INIT_STD,
+    init_std: float | None = None,
 ) -> Path:
     """Build a random ``PegasusForConditionalGeneration`` laid out like google/pegasus-cnn_dailymail.
 
@@ -711,7 +721,7 @@ def build_tiny_pegasus(
         dropout=0.1,
         attention_dropout=0.1,
         activation_dropout=0.1,
-        init_std=init_std,
+        init_std=_init_std(init_std, sizes),
         scale_embedding=True,
         tie_word_embeddings=True,
         pad_token_id=0,

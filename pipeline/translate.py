@@ -34,6 +34,7 @@ DECODING_KEYS: tuple[str, ...] = (
     "forced_eos_token_id",
     "decoder_start_token_id",
     "eos_token_id",
+    "renormalize_logits",
 )
 _CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
 _REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE)
@@ -183,9 +184,7 @@ class MarianTranslator:
         batches: list[list[int]] = []
         current: list[int] = []
         for i in order:
-            if current and (
-                len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > self.max_batch_tokens
-            ):
+            if current and (len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > self.max_batch_tokens):
                 batches.append(current)
                 current = []
             current.append(i)
@@ -259,7 +258,9 @@ class CachedTranslator:
                 entry = found[key]
                 meta = entry.meta
                 results.append(
-                    Translation(entry.target, tuple(meta.get("flags", ())), meta.get("pieces", 1), meta.get("tokens", 0), True)
+                    Translation(
+                        entry.target, tuple(meta.get("flags", ())), meta.get("pieces", 1), meta.get("tokens", 0), True
+                    )
                 )
                 self.hits += 1
             else:

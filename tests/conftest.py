@@ -36,6 +36,17 @@ def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _blocked)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Session-wide defaults, so even module fixtures never touch the user's cache or the hub."""
+    state = tmp_path_factory.mktemp("session-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NL2EN_CACHE", str(state / "memory.sqlite3"))
+        patch.setenv("HF_HOME", str(state / "hf"))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield state
+
+
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own cache and hub cache, and the hub is offline."""

@@ -39,7 +39,11 @@ def test_memory_roundtrip_persists_and_keeps_first_entry(tmp_path: Path) -> None
 def test_memory_clear_by_stage(tmp_path: Path) -> None:
     with TranslationMemory(tmp_path / "tm.sqlite3") as tm:
         tm.put_many(
-            [("a", "translate", "m", "s", "t", {}), ("b", "summarize", "m", "s", "t", {}), ("c", "translate", "m", "s", "t", {})]
+            [
+                ("a", "translate", "m", "s", "t", {}),
+                ("b", "summarize", "m", "s", "t", {}),
+                ("c", "translate", "m", "s", "t", {}),
+            ]
         )
         assert tm.clear("summarize") == 1
         assert tm.stats().entries == 2

@@ -44,7 +44,7 @@ def test_reader_latin1_needs_encoding_flag(tmp_path: Path) -> None:
 def test_reader_rejects_empty_and_binary(tmp_path: Path, data: bytes, error: type[Exception]) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(data)
-    with pytest.raises(error, match="bad.txt"):
+    with pytest.raises(error, match=r"bad\.txt"):
         read_article(path)
 
 

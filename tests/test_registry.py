@@ -43,7 +43,7 @@ def test_registry_missing_alias_fails_fast_with_instructions() -> None:
 
 def test_registry_download_failure_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    with pytest.raises(ModelNotFoundError, match="Helsinki-NLP/opus-mt-nl-en|opus-mt-nl-en"):
+    with pytest.raises(ModelNotFoundError, match="opus-mt-nl-en"):
         resolve_model("opus-mt-nl-en")  # the socket guard makes the hub unreachable
 
 
@@ -54,7 +54,7 @@ def test_registry_rejects_malformed_names(name: str) -> None:
 
 
 def test_registry_rejects_directory_without_config(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="no config.json"):
+    with pytest.raises(ModelError, match=r"no config\.json"):
         resolve_model(str(tmp_path))
 
 

@@ -68,7 +68,9 @@ def test_segment_urls_and_emails_do_not_split() -> None:
 
 
 def test_segment_line_structure_crlf_tabs_bullets() -> None:
-    text = "Kop\r\n\r\n- Eerste punt. Tweede zin.\r\n* Ander punt\r\n\tIngesprongen regel. En nog een.\rOude Mac-regel.\n"
+    text = (
+        "Kop\r\n\r\n- Eerste punt. Tweede zin.\r\n* Ander punt\r\n\tIngesprongen regel. En nog een.\rOude Mac-regel.\n"
+    )
     doc = segment_document(text)
     assert_lossless(doc)
     kinds = [(s.kind, s.source) for s in doc.segments]

@@ -1,0 +1,96 @@
+"""The CLI as a user meets it: help, errors on one line, stdin, batches, cache and models."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import SEED
+
+
+def lines(data: bytes) -> list[str]:
+    return [line for line in data.decode().splitlines() if line.strip()]
+
+
+def test_cli_help_lists_commands_without_importing_torch(cli: Any) -> None:
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in ("translate", "cache", "models"):
+        assert command in result.stdout.decode()
+    probe = cli("--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = probe.stderr.decode()
+    assert "transformers" not in imported and " torch" not in imported and "| torch" not in imported
+
+
+def test_cli_missing_model_fails_fast_on_one_line(cli: Any) -> None:
+    started = time.monotonic()
+    result = cli("translate", str(SEED), "--model", "opus-mt-nl-en")
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    err = lines(result.stderr)
+    assert len(err) == 1 and "opus-mt-nl-en" in err[0] and "nl2en models pull" in err[0]
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_cli_translate_batch_with_bad_files(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    good = tmp_path / "goed artikel.txt"
+    good.write_text("Dit is een zin. En nog een.\n")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\x01\x02\xff")
+    out = tmp_path / "out"
+    result = cli(
+        "translate", str(binary), str(good), str(tmp_path / "nope.txt"),
+        "--model", str(tiny_marian), "--out", str(out), "--max-new-tokens", "8",
+    )  # fmt: skip
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert sum("error [" in line for line in lines(result.stderr)) == 2
+    assert "bin.txt: binary data" in err and "nope.txt: no such file" in err
+    run_dir = out / "goed-artikel" / "tiny-marian"
+    assert (run_dir / "manifest.json").is_file()
+    assert "1 translated, 2 failed" in err
+
+
+def test_cli_translate_rerun_is_cached(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    args = ("translate", str(SEED), "--model", str(tiny_marian), "--out", str(tmp_path), "--max-new-tokens", "8")
+    assert cli(*args).returncode == 0
+    again = cli(*args)
+    assert again.returncode == 0 and "misses 0" in again.stderr.decode()
+    manifest = json.loads((tmp_path / SEED.stem / "tiny-marian" / "manifest.json").read_text())
+    assert manifest["cache"]["misses"] == 0 and manifest["cache"]["hits"] > 0
+
+
+def test_cli_translate_stdin_to_stdout(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    text = "Kop\n\nEen zin. Nog een zin.\n"
+    result = cli("translate", "-", "--model", str(tiny_marian), "--max-new-tokens", "6", stdin=text.encode())
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().count("\n") == text.count("\n")
+    empty = cli("translate", "-", "--model", str(tiny_marian), stdin=b"   ")
+    assert empty.returncode == 1 and "empty" in empty.stderr.decode()
+
+
+def test_cli_no_cache_writes_nothing_to_cache(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c.sqlite3"
+    args = ("translate", str(SEED), "--model", str(tiny_marian), "--out", str(tmp_path / "o"), "--max-new-tokens", "4")
+    assert cli(*args, "--no-cache", "--cache", str(cache)).returncode == 0
+    assert not cache.exists()
+    assert cli(*args, "--cache", str(cache)).returncode == 0
+    stats = cli("cache", "stats", "--cache", str(cache)).stdout.decode()
+    assert "entries: 47" in stats and "stage translate: 47" in stats
+    cleared = cli("cache", "clear", "--cache", str(cache))
+    assert "removed 47 entries" in cleared.stdout.decode()
+
+
+def test_cli_models_list_shows_aliases(cli: Any) -> None:
+    result = cli("models", "list")
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert "opus-mt-nl-en" in out and "Helsinki-NLP/opus-mt-nl-en" in out and "nl2en models pull" in out
+
+
+def test_cli_models_pull_offline_is_a_clear_error(cli: Any) -> None:
+    result = cli("models", "pull", "opus-mt-nl-en")
+    assert result.returncode == 1 and "HF_HUB_OFFLINE" in result.stderr.decode()
