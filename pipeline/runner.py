@@ -221,3 +221,183 @@ def open_translator(
     engine = MarianTranslator(model, settings, device=device, threads=threads, batch_size=batch_size)
     digest = fingerprint(model, memory.digest if memory else None)
     return TranslatorSession(model, CachedTranslator(engine, memory, digest), memory)
+
+
+def english_body(result: TranslatedDocument) -> str:
+    """The translated text to summarise: one line per block, metadata and markers left out."""
+    lines: dict[int, list[str]] = {}
+    for seg in result.document.translatable:
+        target = result.translations[seg.index].target
+        if target:
+            lines.setdefault(seg.block, []).append(target)
+    return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
+
+
+@dataclass
+class SummarizerSession:
+    """A summariser wrapped in the cache, and how it was chosen."""
+
+    summarizer: Any  # CachedSummarizer
+    model: ResolvedModel | None
+    fallback: str | None = None
+
+    @property
+    def slug(self) -> str:
+        from pipeline.registry import slugify
+
+        return slugify(self.model.hub_id or self.model.name) if self.model else "extractive"
+
+    def manifest(self, summary: Any) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "model": self.model.name if self.model else "extractive",
+            "hub_id": self.model.hub_id if self.model else None,
+            "path": str(self.model.path) if self.model else None,
+            "fingerprint": self.summarizer.fingerprint,
+            "backend": self.summarizer.backend,
+            "method": summary.method,
+            "decoding": self.summarizer.settings,
+            "chunks": summary.chunks,
+            "flags": list(summary.flags),
+            "note": summary.note,
+            "cached": summary.cached,
+        }
+        if self.fallback:
+            info["fallback"] = self.fallback
+        return info
+
+
+def open_summarizer(
+    name: str,
+    *,
+    memory: Any,
+    explicit: bool = True,
+    overrides: dict[str, Any] | None = None,
+    sentences: int | None = None,
+    ratio: float | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    allow_pickle: bool = False,
+) -> SummarizerSession:
+    """The named summariser; when the default model is missing, the extractive one, said so."""
+    from pipeline.errors import ModelNotFoundError
+    from pipeline.registry import fingerprint, resolve_model
+    from pipeline.summarize import (
+        EXTRACTIVE,
+        CachedSummarizer,
+        ExtractiveSummarizer,
+        Seq2SeqSummarizer,
+        summarizer_settings,
+    )
+
+    fallback = None
+    if name != EXTRACTIVE:
+        try:
+            model = resolve_model(name, allow_pickle=allow_pickle)
+        except ModelNotFoundError as exc:
+            if explicit:
+                raise
+            fallback = f"{exc.message}; used the extractive summariser instead"
+        else:
+            engine = Seq2SeqSummarizer(model, summarizer_settings(model, overrides), device=device, threads=threads)
+            digest = fingerprint(model, memory.digest if memory else None)
+            return SummarizerSession(CachedSummarizer(engine, memory, digest), model)
+    extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
+    return SummarizerSession(CachedSummarizer(extractive, memory, "builtin:textrank-tfidf-v1"), None, fallback)
+
+
+def summary_file(session: SummarizerSession) -> str:
+    return f"summary.{session.slug}.txt"
+
+
+def summarize_paths(
+    paths: Sequence[Path],
+    session: SummarizerSession,
+    *,
+    out: Path,
+    run_name: str,
+    encoding: str | None = None,
+    cache_path: str | None = None,
+    on_document: Callable[[str, Path | None, Nl2enError | None], None] | None = None,
+) -> BatchReport:
+    """Summarise English text files into ``OUT/<stem>/<run>/summary.<slug>.txt`` + manifest."""
+    report = BatchReport()
+    for path in paths:
+        started = time.perf_counter()
+        try:
+            article = read_article(path, encoding)
+            run_dir = run_directory(out, path.stem, run_name)
+            hits = session.summarizer.hits
+            summary = session.summarizer.summarize(article.text)
+            manifest = {
+                "input": {"path": article.path, "sha256": article.sha256, "chars": len(article.text)},
+                "summarizer": session.manifest(summary),
+                "cache": {"path": cache_path, "hits": session.summarizer.hits - hits,
+                          "misses": 0 if summary.cached else 1},
+                "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
+                "versions": library_versions(),
+            }  # fmt: skip
+            write_atomic(run_dir / summary_file(session), summary.text + "\n")
+            write_json(run_dir / MANIFEST_FILE, manifest)
+        except Nl2enError as exc:
+            report.failed.append((str(path), exc))
+            if on_document:
+                on_document(str(path), None, exc)
+            continue
+        report.written.append(run_dir)
+        if on_document:
+            on_document(str(path), run_dir, None)
+    return report
+
+
+def run_paths(
+    paths: Sequence[Path],
+    translator: TranslatorSession,
+    summarizer: SummarizerSession,
+    *,
+    out: Path,
+    run_name: str,
+    encoding: str | None = None,
+    max_chars: int | None = None,
+    source_side: bool = False,
+    on_document: Callable[[str, Path | None, Nl2enError | None], None] | None = None,
+) -> BatchReport:
+    """Translate each document exactly as ``translate`` does, then summarise the translation."""
+    from pipeline.errors import ModelError
+    from pipeline.summarize import ExtractiveSummarizer, Summary, select_sentences
+
+    report = BatchReport()
+    info = translator_manifest(translator.model, translator.translator)
+    for path in paths:
+        started = time.perf_counter()
+        try:
+            article = read_article(path, encoding, max_chars) if max_chars else read_article(path, encoding)
+            run_dir = run_directory(out, path.stem, run_name)
+            result = translate_document(article, translator.translator)
+            t1 = time.perf_counter()
+            if source_side:
+                inner = summarizer.summarizer.inner
+                if not isinstance(inner, ExtractiveSummarizer):
+                    raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
+                segments = result.document.translatable
+                chosen = select_sentences([s.source for s in segments], inner.target_count(len(segments)))
+                text = " ".join(result.translations[segments[i].index].target for i in chosen)
+                summary = Summary(text, "extractive-source", [], (), "Dutch sentences selected, English shown")
+            else:
+                summary = summarizer.summarizer.summarize(english_body(result))
+            result.timings["summarize_s"] = round(time.perf_counter() - t1, 4)
+            result.timings["total_s"] = round(time.perf_counter() - started, 4)
+            manifest = document_manifest(result, info, translator.cache_path)
+            manifest["summarizer"] = summarizer.manifest(summary)
+            write_atomic(run_dir / summary_file(summarizer), summary.text + "\n")
+            write_translation(result, run_dir, manifest)
+        except Nl2enError as exc:
+            report.failed.append((str(path), exc))
+            if on_document:
+                on_document(str(path), None, exc)
+            continue
+        report.written.append(run_dir)
+        report.hits += result.hits
+        report.misses += result.misses
+        if on_document:
+            on_document(str(path), run_dir, None)
+    return report

@@ -136,14 +136,14 @@ def _is_heading(line: str, prev_blank: bool, next_blank: bool) -> bool:
     )
 
 
-def _raw_sentence_ends(chunk: str) -> list[int]:
+def _raw_sentence_ends(chunk: str, language: str = "nl") -> list[int]:
     """Offsets in ``chunk`` where sentencex ends a sentence (boundaries only)."""
     from sentencex import segment as sentencex_segment
 
     ends: list[int] = []
     pos = 0
     try:
-        pieces = list(sentencex_segment("nl", chunk))
+        pieces = list(sentencex_segment(language, chunk))
     except Exception:  # a segmenter failure must never lose text: keep the chunk whole
         return []
     for piece in pieces:
@@ -169,10 +169,10 @@ def _continues_after(piece: str, following: str) -> bool:
     return last in _ABBREVIATIONS and not following[:1].isupper()
 
 
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def sentence_spans(text: str, start: int, end: int, language: str = "nl") -> list[tuple[int, int]]:
     """Sentence spans inside ``text[start:end]``, stripped of surrounding whitespace."""
     chunk = text[start:end]
-    cuts = [c for c in _raw_sentence_ends(chunk) if 0 < c < len(chunk)] + [len(chunk)]
+    cuts = [c for c in _raw_sentence_ends(chunk, language) if 0 < c < len(chunk)] + [len(chunk)]
     spans: list[tuple[int, int]] = []
     prev = 0
     for cut in sorted(set(cuts)):

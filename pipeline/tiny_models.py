@@ -86,7 +86,7 @@ _ARCH_KEYS = frozenset(MARIAN_OPUS_NL_EN)
 # equivalence tests between backends vacuous.  A large std sharpens attention so
 # different inputs diverge; scaling by 1/sqrt(d_model) keeps activations of the
 # full-size architectures in the same range, so fp16/int8 backends do not overflow.
-_INIT_GAIN = 2.4
+_INIT_GAIN = 3.2
 
 # Upper bound on each sentencepiece model; the corpus cannot support much more.
 _MAX_SPM_PIECES = 400
@@ -96,27 +96,53 @@ _MAX_SPM_PIECES = 400
 # ---------------------------------------------------------------------------
 
 _NL_SUBJECTS = (
-    "De minister", "Het kabinet", "De burgemeester", "Een woordvoerder", "De president",
-    "De regering", "Het parlement", "De politie", "Een onderzoeker", "De rechter",
+    "De minister",
+    "Het kabinet",
+    "De burgemeester",
+    "Een woordvoerder",
+    "De president",
+    "De regering",
+    "Het parlement",
+    "De politie",
+    "Een onderzoeker",
+    "De rechter",
 )
 _EN_SUBJECTS = (
-    "The minister", "The cabinet", "The mayor", "A spokesperson", "The president",
-    "The government", "Parliament", "The police", "A researcher", "The judge",
+    "The minister",
+    "The cabinet",
+    "The mayor",
+    "A spokesperson",
+    "The president",
+    "The government",
+    "Parliament",
+    "The police",
+    "A researcher",
+    "The judge",
 )
 _NL_VERBS = ("zegt dat", "meldt dat", "verwacht dat", "ontkent dat", "bevestigt dat")
 _EN_VERBS = ("says that", "reports that", "expects that", "denies that", "confirms that")
 _NL_CLAUSES = (
-    "de economie groeit", "de prijzen stijgen", "het overleg woensdag doorgaat",
-    "de gesprekken over integratie vastlopen", "er nog geen akkoord is",
-    "de belasting omhoog gaat", "de verkiezingen in maart worden gehouden",
-    "het land onafhankelijk blijft", "de korting op gas verdwijnt",
+    "de economie groeit",
+    "de prijzen stijgen",
+    "het overleg woensdag doorgaat",
+    "de gesprekken over integratie vastlopen",
+    "er nog geen akkoord is",
+    "de belasting omhoog gaat",
+    "de verkiezingen in maart worden gehouden",
+    "het land onafhankelijk blijft",
+    "de korting op gas verdwijnt",
     "de leiders elkaar volgende week zien",
 )
 _EN_CLAUSES = (
-    "the economy is growing", "prices are rising", "the talks will go ahead on Wednesday",
-    "the negotiations on integration are stalling", "there is no agreement yet",
-    "taxes are going up", "the elections will be held in March",
-    "the country remains independent", "the discount on gas will disappear",
+    "the economy is growing",
+    "prices are rising",
+    "the talks will go ahead on Wednesday",
+    "the negotiations on integration are stalling",
+    "there is no agreement yet",
+    "taxes are going up",
+    "the elections will be held in March",
+    "the country remains independent",
+    "the discount on gas will disappear",
     "the leaders will meet next week",
 )
 _NL_TAILS = ("", " volgens ingewijden", " in Den Haag", " na lang beraad", " tegen de verwachting in")
@@ -124,22 +150,52 @@ _EN_TAILS = ("", " according to insiders", " in The Hague", " after long deliber
 _NL_TALKS = ("bespreekt", "besprak", "onderhandelt over", "sprak gisteren over")
 _EN_TALKS = ("discusses", "discussed", "is negotiating", "talked yesterday about")
 _NL_TOPICS = (
-    "de nieuwe begroting", "het klimaatbeleid", "de gasprijzen", "de pensioenhervorming",
-    "de woningnood", "de stikstofcrisis", "de oorlog in Oekraïne", "de handelsakkoorden",
-    "het onderwijsbudget", "de zorgkosten", "de migratiecijfers", "de energietransitie",
+    "de nieuwe begroting",
+    "het klimaatbeleid",
+    "de gasprijzen",
+    "de pensioenhervorming",
+    "de woningnood",
+    "de stikstofcrisis",
+    "de oorlog in Oekraïne",
+    "de handelsakkoorden",
+    "het onderwijsbudget",
+    "de zorgkosten",
+    "de migratiecijfers",
+    "de energietransitie",
 )
 _EN_TOPICS = (
-    "the new budget", "climate policy", "gas prices", "pension reform",
-    "the housing shortage", "the nitrogen crisis", "the war in Ukraine", "the trade agreements",
-    "the education budget", "healthcare costs", "migration figures", "the energy transition",
+    "the new budget",
+    "climate policy",
+    "gas prices",
+    "pension reform",
+    "the housing shortage",
+    "the nitrogen crisis",
+    "the war in Ukraine",
+    "the trade agreements",
+    "the education budget",
+    "healthcare costs",
+    "migration figures",
+    "the energy transition",
 )
 _NL_PARTNERS = (
-    "de vakbonden", "de werkgevers", "de oppositie", "Brussel",
-    "de provincies", "de gemeenten", "de Europese Commissie", "de buurlanden",
+    "de vakbonden",
+    "de werkgevers",
+    "de oppositie",
+    "Brussel",
+    "de provincies",
+    "de gemeenten",
+    "de Europese Commissie",
+    "de buurlanden",
 )
 _EN_PARTNERS = (
-    "the unions", "employers", "the opposition", "Brussels",
-    "the provinces", "the municipalities", "the European Commission", "neighbouring countries",
+    "the unions",
+    "employers",
+    "the opposition",
+    "Brussels",
+    "the provinces",
+    "the municipalities",
+    "the European Commission",
+    "neighbouring countries",
 )
 _NL_CITIES = ("Amsterdam", "Rotterdam", "Utrecht", "Moskou", "Minsk", "Berlijn", "Parijs", "Sint-Petersburg", "Kiev")
 _EN_CITIES = ("Amsterdam", "Rotterdam", "Utrecht", "Moscow", "Minsk", "Berlin", "Paris", "Saint Petersburg", "Kyiv")
@@ -154,7 +210,7 @@ _NL_EXTRA = (
     "Sinds 1994 is 12,5% van het budget (ruim €3 miljard) verdwenen; waarom?",
     "De coördinator in België noemde één van de ideeën „naïef” — een café-discussie…",
     "Op 7 december 2019 om 08:30 uur: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 & meer.",
-    "Zij vroeg: ‘Is dat echt zo?’ Hij zei: \"Ja\" [zie bijlage] {concept} / #12 @Den_Haag.",
+    'Zij vroeg: ‘Is dat echt zo?’ Hij zei: "Ja" [zie bijlage] {concept} / #12 @Den_Haag.',
     "Çà en là: à, á, â, ä, è, é, ê, ë, ì, í, î, ï, ò, ó, ô, ö, ù, ú, û, ü, ñ, ß.",
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 +-*=<>|~^$_`",
 )
@@ -204,13 +260,31 @@ def _sentences(
 
 def _dutch_corpus() -> list[str]:
     return _sentences(
-        _NL_SUBJECTS, _NL_VERBS, _NL_CLAUSES, _NL_TAILS, _NL_TALKS, _NL_TOPICS, _NL_PARTNERS, _NL_CITIES, _NL_EXTRA, "met"
+        _NL_SUBJECTS,
+        _NL_VERBS,
+        _NL_CLAUSES,
+        _NL_TAILS,
+        _NL_TALKS,
+        _NL_TOPICS,
+        _NL_PARTNERS,
+        _NL_CITIES,
+        _NL_EXTRA,
+        "met",
     )
 
 
 def _english_corpus() -> list[str]:
     return _sentences(
-        _EN_SUBJECTS, _EN_VERBS, _EN_CLAUSES, _EN_TAILS, _EN_TALKS, _EN_TOPICS, _EN_PARTNERS, _EN_CITIES, _EN_EXTRA, "with"
+        _EN_SUBJECTS,
+        _EN_VERBS,
+        _EN_CLAUSES,
+        _EN_TAILS,
+        _EN_TALKS,
+        _EN_TOPICS,
+        _EN_PARTNERS,
+        _EN_CITIES,
+        _EN_EXTRA,
+        "with",
     )
 
 
@@ -307,11 +381,7 @@ def _spm_pieces(model_proto: bytes) -> list[str]:
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_proto=model_proto)
-    return [
-        sp.id_to_piece(i)
-        for i in range(sp.get_piece_size())
-        if not (sp.is_control(i) or sp.is_unknown(i))
-    ]
+    return [sp.id_to_piece(i) for i in range(sp.get_piece_size()) if not (sp.is_control(i) or sp.is_unknown(i))]
 
 
 def _fillers(prefix: str, count: int, taken: Mapping[str, int] | set[str]) -> list[str]:
@@ -338,9 +408,7 @@ def _check_finite(model: torch.nn.Module) -> None:
             raise RuntimeError(f"non-finite values in {name}")
 
 
-def _length_settings(
-    fixed_length: int | None, *, min_length: int | None, max_length: int | None
-) -> dict[str, Any]:
+def _length_settings(fixed_length: int | None, *, min_length: int | None, max_length: int | None) -> dict[str, Any]:
     """Generation length keys: either a length window, or an exact number of new tokens.
 
     ``min_new_tokens`` suppresses EOS until ``fixed_length`` tokens have been
@@ -702,14 +770,10 @@ def build_tiny_pegasus(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    proto = _train_spm(
-        _english_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1
-    )
+    proto = _train_spm(_english_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
     proto = _pad_spm(proto, spm_size)
     (out_dir / "spiece.model").write_bytes(proto)
-    tokenizer = PegasusTokenizer.from_pretrained(
-        str(out_dir), model_max_length=sizes["max_position_embeddings"]
-    )
+    tokenizer = PegasusTokenizer.from_pretrained(str(out_dir), model_max_length=sizes["max_position_embeddings"])
     if len(tokenizer) != total:
         raise RuntimeError(f"pegasus tokenizer has {len(tokenizer)} tokens, expected {total}")
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from pipeline.errors import ModelError
 from pipeline.memory import TranslationMemory, cache_key
 from pipeline.registry import ResolvedModel
+from pipeline.seq2seq import context_limit, generate, load_seq2seq
 
 # Settings read from generation_config.json that change what generate() produces.
 DECODING_KEYS: tuple[str, ...] = (
@@ -133,50 +133,23 @@ class MarianTranslator:
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
-            import torch
-            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
-                net = AutoModelForSeq2SeqLM.from_pretrained(str(self.model.path), trust_remote_code=False)
-            except Exception as exc:  # corrupt or incomplete model files
-                raise ModelError(f"cannot load model {self.model.name} from {self.model.path}: {exc}") from exc
-            net.eval()
-            net.to(self.device)
-            self._loaded = (tokenizer, net)
+            self._loaded = load_seq2seq(self.model, self.device, self.threads)
         return self._loaded
 
     @property
     def max_source_tokens(self) -> int:
-        tokenizer, net = self._load()
-        limits = [getattr(net.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
-        return min(int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000)
+        return context_limit(*self._load())
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         tokenizer, _ = self._load()
         return [len(ids) for ids in tokenizer(list(texts))["input_ids"]]
 
     def generate_kwargs(self) -> dict[str, Any]:
-        kwargs = {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
-        kwargs["do_sample"] = False
-        return kwargs
+        return {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
 
     def _generate(self, texts: list[str]) -> list[tuple[str, int]]:
-        import torch
-
         tokenizer, net = self._load()
-        with torch.inference_mode():
-            batch = tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
-            out = net.generate(**batch, **self.generate_kwargs())
-        special = set(tokenizer.all_special_ids)
-        decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
-        counts = [sum(1 for t in row.tolist() if t not in special) for row in out]
-        return [(" ".join(text.split()), n) for text, n in zip(decoded, counts, strict=True)]
+        return generate(tokenizer, net, texts, self.generate_kwargs(), self.device)
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:
         """Indices grouped into length-sorted batches bounded by count and padded tokens."""

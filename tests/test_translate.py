@@ -44,7 +44,7 @@ def direct_generate(engine: MarianTranslator, text: str) -> list[int]:
 
     tokenizer, net = engine._load()
     with torch.inference_mode():
-        out = net.generate(**tokenizer([text], return_tensors="pt"), **engine.generate_kwargs())
+        out = net.generate(**tokenizer([text], return_tensors="pt"), **engine.generate_kwargs(), do_sample=False)
     return [t for t in out[0].tolist() if t not in set(tokenizer.all_special_ids)]
 
 

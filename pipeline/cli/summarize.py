@@ -1,0 +1,215 @@
+"""``nl2en summarize`` and ``nl2en run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.app import app, handled, report
+from pipeline.cli.progress import document_progress
+from pipeline.cli.translate import (
+    DEFAULT_TRANSLATOR,
+    BatchOpt,
+    BeamsOpt,
+    CacheOpt,
+    DeviceOpt,
+    EncodingOpt,
+    MaxCharsOpt,
+    MaxNewOpt,
+    NoCacheOpt,
+    OutOpt,
+    PickleOpt,
+    RunNameOpt,
+    ThreadsOpt,
+)
+from pipeline.errors import Nl2enError
+
+DEFAULT_SUMMARIZER = "distilbart-cnn"
+
+SummarizerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--summarizer",
+        "--model",
+        "-s",
+        help=f"Alias, hub id, directory, or 'extractive' (default: {DEFAULT_SUMMARIZER}, else extractive).",
+    ),
+]
+MinLenOpt = Annotated[int | None, typer.Option("--min-length", min=0, help="Minimum summary length (tokens).")]
+MaxLenOpt = Annotated[int | None, typer.Option("--max-length", min=1, help="Maximum summary length (tokens).")]
+SentencesOpt = Annotated[int | None, typer.Option("--sentences", min=1, help="Extractive: sentences to keep.")]
+RatioOpt = Annotated[float | None, typer.Option("--ratio", min=0.01, max=1.0, help="Extractive: share to keep.")]
+
+
+def _echo_result(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
+    if error is not None:
+        report(error, path)
+    else:
+        typer.echo(f"{path} -> {run_dir}")
+
+
+@app.command()
+def summarize(
+    paths: Annotated[list[str], typer.Argument(help="English text files, or - for stdin.")],
+    summarizer: SummarizerOpt = None,
+    out: OutOpt = Path("outputs"),
+    run_name: RunNameOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    beams: BeamsOpt = None,
+    min_length: MinLenOpt = None,
+    max_length: MaxLenOpt = None,
+    sentences: SentencesOpt = None,
+    ratio: RatioOpt = None,
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = None,
+    encoding: EncodingOpt = None,
+    allow_pickle: PickleOpt = False,
+) -> None:
+    """Summarise English text; writes summary.<summariser>.txt and manifest.json per document.
+
+    Example: nl2en summarize article.en.txt --summarizer extractive --sentences 3
+    """
+    from pipeline.memory import TranslationMemory, default_cache_path
+    from pipeline.runner import open_summarizer, summarize_paths
+
+    with handled():
+        memory = None if no_cache else TranslationMemory(cache or default_cache_path())
+        session = open_summarizer(
+            summarizer or DEFAULT_SUMMARIZER,
+            memory=memory,
+            explicit=summarizer is not None,
+            overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
+            sentences=sentences,
+            ratio=ratio,
+            device=device,
+            threads=threads,
+            allow_pickle=allow_pickle,
+        )
+    if session.fallback:
+        typer.echo(f"note: {session.fallback}", err=True)
+    try:
+        if paths == ["-"]:
+            from pipeline.reader import article_from_bytes
+
+            with handled():
+                article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", encoding)
+                sys.stdout.write(session.summarizer.summarize(article.text).text + "\n")
+            return
+        with document_progress(len(paths), "summarising") as advance:
+
+            def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
+                advance()
+                _echo_result(path, run_dir, error)
+
+            with handled():
+                result = summarize_paths(
+                    [Path(p) for p in paths],
+                    session,
+                    out=out,
+                    run_name=run_name or session.slug,
+                    encoding=encoding,
+                    cache_path=str(memory.path) if memory else None,
+                    on_document=on_document,
+                )
+        typer.echo(
+            f"{len(result.written)} summarised with {session.slug}, {len(result.failed)} failed; "
+            f"cache hits {session.summarizer.hits}, misses {session.summarizer.misses}",
+            err=True,
+        )
+        if result.failed:
+            raise typer.Exit(1)
+    finally:
+        if memory:
+            memory.close()
+
+
+@app.command()
+def run(
+    paths: Annotated[list[str], typer.Argument(help="Dutch text files.")],
+    translator: Annotated[str, typer.Option("--translator", "-t", help="Translation model.")] = DEFAULT_TRANSLATOR,
+    summarizer: Annotated[str | None, typer.Option("--summarizer", "-s", help="Summariser, or 'extractive'.")] = None,
+    out: OutOpt = Path("outputs"),
+    run_name: RunNameOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    beams: BeamsOpt = None,
+    max_new_tokens: MaxNewOpt = None,
+    summary_beams: Annotated[int | None, typer.Option("--summary-beams", min=1)] = None,
+    min_length: MinLenOpt = None,
+    max_length: MaxLenOpt = None,
+    sentences: SentencesOpt = None,
+    ratio: RatioOpt = None,
+    source_side: Annotated[
+        bool, typer.Option("--source-side", help="Extractive: select Dutch sentences, output their translations.")
+    ] = False,
+    batch_size: BatchOpt = 16,
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = None,
+    encoding: EncodingOpt = None,
+    max_chars: MaxCharsOpt = None,
+    allow_pickle: PickleOpt = False,
+) -> None:
+    """Translate Dutch articles and summarise the translations into the same run directories.
+
+    Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
+    """
+    from pipeline.registry import slugify
+    from pipeline.runner import open_summarizer, open_translator, run_paths
+
+    with handled():
+        session = open_translator(
+            translator,
+            overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
+            cache=cache,
+            use_cache=not no_cache,
+            device=device,
+            threads=threads,
+            batch_size=batch_size,
+            allow_pickle=allow_pickle,
+        )
+    try:
+        with handled():
+            summary = open_summarizer(
+                summarizer or DEFAULT_SUMMARIZER,
+                memory=session.memory,
+                explicit=summarizer is not None,
+                overrides={"num_beams": summary_beams, "min_length": min_length, "max_length": max_length},
+                sentences=sentences,
+                ratio=ratio,
+                device=device,
+                threads=threads,
+                allow_pickle=allow_pickle,
+            )
+        if summary.fallback:
+            typer.echo(f"note: {summary.fallback}", err=True)
+        with document_progress(len(paths), "translating and summarising") as advance:
+
+            def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
+                advance()
+                _echo_result(path, run_dir, error)
+
+            with handled():
+                result = run_paths(
+                    [Path(p) for p in paths],
+                    session,
+                    summary,
+                    out=out,
+                    run_name=run_name or slugify(session.model.hub_id or session.model.name),
+                    encoding=encoding,
+                    max_chars=max_chars,
+                    source_side=source_side,
+                    on_document=on_document,
+                )
+        typer.echo(
+            f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "
+            f"cache hits {result.hits + summary.summarizer.hits}, misses {result.misses + summary.summarizer.misses}",
+            err=True,
+        )
+        if result.failed:
+            raise typer.Exit(1)
+    finally:
+        session.close()

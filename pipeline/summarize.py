@@ -1,0 +1,292 @@
+"""Summarisers: a seq2seq model (DistilBART, BART, PEGASUS…) or a built-in extractive one.
+
+Long input is never truncated: when the text exceeds the model's context it is cut at
+sentence boundaries into chunks that fit, each chunk is summarised, and the joined
+partial summaries are summarised again (map-reduce) until they fit. The plan is kept
+in :attr:`Summary.chunks` and recorded in the manifest.
+
+The extractive summariser is a TextRank over TF-IDF sentence similarity, written
+here because the maintained packages (sumy, nltk-based ones) need tokenizer data
+downloaded at run time, which an offline machine cannot do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from pipeline.memory import TranslationMemory, cache_key, normalise_source
+from pipeline.registry import ResolvedModel
+from pipeline.segment import sentence_spans
+from pipeline.seq2seq import context_limit, generate, load_seq2seq
+from pipeline.translate import DECODING_KEYS, split_to_fit
+
+EXTRACTIVE = "extractive"
+MAX_REDUCE_LEVELS = 8
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A summary, how it was made, and why it might be empty."""
+
+    text: str
+    method: str  # "abstractive" or "extractive"
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    flags: tuple[str, ...] = ()
+    note: str | None = None
+    cached: bool = False
+
+    def meta(self) -> dict[str, Any]:
+        return {"method": self.method, "chunks": self.chunks, "flags": list(self.flags), "note": self.note}
+
+
+class Summarizer(Protocol):
+    """What every summariser offers; the cache and the runner need no more."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def settings(self) -> dict[str, Any]: ...
+
+    def summarize(self, text: str) -> Summary: ...
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Sentences of ``text`` (all lines), none lost."""
+    return [text[s:e] for s, e in sentence_spans(text, 0, len(text), language)]
+
+
+def clean_summary(text: str) -> tuple[str, list[str]]:
+    """Collapse whitespace and drop repeated sentences; returns (text, flags)."""
+    flags: list[str] = []
+    seen: set[str] = set()
+    kept: list[str] = []
+    for sentence in split_sentences(" ".join(text.split())):
+        key = normalise_source(sentence).lower()
+        if key in seen:
+            if "repeated_sentences_removed" not in flags:
+                flags.append("repeated_sentences_removed")
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    return " ".join(kept), flags
+
+
+def summarizer_settings(model: ResolvedModel, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Decoding settings from ``generation_config.json`` (and task params), then overrides."""
+    from pipeline.translate import decoding_settings
+
+    settings = decoding_settings(model, None)
+    task = (model.config().get("task_specific_params") or {}).get("summarization") or {}
+    for key in DECODING_KEYS:
+        if key in task and key not in settings:
+            settings[key] = task[key]
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            settings[key] = value
+    return settings
+
+
+@dataclass
+class Seq2SeqSummarizer:
+    """An abstractive summariser over ``AutoModelForSeq2SeqLM`` and ``generate()``."""
+
+    model: ResolvedModel
+    settings: dict[str, Any]
+    device: str = "cpu"
+    threads: int | None = None
+    backend: str = "transformers"
+    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            self._loaded = load_seq2seq(self.model, self.device, self.threads)
+        return self._loaded
+
+    @property
+    def budget(self) -> int:
+        """Input tokens per chunk, special tokens included."""
+        return context_limit(*self._load())
+
+    def count_tokens(self, text: str) -> int:
+        tokenizer, _ = self._load()
+        return len(tokenizer(text)["input_ids"])
+
+    def _generate(self, texts: list[str], cap: int | None = None) -> list[str]:
+        tokenizer, net = self._load()
+        kwargs = {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
+        if cap is not None:  # intermediate summaries must shrink, whatever the settings say
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("max_length", "min_length", "min_new_tokens")}
+            kwargs["max_new_tokens"] = min(cap, int(kwargs.get("max_new_tokens", cap)))
+        return [text for text, _ in generate(tokenizer, net, texts, kwargs, self.device)]
+
+    def plan_chunks(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of consecutive sentence groups that each fit the context."""
+        budget = self.budget
+        spans: list[tuple[int, int]] = []
+        for s, e in sentence_spans(text, 0, len(text), "en"):
+            if self.count_tokens(text[s:e]) > budget:
+                pos = s
+                for piece in split_to_fit(text[s:e], lambda t: self.count_tokens(t) <= budget):
+                    start = text.index(piece, pos)
+                    pos = start + len(piece)
+                    spans.append((start, pos))
+            else:
+                spans.append((s, e))
+        chunks: list[tuple[int, int]] = []
+        for s, e in spans:
+            if chunks and self.count_tokens(text[chunks[-1][0] : e]) <= budget:
+                chunks[-1] = (chunks[-1][0], e)
+            else:
+                chunks.append((s, e))
+        return chunks
+
+    def summarize(self, text: str) -> Summary:
+        text = text.strip()
+        plan: list[dict[str, Any]] = []
+        level = 0
+        cap = max(8, self.budget // 4)
+        while self.count_tokens(text) > self.budget and level < MAX_REDUCE_LEVELS:
+            spans = self.plan_chunks(text)
+            record, token_pos = [], 0
+            for s, e in spans:
+                n = self.count_tokens(text[s:e])
+                record.append({"start": s, "end": e, "token_start": token_pos, "token_end": token_pos + n})
+                token_pos += n
+            plan.append({"level": level, "input_tokens": self.count_tokens(text), "chunks": record})
+            partials = self._generate([text[s:e] for s, e in spans], cap=cap)
+            text = "\n".join(p for p in partials if p.strip())
+            level += 1
+        final = self._generate([text])[0] if text else ""
+        if plan:
+            plan.append(
+                {"level": level, "input_tokens": self.count_tokens(text), "chunks": [{"start": 0, "end": len(text)}]}
+            )
+        cleaned, flags = clean_summary(final)
+        note = None
+        if not cleaned:
+            flags.append("empty_output")
+            note = "the model generated only special tokens or whitespace for this input"
+        return Summary(cleaned, "abstractive", plan, tuple(flags), note)
+
+
+def _tfidf_vectors(sentences: Sequence[str]) -> list[dict[str, float]]:
+    docs = [Counter(w.lower() for w in _WORD.findall(s)) for s in sentences]
+    df = Counter(word for doc in docs for word in doc)
+    n = len(docs)
+    vectors = []
+    for doc in docs:
+        vec = {w: c * (math.log((1 + n) / (1 + df[w])) + 1) for w, c in doc.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vectors.append({w: v / norm for w, v in vec.items()})
+    return vectors
+
+
+def textrank(sentences: Sequence[str], damping: float = 0.85, iterations: int = 50) -> list[float]:
+    """TextRank scores: PageRank over the cosine-similarity graph of the sentences."""
+    vectors = _tfidf_vectors(sentences)
+    n = len(vectors)
+    weights = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            small, large = sorted((vectors[i], vectors[j]), key=len)
+            sim = sum(v * large.get(w, 0.0) for w, v in small.items())
+            weights[i][j] = weights[j][i] = sim
+    out_sum = [sum(row) or 1.0 for row in weights]
+    scores = [1.0 / n] * n if n else []
+    for _ in range(iterations):
+        scores = [
+            (1 - damping) / n + damping * sum(weights[j][i] / out_sum[j] * scores[j] for j in range(n))
+            for i in range(n)
+        ]
+    return scores
+
+
+def select_sentences(sentences: Sequence[str], count: int) -> list[int]:
+    """Indices of the ``count`` best sentences, in their original order (ties: earlier first)."""
+    if count >= len(sentences):
+        return list(range(len(sentences)))
+    scores = textrank(sentences)
+    best = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:count]
+    return sorted(best)
+
+
+@dataclass
+class ExtractiveSummarizer:
+    """Whole sentences of the input, chosen by TextRank, kept in their order; no weights needed."""
+
+    sentences: int | None = None
+    ratio: float | None = None
+    language: str = "en"
+    backend: str = "builtin"
+    name: str = EXTRACTIVE
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"algorithm": "textrank-tfidf", "sentences": self.sentences, "ratio": self.ratio}
+
+    def target_count(self, available: int) -> int:
+        if self.sentences:
+            return self.sentences
+        ratio = self.ratio if self.ratio else 0.2
+        return max(1, min(available, round(available * ratio)))
+
+    def summarize(self, text: str) -> Summary:
+        sentences = split_sentences(text, self.language)
+        if not sentences:
+            return Summary("", "extractive", [], ("empty_output",), "the input has no sentences")
+        chosen = select_sentences(sentences, self.target_count(len(sentences)))
+        return Summary(" ".join(sentences[i] for i in chosen), "extractive", [], (), None)
+
+
+@dataclass
+class CachedSummarizer:
+    """Serves summaries from the translation memory (stage ``summarize``)."""
+
+    inner: Summarizer
+    memory: TranslationMemory | None
+    fingerprint: str
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def backend(self) -> str:
+        return self.inner.backend
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.inner.settings
+
+    def summarize(self, text: str) -> Summary:
+        identity = {"model": self.fingerprint, "backend": self.backend, "settings": self.settings}
+        key = cache_key("summarize", identity, text)
+        if self.memory:
+            found = self.memory.get_many([key]).get(key)
+            if found is not None:
+                self.hits += 1
+                meta = found.meta
+                return Summary(
+                    found.target, meta["method"], meta["chunks"], tuple(meta["flags"]), meta["note"], cached=True
+                )
+        summary = self.inner.summarize(text)
+        self.misses += 1
+        if self.memory:
+            self.memory.put_many(
+                [(key, "summarize", self.fingerprint, normalise_source(text), summary.text, summary.meta())]
+            )
+        return replace(summary, cached=False)
