@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 # The torch build to install; override, e.g. TORCH_SPEC="torch==2.13.0+cpu" or a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 MODEL ?= opus-mt-nl-en
+# Empty: distilbart-cnn where present, else the built-in extractive summariser.
+SUMMARIZER ?=
 OUT ?= outputs
 SEEDS ?= $(wildcard seeds/*.txt)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup translate test test-quality lint format tiny-models clean
+.PHONY: setup translate summarize test test-quality lint format tiny-models clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +25,9 @@ setup: $(BIN)/.installed  ## create .venv and install nl2en with its dev tools (
 
 translate: setup  ## translate seeds/*.txt into outputs/ (MODEL=… to choose the model)
 	$(BIN)/nl2en translate $(SEEDS) --model $(MODEL) --out $(OUT) $(ARGS)
+
+summarize: setup  ## translate and summarise seeds/*.txt (MODEL=…, SUMMARIZER=…|extractive)
+	$(BIN)/nl2en run $(SEEDS) --translator $(MODEL) $(if $(SUMMARIZER),--summarizer $(SUMMARIZER)) --out $(OUT) $(ARGS)
 
 test: setup  ## the test suite, on tiny random models (no weights, no network)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -94,3 +94,70 @@ def test_cli_models_list_shows_aliases(cli: Any) -> None:
 def test_cli_models_pull_offline_is_a_clear_error(cli: Any) -> None:
     result = cli("models", "pull", "opus-mt-nl-en")
     assert result.returncode == 1 and "HF_HUB_OFFLINE" in result.stderr.decode()
+
+
+def test_cli_summarize_extractive_file_and_stdin(cli: Any, tmp_path: Path, english_sentences: list[str]) -> None:
+    article = tmp_path / "article.en.txt"
+    article.write_text(" ".join(english_sentences[:20]) + "\n")
+    result = cli("summarize", str(article), "--summarizer", "extractive", "--sentences", "3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr.decode()
+    run_dir = tmp_path / "article.en" / "extractive"
+    summary = (run_dir / "summary.extractive.txt").read_text().strip()
+    assert summary and all(s in article.read_text() for s in summary.split(". "))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["summarizer"]["method"] == "extractive" and manifest["summarizer"]["decoding"]["sentences"] == 3
+    piped = cli("summarize", "-", "--summarizer", "extractive", "--sentences", "1", stdin=article.read_bytes())
+    assert piped.returncode == 0 and piped.stdout.decode().strip() in article.read_text()
+
+
+def test_cli_summarize_default_falls_back_to_extractive_and_says_so(cli: Any, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("One sentence here. Another sentence there. A third one.\n")
+    result = cli("summarize", str(article), "--out", str(tmp_path))
+    assert result.returncode == 0
+    assert "distilbart-cnn" in result.stderr.decode() and "extractive" in result.stderr.decode()
+    manifest = json.loads((tmp_path / "a" / "extractive" / "manifest.json").read_text())
+    assert "fallback" in manifest["summarizer"]
+    explicit = cli("summarize", str(article), "--summarizer", "bart-large-cnn", "--out", str(tmp_path))
+    assert explicit.returncode == 1 and "nl2en models pull" in explicit.stderr.decode()
+
+
+def test_cli_run_translates_summarises_and_reruns_from_cache(
+    cli: Any, tiny_marian: Path, tiny_bart: Path, tmp_path: Path
+) -> None:
+    args = (
+        "run", str(SEED), "--translator", str(tiny_marian), "--summarizer", str(tiny_bart),
+        "--out", str(tmp_path), "--max-new-tokens", "6", "--summary-beams", "1",
+    )  # fmt: skip
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr.decode()
+    run_dir = tmp_path / SEED.stem / "tiny-marian"
+    assert {p.name for p in run_dir.iterdir()} == {
+        "translation.en.txt", "aligned.jsonl", "manifest.json", "summary.tiny-bart.txt",
+    }  # fmt: skip
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["translator"]["backend"] == "transformers"
+    summarizer = manifest["summarizer"]
+    assert summarizer["method"] == "abstractive" and summarizer["decoding"]["num_beams"] == 1
+    assert len(summarizer["chunks"][0]["chunks"]) > 1, "a 128-position summariser needs several chunks"
+    again = cli(*args, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert again.returncode == 0
+    err = again.stderr.decode()
+    assert "misses 0" in err
+    assert "| torch" not in err and "| transformers" not in err, "a fully cached run must not import torch"
+    assert json.loads((run_dir / "manifest.json").read_text())["summarizer"]["cached"] is True
+
+
+def test_cli_run_source_side_selects_dutch_sentences(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    result = cli(
+        "run", str(SEED), "--translator", str(tiny_marian), "--summarizer", "extractive", "--source-side",
+        "--sentences", "2", "--out", str(tmp_path), "--max-new-tokens", "4",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    run_dir = tmp_path / SEED.stem / "tiny-marian"
+    records = [json.loads(line) for line in (run_dir / "aligned.jsonl").read_text().splitlines()]
+    summary = (run_dir / "summary.extractive.txt").read_text().strip()
+    targets = [r["target"] for r in records if r["translated"]]
+    assert summary and sum(t in summary for t in targets if t) >= 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["summarizer"]["method"] == "extractive-source"
