@@ -140,16 +140,25 @@ class MarianTranslator:
     def max_source_tokens(self) -> int:
         return context_limit(*self._load())
 
+    def prepare(self, text: str) -> str:
+        """Moses punctuation normalisation, as the opus-mt models saw in training.
+
+        MarianTokenizer offers it (with sacremoses) but does not apply it by itself.
+        """
+        tokenizer, _ = self._load()
+        normalize = getattr(tokenizer, "normalize", None)
+        return normalize(text) if callable(normalize) else text
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         tokenizer, _ = self._load()
-        return [len(ids) for ids in tokenizer(list(texts))["input_ids"]]
+        return [len(ids) for ids in tokenizer([self.prepare(t) for t in texts])["input_ids"]]
 
     def generate_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
 
     def _generate(self, texts: list[str]) -> list[tuple[str, int]]:
         tokenizer, net = self._load()
-        return generate(tokenizer, net, texts, self.generate_kwargs(), self.device)
+        return generate(tokenizer, net, [self.prepare(t) for t in texts], self.generate_kwargs(), self.device)
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:
         """Indices grouped into length-sorted batches bounded by count and padded tokens."""

@@ -44,7 +44,8 @@ def direct_generate(engine: MarianTranslator, text: str) -> list[int]:
 
     tokenizer, net = engine._load()
     with torch.inference_mode():
-        out = net.generate(**tokenizer([text], return_tensors="pt"), **engine.generate_kwargs(), do_sample=False)
+        inputs = tokenizer([tokenizer.normalize(text)], return_tensors="pt")
+        out = net.generate(**inputs, **engine.generate_kwargs(), do_sample=False)
     return [t for t in out[0].tolist() if t not in set(tokenizer.all_special_ids)]
 
 
@@ -68,6 +69,11 @@ def test_translate_batched_equals_per_sentence_generate(tiny_marian: Path, beams
     for result, ids in zip(batched, singles, strict=True):
         assert result.target == " ".join(tokenizer.decode(ids, skip_special_tokens=True).split())
         assert result.tokens == len(ids)
+
+
+def test_translate_applies_moses_punctuation_normalisation(tiny_marian: Path) -> None:
+    engine = translator(tiny_marian)
+    assert engine.prepare("„Het is ons land.”  Zo  gaat het.") == '"Het is ons land." Zo gaat het.'
 
 
 def test_translate_order_restored_whatever_the_batch(tiny_marian: Path) -> None:
