@@ -12,7 +12,7 @@ SEEDS ?= $(wildcard seeds/*.txt)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup translate summarize test test-quality lint format tiny-models clean
+.PHONY: setup translate summarize compare test test-quality lint format tiny-models clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ translate: setup  ## translate seeds/*.txt into outputs/ (MODEL=… to choose th
 
 summarize: setup  ## translate and summarise seeds/*.txt (MODEL=…, SUMMARIZER=…|extractive)
 	$(BIN)/nl2en run $(SEEDS) --translator $(MODEL) $(if $(SUMMARIZER),--summarizer $(SUMMARIZER)) --out $(OUT) $(ARGS)
+
+compare: setup  ## score every run under outputs/ and write outputs/<doc>/compare.html
+	$(BIN)/nl2en score $(OUT) && $(BIN)/nl2en compare $(OUT) --format html
 
 test: setup  ## the test suite, on tiny random models (no weights, no network)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -94,6 +94,7 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
         "source": model.source,
         "fingerprint": translator.fingerprint,
         "backend": translator.backend,
+        "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
         "decoding": translator.settings,
     }
 
@@ -199,12 +200,55 @@ class TranslatorSession:
             self.memory.close()
 
 
+BACKENDS = ("auto", "transformers", "ctranslate2")
+
+
+def make_engine(
+    model: ResolvedModel,
+    digest: str,
+    *,
+    backend: str = "auto",
+    compute_type: str = "int8",
+    device: str = "cpu",
+    threads: int | None = None,
+    batch_size: int = 16,
+) -> Any:
+    """The engine for ``backend``; ``auto`` is CTranslate2 where installed and the model is supported."""
+    from pipeline.ct2 import CT2Engine, supports
+    from pipeline.errors import ModelError
+    from pipeline.seq2seq import TransformersEngine
+
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "ctranslate2" if supports(model) else "transformers"
+    if backend == "ctranslate2":
+        if not supports(model):
+            raise ModelError(
+                f"{model.name}: CTranslate2 is not installed or does not support model type "
+                f"{model.config().get('model_type')!r}",
+                hint="use --backend transformers",
+            )
+        return CT2Engine(model, digest, compute_type=compute_type, device=device, threads=threads)
+    return TransformersEngine(model, device=device, threads=threads, batch_size=batch_size)
+
+
+def default_run_name(model: ResolvedModel, backend: str) -> str:
+    """The model's slug, and the backend when one was asked for explicitly."""
+    from pipeline.registry import slugify
+
+    slug = slugify(model.hub_id or model.name)
+    return slug if backend == "auto" else f"{slug}-{backend}"
+
+
 def open_translator(
     model_name: str,
     *,
     overrides: dict[str, Any] | None = None,
     cache: Path | None = None,
     use_cache: bool = True,
+    backend: str = "auto",
+    compute_type: str = "int8",
     device: str = "cpu",
     threads: int | None = None,
     batch_size: int = 16,
@@ -217,10 +261,13 @@ def open_translator(
 
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
-    settings = decoding_settings(model, overrides)
-    engine = MarianTranslator(model, settings, device=device, threads=threads, batch_size=batch_size)
     digest = fingerprint(model, memory.digest if memory else None)
-    return TranslatorSession(model, CachedTranslator(engine, memory, digest), memory)
+    engine = make_engine(
+        model, digest, backend=backend, compute_type=compute_type, device=device, threads=threads,
+        batch_size=batch_size,
+    )  # fmt: skip
+    translator = MarianTranslator(engine, decoding_settings(model, overrides))
+    return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory)
 
 
 def english_body(result: TranslatedDocument) -> str:
@@ -254,6 +301,7 @@ class SummarizerSession:
             "path": str(self.model.path) if self.model else None,
             "fingerprint": self.summarizer.fingerprint,
             "backend": self.summarizer.backend,
+            "engine": self.summarizer.inner.identity(),
             "method": summary.method,
             "decoding": self.summarizer.settings,
             "chunks": summary.chunks,
@@ -274,6 +322,8 @@ def open_summarizer(
     overrides: dict[str, Any] | None = None,
     sentences: int | None = None,
     ratio: float | None = None,
+    backend: str = "auto",
+    compute_type: str = "int8",
     device: str = "cpu",
     threads: int | None = None,
     allow_pickle: bool = False,
@@ -298,9 +348,12 @@ def open_summarizer(
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
-            engine = Seq2SeqSummarizer(model, summarizer_settings(model, overrides), device=device, threads=threads)
             digest = fingerprint(model, memory.digest if memory else None)
-            return SummarizerSession(CachedSummarizer(engine, memory, digest), model)
+            engine = make_engine(
+                model, digest, backend=backend, compute_type=compute_type, device=device, threads=threads
+            )
+            summarizer = Seq2SeqSummarizer(model, engine, summarizer_settings(model, overrides))
+            return SummarizerSession(CachedSummarizer(summarizer, memory, digest), model)
     extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
     return SummarizerSession(CachedSummarizer(extractive, memory, "builtin:textrank-tfidf-v1"), None, fallback)
 

@@ -1,36 +1,92 @@
-"""Loading seq2seq models and calling ``generate()``: shared by translation and summarisation.
+"""Seq2seq engines: the few primitives translation and summarisation need from a backend.
 
-transformers v5 has no ``translation``/``summarization`` pipelines; this is the small
-part of them nl2en needs. Heavy imports happen inside the functions.
+An engine tokenises (``count_tokens``), knows its context (``max_input_tokens``) and
+generates for a list of texts with explicit decoding settings, batching as suits it.
+``TransformersEngine`` calls the tokenizer and ``generate()`` (transformers v5 has no
+``translation``/``summarization`` pipelines); ``pipeline.ct2.CT2Engine`` runs the same
+model converted for CTranslate2. Heavy imports happen on first use only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pipeline.errors import ModelError
 from pipeline.registry import ResolvedModel
 
+# Settings read from generation_config.json that change what generate() produces.
+DECODING_KEYS: tuple[str, ...] = (
+    "num_beams",
+    "max_length",
+    "max_new_tokens",
+    "min_length",
+    "min_new_tokens",
+    "length_penalty",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "early_stopping",
+    "bad_words_ids",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "decoder_start_token_id",
+    "eos_token_id",
+    "renormalize_logits",
+)
 
-def load_seq2seq(model: ResolvedModel, device: str = "cpu", threads: int | None = None) -> tuple[Any, Any]:
-    """(tokenizer, model) in eval mode on ``device``; never runs remote code."""
-    import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model.path), trust_remote_code=False)
-        net = AutoModelForSeq2SeqLM.from_pretrained(str(model.path), trust_remote_code=False)
-    except Exception as exc:  # corrupt or incomplete model files
-        raise ModelError(f"cannot load model {model.name} from {model.path}: {exc}") from exc
-    net.eval()
-    net.to(device)
-    return tokenizer, net
+class Seq2SeqEngine(Protocol):
+    """What the translator and the summariser need from a backend."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def identity(self) -> dict[str, Any]:
+        """What, besides model and settings, makes this engine's outputs differ (backend, compute type)."""
+        ...
+
+    @property
+    def max_input_tokens(self) -> int: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """(text, generated token count) per input, in input order."""
+        ...
+
+
+def moses_normalizer(model: ResolvedModel) -> Any:
+    """Moses punctuation normalisation for Marian models, as opus-mt saw in training.
+
+    MarianTokenizer offers it (with sacremoses) but does not apply it by itself.
+    """
+    if model.config().get("model_type") != "marian":
+        return None
+    from sacremoses import MosesPunctNormalizer
+
+    tokenizer_config = model.path / "tokenizer_config.json"
+    lang = "en"
+    if tokenizer_config.is_file():
+        import json
+
+        lang = json.loads(tokenizer_config.read_text(encoding="utf-8")).get("source_lang") or "en"
+    return MosesPunctNormalizer(lang).normalize
+
+
+def length_sorted_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped into length-sorted batches bounded by count and padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) >= max_items or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def context_limit(tokenizer: Any, net: Any) -> int:
@@ -39,16 +95,81 @@ def context_limit(tokenizer: Any, net: Any) -> int:
     return min(int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000)
 
 
-def generate(
-    tokenizer: Any, net: Any, texts: Sequence[str], kwargs: Mapping[str, Any], device: str = "cpu"
-) -> list[tuple[str, int]]:
-    """Generate for a batch; returns (decoded text with whitespace collapsed, tokens) each."""
-    import torch
+@dataclass
+class TransformersEngine:
+    """A seq2seq model through transformers: tokenizer + ``generate()`` in ``inference_mode``."""
 
-    with torch.inference_mode():
-        batch = tokenizer(list(texts), return_tensors="pt", padding=True).to(device)
-        out = net.generate(**batch, **kwargs, do_sample=False)
-    special = set(tokenizer.all_special_ids)
-    decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
-    counts = [sum(1 for t in row.tolist() if t not in special) for row in out]
-    return [(" ".join(text.split()), n) for text, n in zip(decoded, counts, strict=True)]
+    model: ResolvedModel
+    device: str = "cpu"
+    threads: int | None = None
+    batch_size: int = 16
+    max_batch_tokens: int = 6000
+    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
+    _normalize: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "transformers"
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "transformers"}
+
+    def load(self) -> tuple[Any, Any]:
+        """(tokenizer, model) in eval mode on the device; never runs remote code."""
+        if self._loaded is None:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            path = str(self.model.path)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+                net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False)
+            except Exception as exc:  # corrupt or incomplete model files
+                raise ModelError(f"cannot load model {self.model.name} from {path}: {exc}") from exc
+            net.eval()
+            net.to(self.device)
+            self._normalize = moses_normalizer(self.model)
+            self._loaded = (tokenizer, net)
+        return self._loaded
+
+    def prepare(self, text: str) -> str:
+        self.load()
+        return self._normalize(text) if self._normalize else text
+
+    @property
+    def max_input_tokens(self) -> int:
+        return context_limit(*self.load())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        tokenizer, _ = self.load()
+        return [len(ids) for ids in tokenizer([self.prepare(t) for t in texts])["input_ids"]]
+
+    def generate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        kwargs = {k: v for k, v in settings.items() if k in DECODING_KEYS}
+        kwargs["do_sample"] = False
+        return kwargs
+
+    def generate_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """One padded batch through ``generate()``."""
+        import torch
+
+        tokenizer, net = self.load()
+        with torch.inference_mode():
+            batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
+            out = net.generate(**batch, **self.generate_kwargs(settings))
+        special = set(tokenizer.all_special_ids)
+        decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
+        counts = [sum(1 for t in row.tolist() if t not in special) for row in out]
+        return [(" ".join(text.split()), n) for text, n in zip(decoded, counts, strict=True)]
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        outputs: list[tuple[str, int]] = [("", 0)] * len(texts)
+        for batch in length_sorted_batches(self.count_tokens(texts), self.batch_size, self.max_batch_tokens):
+            for i, result in zip(batch, self.generate_batch([texts[i] for i in batch], settings), strict=True):
+                outputs[i] = result
+        return outputs

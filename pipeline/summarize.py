@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from pipeline.memory import TranslationMemory, cache_key, normalise_source
 from pipeline.registry import ResolvedModel
 from pipeline.segment import sentence_spans
-from pipeline.seq2seq import context_limit, generate, load_seq2seq
-from pipeline.translate import DECODING_KEYS, split_to_fit
+from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
+from pipeline.translate import split_to_fit
 
 EXTRACTIVE = "extractive"
 MAX_REDUCE_LEVELS = 8
@@ -47,6 +47,8 @@ class Summary:
 
 class Summarizer(Protocol):
     """What every summariser offers; the cache and the runner need no more."""
+
+    def identity(self) -> dict[str, Any]: ...
 
     @property
     def name(self) -> str: ...
@@ -96,40 +98,38 @@ def summarizer_settings(model: ResolvedModel, overrides: Mapping[str, Any] | Non
 
 @dataclass
 class Seq2SeqSummarizer:
-    """An abstractive summariser over ``AutoModelForSeq2SeqLM`` and ``generate()``."""
+    """An abstractive summariser (DistilBART, BART, PEGASUS…) on an engine."""
 
     model: ResolvedModel
+    engine: Seq2SeqEngine
     settings: dict[str, Any]
-    device: str = "cpu"
-    threads: int | None = None
-    backend: str = "transformers"
-    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
         return self.model.name
 
-    def _load(self) -> tuple[Any, Any]:
-        if self._loaded is None:
-            self._loaded = load_seq2seq(self.model, self.device, self.threads)
-        return self._loaded
+    @property
+    def backend(self) -> str:
+        return self.engine.backend
+
+    def identity(self) -> dict[str, Any]:
+        return {**self.engine.identity(), "settings": self.settings}
 
     @property
     def budget(self) -> int:
         """Input tokens per chunk, special tokens included."""
-        return context_limit(*self._load())
+        return self.engine.max_input_tokens
 
     def count_tokens(self, text: str) -> int:
-        tokenizer, _ = self._load()
-        return len(tokenizer(text)["input_ids"])
+        return self.engine.count_tokens([text])[0]
 
     def _generate(self, texts: list[str], cap: int | None = None) -> list[str]:
-        tokenizer, net = self._load()
-        kwargs = {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
+        settings = dict(self.settings)
         if cap is not None:  # intermediate summaries must shrink, whatever the settings say
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("max_length", "min_length", "min_new_tokens")}
-            kwargs["max_new_tokens"] = min(cap, int(kwargs.get("max_new_tokens", cap)))
-        return [text for text, _ in generate(tokenizer, net, texts, kwargs, self.device)]
+            for key in ("max_length", "min_length", "min_new_tokens"):
+                settings.pop(key, None)
+            settings["max_new_tokens"] = min(cap, int(settings.get("max_new_tokens", cap)))
+        return [text for text, _ in self.engine.generate(texts, settings)]
 
     def plan_chunks(self, text: str) -> list[tuple[int, int]]:
         """Character spans of consecutive sentence groups that each fit the context."""
@@ -236,6 +236,9 @@ class ExtractiveSummarizer:
     def settings(self) -> dict[str, Any]:
         return {"algorithm": "textrank-tfidf", "sentences": self.sentences, "ratio": self.ratio}
 
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend, "settings": self.settings}
+
     def target_count(self, available: int) -> int:
         if self.sentences:
             return self.sentences
@@ -273,7 +276,7 @@ class CachedSummarizer:
         return self.inner.settings
 
     def summarize(self, text: str) -> Summary:
-        identity = {"model": self.fingerprint, "backend": self.backend, "settings": self.settings}
+        identity = {"model": self.fingerprint, **self.inner.identity()}
         key = cache_key("summarize", identity, text)
         if self.memory:
             found = self.memory.get_many([key]).get(key)

@@ -11,31 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pipeline.memory import TranslationMemory, cache_key
 from pipeline.registry import ResolvedModel
-from pipeline.seq2seq import context_limit, generate, load_seq2seq
+from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
 
-# Settings read from generation_config.json that change what generate() produces.
-DECODING_KEYS: tuple[str, ...] = (
-    "num_beams",
-    "max_length",
-    "max_new_tokens",
-    "min_length",
-    "min_new_tokens",
-    "length_penalty",
-    "no_repeat_ngram_size",
-    "repetition_penalty",
-    "early_stopping",
-    "bad_words_ids",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-    "decoder_start_token_id",
-    "eos_token_id",
-    "renormalize_logits",
-)
 _CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
 _REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE)
 LENGTH_RATIO_BAND = (0.4, 2.5)
@@ -72,10 +54,17 @@ class Translation:
 
 
 class Translator(Protocol):
-    """What every translation engine offers; the cache and the runner need no more."""
+    """What every translator offers; the cache and the runner need no more."""
 
-    backend: str
-    settings: dict[str, Any]
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def settings(self) -> dict[str, Any]: ...
+
+    def identity(self) -> dict[str, Any]:
+        """Everything but the model that determines the output: backend, compute type, settings."""
+        ...
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
 
@@ -120,71 +109,30 @@ def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
 
 @dataclass
 class MarianTranslator:
-    """MarianMT through transformers' tokenizer and ``generate()`` (no pipelines in v5)."""
+    """MarianMT (or any seq2seq translation model) on an engine: transformers or CTranslate2.
 
-    model: ResolvedModel
+    Sentences longer than the model's source limit are split at clause boundaries (then
+    by words) and the translated pieces joined, so nothing is truncated; outputs are
+    checked for signs of trouble.
+    """
+
+    engine: Seq2SeqEngine
     settings: dict[str, Any]
-    device: str = "cpu"
-    threads: int | None = None
-    batch_size: int = 16
-    max_batch_tokens: int = 6000
-    backend: str = "transformers"
-    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
-
-    def _load(self) -> tuple[Any, Any]:
-        if self._loaded is None:
-            self._loaded = load_seq2seq(self.model, self.device, self.threads)
-        return self._loaded
 
     @property
-    def max_source_tokens(self) -> int:
-        return context_limit(*self._load())
+    def backend(self) -> str:
+        return self.engine.backend
 
-    def prepare(self, text: str) -> str:
-        """Moses punctuation normalisation, as the opus-mt models saw in training.
-
-        MarianTokenizer offers it (with sacremoses) but does not apply it by itself.
-        """
-        tokenizer, _ = self._load()
-        normalize = getattr(tokenizer, "normalize", None)
-        return normalize(text) if callable(normalize) else text
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        tokenizer, _ = self._load()
-        return [len(ids) for ids in tokenizer([self.prepare(t) for t in texts])["input_ids"]]
-
-    def generate_kwargs(self) -> dict[str, Any]:
-        return {k: v for k, v in self.settings.items() if k in DECODING_KEYS}
-
-    def _generate(self, texts: list[str]) -> list[tuple[str, int]]:
-        tokenizer, net = self._load()
-        return generate(tokenizer, net, [self.prepare(t) for t in texts], self.generate_kwargs(), self.device)
-
-    def _batches(self, lengths: list[int]) -> list[list[int]]:
-        """Indices grouped into length-sorted batches bounded by count and padded tokens."""
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        batches: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            if current and (len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > self.max_batch_tokens):
-                batches.append(current)
-                current = []
-            current.append(i)
-        if current:
-            batches.append(current)
-        return batches
+    def identity(self) -> dict[str, Any]:
+        return {**self.engine.identity(), "settings": self.settings}
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
-        limit = self.max_source_tokens
+        limit = self.engine.max_input_tokens
         pieces: list[tuple[int, str]] = []
         for index, source in enumerate(sources):
-            parts = split_to_fit(source, lambda t: self.count_tokens([t])[0] <= limit)
+            parts = split_to_fit(source, lambda t: self.engine.count_tokens([t])[0] <= limit)
             pieces.extend((index, part) for part in parts or [source])
-        lengths = self.count_tokens([p for _, p in pieces])
-        outputs: list[tuple[str, int]] = [("", 0)] * len(pieces)
-        for batch in self._batches(lengths):
-            for i, result in zip(batch, self._generate([pieces[i][1] for i in batch]), strict=True):
-                outputs[i] = result
+        outputs = self.engine.generate([p for _, p in pieces], self.settings)
         joined: list[list[tuple[str, int]]] = [[] for _ in sources]
         for (index, _), result in zip(pieces, outputs, strict=True):
             joined[index].append(result)
@@ -218,7 +166,7 @@ class CachedTranslator:
         return self.inner.settings
 
     def identity(self) -> dict[str, Any]:
-        return {"model": self.fingerprint, "backend": self.inner.backend, "settings": self.inner.settings}
+        return {"model": self.fingerprint, **self.inner.identity()}
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         identity = self.identity()

@@ -44,19 +44,23 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("NL2EN_CACHE", str(state / "memory.sqlite3"))
         patch.setenv("HF_HOME", str(state / "hf"))
         patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("NL2EN_MODELS", str(state / "models"))
+        (state / "models").mkdir()
+        (state / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
         yield state
 
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own cache and hub cache, and the hub is offline."""
+    """Each test gets its own cache and hub cache, and the hub is offline.
+
+    The models folder (``NL2EN_MODELS``) is shared by the session, so CTranslate2
+    conversions of the session's tiny models are made once.
+    """
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("NL2EN_CACHE", str(state / "memory.sqlite3"))
     monkeypatch.setenv("HF_HOME", str(state / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("NL2EN_MODELS", str(state / "models"))
-    (state / "models").mkdir()
-    (state / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
     return state
 
 

@@ -136,7 +136,8 @@ def test_cli_run_translates_summarises_and_reruns_from_cache(
         "translation.en.txt", "aligned.jsonl", "manifest.json", "summary.tiny-bart.txt",
     }  # fmt: skip
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["translator"]["backend"] == "transformers"
+    assert manifest["translator"]["backend"] == "ctranslate2", "auto picks CTranslate2 for Marian"
+    assert manifest["translator"]["engine"] == {"backend": "ctranslate2", "compute_type": "int8"}
     summarizer = manifest["summarizer"]
     assert summarizer["method"] == "abstractive" and summarizer["decoding"]["num_beams"] == 1
     assert len(summarizer["chunks"][0]["chunks"]) > 1, "a 128-position summariser needs several chunks"

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.errors import ModelError, ModelNotFoundError
 from pipeline.registry import fingerprint, import_model, list_models, load_aliases, resolve_model, slugify
+from tests.conftest import ROOT
 
 
 def fake_model(path: Path, weights: bytes = b"weights", pickle_only: bool = False) -> Path:
@@ -82,7 +83,10 @@ def test_registry_fingerprint_of_hub_snapshot_uses_commit(tmp_path: Path) -> Non
     assert fingerprint(resolve_model(str(path))) == f"hub:Helsinki-NLP/opus-mt-nl-en@{commit}"
 
 
-def test_registry_import_then_resolve_by_name(tmp_path: Path) -> None:
+def test_registry_import_then_resolve_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NL2EN_MODELS", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
     imported = import_model(fake_model(tmp_path / "mine"), name="my-marian")
     model = resolve_model("my-marian")
     assert model.path == imported.resolve() and model.source == "imported"

@@ -14,7 +14,7 @@ from tests.conftest import SEED
 
 
 def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None, **kwargs: object) -> object:
-    session = open_translator(str(model), overrides={"max_new_tokens": 12}, cache=cache)
+    session = open_translator(str(model), overrides={"max_new_tokens": 12}, cache=cache, backend="transformers")
     try:
         return translate_paths(paths, session.translator, session.model, out=out, run_name="tiny", **kwargs)  # type: ignore[arg-type]
     finally:
@@ -95,7 +95,7 @@ import sys
 from pathlib import Path
 from pipeline.runner import open_translator, translate_paths
 for out in ("a", "b"):
-    s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}})
+    s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}}, backend="transformers")
     r = translate_paths([Path({str(SEED)!r})], s.translator, s.model, out=Path({str(tmp_path)!r}) / out, run_name="t")
     s.close()
 print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.memory import TranslationMemory
 from pipeline.registry import resolve_model
+from pipeline.seq2seq import TransformersEngine
 from pipeline.summarize import (
     CachedSummarizer,
     ExtractiveSummarizer,
@@ -22,14 +23,14 @@ from pipeline.summarize import (
 
 def summarizer(path: Path, **overrides: Any) -> Seq2SeqSummarizer:
     model = resolve_model(str(path))
-    return Seq2SeqSummarizer(model, summarizer_settings(model, overrides))
+    return Seq2SeqSummarizer(model, TransformersEngine(model), summarizer_settings(model, overrides))
 
 
 def direct_summary(engine: Seq2SeqSummarizer, text: str) -> str:
     """A hand-written tokenizer + generate() call with the model's generation config."""
     import torch
 
-    tokenizer, net = engine._load()
+    tokenizer, net = engine.engine.load()  # type: ignore[attr-defined]
     with torch.inference_mode():
         out = net.generate(**tokenizer([text], return_tensors="pt"))
     return " ".join(tokenizer.decode(out[0], skip_special_tokens=True).split())
@@ -108,10 +109,12 @@ def test_summarize_clean_drops_repeats_and_says_why_empty() -> None:
 class RecordingSummarizer:
     name = "fake"
     backend = "fake"
-    settings: dict[str, Any] = {"k": 1}
-
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.settings: dict[str, Any] = {"k": 1}
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend, "settings": self.settings}
 
     def summarize(self, text: str) -> Summary:
         self.calls.append(text)

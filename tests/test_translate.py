@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.memory import TranslationMemory
 from pipeline.registry import resolve_model
+from pipeline.seq2seq import TransformersEngine
 from pipeline.translate import (
     CachedTranslator,
     MarianTranslator,
@@ -33,19 +34,19 @@ SENTENCES = [
 ]
 
 
-def translator(path: Path, **kwargs: Any) -> MarianTranslator:
+def translator(path: Path, overrides: dict[str, Any] | None = None, batch_size: int = 16) -> MarianTranslator:
     model = resolve_model(str(path))
-    return MarianTranslator(model, decoding_settings(model, kwargs.pop("overrides", None)), **kwargs)
+    return MarianTranslator(TransformersEngine(model, batch_size=batch_size), decoding_settings(model, overrides))
 
 
-def direct_generate(engine: MarianTranslator, text: str) -> list[int]:
+def direct_generate(translator: MarianTranslator, text: str) -> list[int]:
     """What a user would write by hand: one sentence, tokenizer + generate()."""
     import torch
 
-    tokenizer, net = engine._load()
+    tokenizer, net = translator.engine.load()  # type: ignore[attr-defined]
     with torch.inference_mode():
         inputs = tokenizer([tokenizer.normalize(text)], return_tensors="pt")
-        out = net.generate(**inputs, **engine.generate_kwargs(), do_sample=False)
+        out = net.generate(**inputs, **translator.settings, do_sample=False)
     return [t for t in out[0].tolist() if t not in set(tokenizer.all_special_ids)]
 
 
@@ -61,9 +62,9 @@ def test_translate_settings_come_from_generation_config(tiny_marian: Path) -> No
 
 @pytest.mark.parametrize("beams", [1, 2])
 def test_translate_batched_equals_per_sentence_generate(tiny_marian: Path, beams: int) -> None:
-    engine = translator(tiny_marian, overrides={"num_beams": beams}, batch_size=3)
+    engine = translator(tiny_marian, {"num_beams": beams}, batch_size=3)
     batched = engine.translate_batch(SENTENCES)
-    tokenizer, _ = engine._load()
+    tokenizer, _ = engine.engine.load()  # type: ignore[attr-defined]
     singles = [direct_generate(engine, s) for s in SENTENCES]
     assert len({tuple(ids) for ids in singles}) >= 4, "tiny model gives the same output for every input"
     for result, ids in zip(batched, singles, strict=True):
@@ -72,26 +73,26 @@ def test_translate_batched_equals_per_sentence_generate(tiny_marian: Path, beams
 
 
 def test_translate_applies_moses_punctuation_normalisation(tiny_marian: Path) -> None:
-    engine = translator(tiny_marian)
+    engine = TransformersEngine(resolve_model(str(tiny_marian)))
     assert engine.prepare("„Het is ons land.”  Zo  gaat het.") == '"Het is ons land." Zo gaat het.'
 
 
 def test_translate_order_restored_whatever_the_batch(tiny_marian: Path) -> None:
-    short: dict[str, Any] = {"overrides": {"max_new_tokens": 16}}
-    one = translator(tiny_marian, batch_size=1, **short).translate_batch(SENTENCES)
-    many = translator(tiny_marian, batch_size=64, **short).translate_batch(list(reversed(SENTENCES)))
+    short = {"max_new_tokens": 16}
+    one = translator(tiny_marian, short, batch_size=1).translate_batch(SENTENCES)
+    many = translator(tiny_marian, short, batch_size=64).translate_batch(list(reversed(SENTENCES)))
     assert [r.target for r in one] == [r.target for r in reversed(many)]
 
 
 def test_translate_long_sentence_is_split_not_truncated(tiny_marian: Path) -> None:
-    engine = translator(tiny_marian, overrides={"num_beams": 1, "max_new_tokens": 8})
-    limit = engine.max_source_tokens
+    engine = translator(tiny_marian, {"num_beams": 1, "max_new_tokens": 8})
+    limit = engine.engine.max_input_tokens
     words = " ".join(f"gesprek{i}, integratie" for i in range(400))
-    assert engine.count_tokens([words])[0] > limit
+    assert engine.engine.count_tokens([words])[0] > limit
     (result,) = engine.translate_batch([words])
     assert result.pieces > 1 and "split" in result.flags
-    pieces = split_to_fit(words, lambda t: engine.count_tokens([t])[0] <= limit)
-    assert all(engine.count_tokens([p])[0] <= limit for p in pieces)
+    pieces = split_to_fit(words, lambda t: engine.engine.count_tokens([t])[0] <= limit)
+    assert all(engine.engine.count_tokens([p])[0] <= limit for p in pieces)
     assert "".join(pieces).replace(" ", "") == words.replace(" ", "")
 
 
@@ -134,6 +135,9 @@ class RecordingTranslator:
     def __init__(self) -> None:
         self.settings: dict[str, Any] = {"num_beams": 1}
         self.calls: list[list[str]] = []
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend, "settings": self.settings}
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         self.calls.append(list(sources))

@@ -51,7 +51,7 @@ def call(fn: Callable[[], T]) -> T:
 
 
 def register() -> None:
-    from pipeline.cli import cache, models, summarize, translate  # noqa: F401  (commands register themselves)
+    from pipeline.cli import cache, compare, models, score, summarize, translate  # noqa: F401  (commands register themselves)
 
 
 def main() -> None:

@@ -50,3 +50,23 @@ def import_command(
     with handled():
         path = import_model(directory, name, allow_pickle)
     typer.echo(f"imported {directory} as {path.name} ({path})")
+
+
+@models_app.command("convert")
+def convert(
+    name: Annotated[str, typer.Argument(help="Alias, hub id or model directory.")],
+    quantization: Annotated[str, typer.Option("--quantization", help="int8, int8_float32, float16, float32…")] = "int8",
+    force: Annotated[bool, typer.Option("--force", help="Convert again even if up to date.")] = False,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle")] = False,
+) -> None:
+    """Convert a model for CTranslate2 into models/ct2/<slug>-<quantization>/ (also done on first use)."""
+    from pipeline.ct2 import convert_model
+    from pipeline.memory import TranslationMemory, default_cache_path
+    from pipeline.registry import fingerprint, resolve_model
+
+    with handled():
+        model = resolve_model(name, allow_pickle=allow_pickle)
+        with TranslationMemory(default_cache_path()) as memory:
+            digest = fingerprint(model, memory.digest)
+        path = convert_model(model, digest, quantization, force=force)
+    typer.echo(f"converted {model.name} ({digest}) into {path}")

@@ -12,9 +12,11 @@ from pipeline.cli.app import app, handled, report
 from pipeline.cli.progress import document_progress
 from pipeline.cli.translate import (
     DEFAULT_TRANSLATOR,
+    BackendOpt,
     BatchOpt,
     BeamsOpt,
     CacheOpt,
+    ComputeOpt,
     DeviceOpt,
     EncodingOpt,
     MaxCharsOpt,
@@ -68,6 +70,8 @@ def summarize(
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
     allow_pickle: PickleOpt = False,
+    backend: BackendOpt = "auto",
+    compute_type: ComputeOpt = "int8",
 ) -> None:
     """Summarise English text; writes summary.<summariser>.txt and manifest.json per document.
 
@@ -85,6 +89,8 @@ def summarize(
             overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
             sentences=sentences,
             ratio=ratio,
+            backend=backend,
+            compute_type=compute_type,
             device=device,
             threads=threads,
             allow_pickle=allow_pickle,
@@ -110,7 +116,7 @@ def summarize(
                     [Path(p) for p in paths],
                     session,
                     out=out,
-                    run_name=run_name or session.slug,
+                    run_name=run_name or (session.slug if backend == "auto" else f"{session.slug}-{backend}"),
                     encoding=encoding,
                     cache_path=str(memory.path) if memory else None,
                     on_document=on_document,
@@ -152,13 +158,14 @@ def run(
     encoding: EncodingOpt = None,
     max_chars: MaxCharsOpt = None,
     allow_pickle: PickleOpt = False,
+    backend: BackendOpt = "auto",
+    compute_type: ComputeOpt = "int8",
 ) -> None:
     """Translate Dutch articles and summarise the translations into the same run directories.
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
-    from pipeline.registry import slugify
-    from pipeline.runner import open_summarizer, open_translator, run_paths
+    from pipeline.runner import default_run_name, open_summarizer, open_translator, run_paths
 
     with handled():
         session = open_translator(
@@ -166,6 +173,8 @@ def run(
             overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
             cache=cache,
             use_cache=not no_cache,
+            backend=backend,
+            compute_type=compute_type,
             device=device,
             threads=threads,
             batch_size=batch_size,
@@ -180,6 +189,8 @@ def run(
                 overrides={"num_beams": summary_beams, "min_length": min_length, "max_length": max_length},
                 sentences=sentences,
                 ratio=ratio,
+                backend=backend,
+                compute_type=compute_type,
                 device=device,
                 threads=threads,
                 allow_pickle=allow_pickle,
@@ -198,7 +209,7 @@ def run(
                     session,
                     summary,
                     out=out,
-                    run_name=run_name or slugify(session.model.hub_id or session.model.name),
+                    run_name=run_name or default_run_name(session.model, backend),
                     encoding=encoding,
                     max_chars=max_chars,
                     source_side=source_side,

@@ -11,7 +11,6 @@ import typer
 from pipeline.cli.app import app, handled, report
 from pipeline.cli.progress import document_progress
 from pipeline.errors import Nl2enError
-from pipeline.registry import slugify
 
 DEFAULT_TRANSLATOR = "opus-mt-nl-en"
 
@@ -28,6 +27,12 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU th
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8/BOM).")]
 MaxCharsOpt = Annotated[int | None, typer.Option("--max-chars", min=1, help="Refuse longer documents.")]
 PickleOpt = Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle-only model weights.")]
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="auto (CTranslate2 where possible), transformers or ctranslate2.")
+]
+ComputeOpt = Annotated[
+    str, typer.Option("--compute-type", "--quantization", help="CTranslate2 compute type: int8, float32, …")
+]
 
 
 @app.command()
@@ -46,12 +51,14 @@ def translate(
     encoding: EncodingOpt = None,
     max_chars: MaxCharsOpt = None,
     allow_pickle: PickleOpt = False,
+    backend: BackendOpt = "auto",
+    compute_type: ComputeOpt = "int8",
 ) -> None:
     """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.runner import open_translator, translate_document, translate_paths
+    from pipeline.runner import default_run_name, open_translator, translate_document, translate_paths
 
     with handled():
         session = open_translator(
@@ -59,6 +66,8 @@ def translate(
             overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
             cache=cache,
             use_cache=not no_cache,
+            backend=backend,
+            compute_type=compute_type,
             device=device,
             threads=threads,
             batch_size=batch_size,
@@ -74,7 +83,7 @@ def translate(
                 )
                 sys.stdout.write(translate_document(article, session.translator).text)
             return
-        name = run_name or slugify(session.model.hub_id or session.model.name)
+        name = run_name or default_run_name(session.model, backend)
         with document_progress(len(paths), "translating") as advance:
 
             def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:

@@ -1,0 +1,284 @@
+"""The CTranslate2 backend: conversion, tokenisation without transformers, decoding.
+
+Models are converted once with CTranslate2's transformers converter into
+``models/ct2/<slug>-<quantization>/`` (torch is needed for that, once) and reused
+while the source model's fingerprint is unchanged. At run time neither torch nor
+transformers is imported: Marian models are tokenised with sentencepiece (and Moses
+punctuation normalisation, as ``MarianTokenizer`` offers), others with the
+``tokenizers`` library from their ``tokenizer.json``.
+
+CTranslate2 reads no ``generation_config.json``, so every decoding setting is mapped
+explicitly (:func:`ct2_options`); see the comments there for the two settings whose
+semantics differ (forced BOS and forced EOS).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ModelError
+from pipeline.registry import ResolvedModel, models_dir
+
+QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
+SUPPORTED_MODEL_TYPES = frozenset({"marian", "bart", "pegasus"})
+MARKER = "nl2en-source.json"
+
+
+def ct2_available() -> bool:
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def supports(model: ResolvedModel) -> bool:
+    """Whether this model can run on CTranslate2 here (installed, and a known architecture)."""
+    return ct2_available() and model.config().get("model_type") in SUPPORTED_MODEL_TYPES
+
+
+def conversion_dir(model: ResolvedModel, quantization: str) -> Path:
+    return models_dir() / "ct2" / f"{model.slug}-{quantization}"
+
+
+def converted_for(target: Path, fingerprint: str) -> bool:
+    marker = target / MARKER
+    if not marker.is_file() or not (target / "model.bin").is_file():
+        return False
+    return bool(json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") == fingerprint)
+
+
+def convert_model(model: ResolvedModel, fingerprint: str, quantization: str = "int8", force: bool = False) -> Path:
+    """Convert (or reuse) ``model`` for CTranslate2; returns the converted directory.
+
+    The conversion is written to a temporary directory and renamed into place, so a
+    killed conversion never leaves a half-written model behind.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ModelError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    target = conversion_dir(model, quantization)
+    if not force and converted_for(target, fingerprint):
+        return target
+    if not ct2_available():
+        raise ModelError("CTranslate2 is not installed", hint="pip install ctranslate2, or use --backend transformers")
+    import ctranslate2
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".convert-") as tmp:
+        source = Path(tmp) / "hf"
+        source.mkdir()
+        for item in model.path.iterdir():
+            if item.is_file() and item.name != "config.json":
+                os.symlink(item.resolve(), source / item.name)
+        config = model.config()
+        # CTranslate2's BART converter reads config.normalize_before, which transformers v5
+        # configs no longer carry; BART-family models are post-norm.
+        config.setdefault("normalize_before", False)
+        (source / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        output = Path(tmp) / "ct2"
+        try:
+            converter = ctranslate2.converters.TransformersConverter(str(source), low_cpu_mem_usage=True)
+            converter.convert(str(output), quantization=quantization, force=True)
+        except Exception as exc:
+            raise ModelError(f"cannot convert {model.name} for CTranslate2: {type(exc).__name__}: {exc}") from exc
+        (output / MARKER).write_text(
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.name,
+                    "source_path": str(model.path),
+                    "quantization": quantization,
+                    "ctranslate2": ctranslate2.__version__,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(output, target)
+    return target
+
+
+class MarianSentencePiece:
+    """opus-mt tokenisation as ``MarianTokenizer`` does it, with sentencepiece and sacremoses only."""
+
+    def __init__(self, path: Path) -> None:
+        import sentencepiece
+
+        from pipeline.seq2seq import moses_normalizer
+
+        self.source = sentencepiece.SentencePieceProcessor(model_file=str(path / "source.spm"))
+        self.target = sentencepiece.SentencePieceProcessor(model_file=str(path / "target.spm"))
+        self.vocab: dict[str, int] = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        self.normalize = moses_normalizer(ResolvedModel(path.name, path, "local"))
+        self.by_id = {i: t for t, i in self.vocab.items()}
+        self.specials = {"</s>", "<pad>", "<unk>"}  # what MarianTokenizer.decode(skip_special_tokens) drops
+
+    def id_to_token(self, index: int) -> str:
+        return self.by_id.get(index, "<unk>")
+
+    def encode(self, text: str) -> list[str]:
+        pieces = self.source.encode(self.normalize(text) if self.normalize else text, out_type=str)
+        return [p if p in self.vocab else "<unk>" for p in pieces] + ["</s>"]
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        text = self.target.decode_pieces([t for t in tokens if t not in self.specials])
+        return " ".join(text.replace("\u2581", " ").split())
+
+
+class FastTokenizer:
+    """Tokenisation from ``tokenizer.json`` with the ``tokenizers`` library (BART, PEGASUS…)."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+
+    def encode(self, text: str) -> list[str]:
+        return list(self.tokenizer.encode(text).tokens)
+
+    def id_to_token(self, index: int) -> str:
+        return self.tokenizer.id_to_token(index) or "<unk>"
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        ids = [i for i in (self.tokenizer.token_to_id(t) for t in tokens) if i is not None]
+        return " ".join(self.tokenizer.decode(ids, skip_special_tokens=True).split())
+
+
+def load_tokenizer(model: ResolvedModel) -> MarianSentencePiece | FastTokenizer:
+    if (model.path / "source.spm").is_file() and (model.path / "vocab.json").is_file():
+        return MarianSentencePiece(model.path)
+    if (model.path / "tokenizer.json").is_file():
+        return FastTokenizer(model.path)
+    raise ModelError(
+        f"{model.path}: no tokenizer.json or Marian sentencepiece files for CTranslate2",
+        hint="use --backend transformers",
+    )
+
+
+def ct2_options(settings: Mapping[str, Any], id_to_token: Any, vocabulary: set[str]) -> dict[str, Any]:
+    """Map transformers decoding settings onto ``translate_batch`` options, explicitly.
+
+    - Lengths: ``max_length``/``min_length`` count the decoder start token in transformers;
+      CTranslate2 counts generated tokens (a target prefix included).
+    - ``forced_eos_token_id``: transformers forces ``</s>`` as the last token when the
+      length limit is reached; CTranslate2 would emit one more content token instead. One
+      step less gives the same content tokens.
+    - ``forced_bos_token_id`` (BART): becomes a target prefix, removed from the output.
+    - ``bad_words_ids``: suppressed sequences (tokens the converted vocabulary dropped,
+      such as Marian's ``<pad>``, cannot be generated anyway).
+    """
+    max_new = settings.get("max_new_tokens")
+    if max_new is None:
+        max_new = int(settings.get("max_length", 257)) - 1
+    min_new = settings.get("min_new_tokens")
+    if min_new is None:
+        min_new = max(0, int(settings.get("min_length", 0) or 0) - 1)
+    forced_eos = settings.get("forced_eos_token_id") is not None
+    if forced_eos and min_new < max_new:
+        max_new -= 1
+    options: dict[str, Any] = {
+        "beam_size": int(settings.get("num_beams", 1) or 1),
+        "max_decoding_length": max(1, int(max_new)),
+        "min_decoding_length": int(min_new),
+        "length_penalty": float(settings.get("length_penalty", 1.0) or 1.0),
+        "repetition_penalty": float(settings.get("repetition_penalty", 1.0) or 1.0),
+        "no_repeat_ngram_size": int(settings.get("no_repeat_ngram_size", 0) or 0),
+        "max_input_length": 0,  # never truncate: long inputs were split before
+        "return_end_token": False,
+    }
+    suppressed = [[id_to_token(i) for i in seq] for seq in settings.get("bad_words_ids") or []]
+    suppressed = [seq for seq in suppressed if all(t in vocabulary for t in seq)]
+    if suppressed:
+        options["suppress_sequences"] = suppressed
+    eos = settings.get("eos_token_id")
+    if isinstance(eos, int):
+        options["end_token"] = id_to_token(eos)
+    return options
+
+
+@dataclass
+class CT2Engine:
+    """A converted model on CTranslate2, with transformers-equivalent decoding settings."""
+
+    model: ResolvedModel
+    fingerprint: str
+    compute_type: str = "int8"
+    device: str = "cpu"
+    threads: int | None = None
+    max_batch_tokens: int = 4096
+    _translator: Any = field(default=None, init=False, repr=False)
+    _tokenizer: Any = field(default=None, init=False, repr=False)
+    _vocab: list[str] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "ctranslate2"
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "ctranslate2", "compute_type": self.compute_type}
+
+    @property
+    def tokenizer(self) -> MarianSentencePiece | FastTokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(self.model)
+        return self._tokenizer
+
+    def load(self) -> Any:
+        if self._translator is None:
+            import ctranslate2
+
+            path = convert_model(self.model, self.fingerprint, self.compute_type)
+            device = "cuda" if self.device.startswith("cuda") else "cpu"
+            index = int(self.device.split(":")[1]) if ":" in self.device else 0
+            self._translator = ctranslate2.Translator(
+                str(path), device=device, device_index=index, compute_type=self.compute_type,
+                inter_threads=1, intra_threads=self.threads or 0,
+            )  # fmt: skip
+            vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
+            self._vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+        return self._translator
+
+    @property
+    def max_input_tokens(self) -> int:
+        config = self.model.config()
+        limit = int(config.get("max_position_embeddings") or 1024)
+        tokenizer_config = self.model.path / "tokenizer_config.json"
+        if tokenizer_config.is_file():
+            declared = json.loads(tokenizer_config.read_text(encoding="utf-8")).get("model_max_length")
+            if isinstance(declared, int) and 0 < declared < limit:
+                limit = declared
+        return limit
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(self.tokenizer.encode(t)) for t in texts]
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        if not texts:
+            return []
+        translator = self.load()
+        options = ct2_options(settings, self.tokenizer.id_to_token, set(self._vocab))
+        prefix: list[str] = []
+        forced_bos = settings.get("forced_bos_token_id")
+        if isinstance(forced_bos, int):
+            prefix = [self.tokenizer.id_to_token(forced_bos)]
+        results = translator.translate_batch(
+            [self.tokenizer.encode(t) for t in texts],
+            target_prefix=[prefix] * len(texts) if prefix else None,
+            max_batch_size=self.max_batch_tokens,
+            batch_type="tokens",
+            **options,
+        )
+        outputs = []
+        for result in results:
+            tokens = list(result.hypotheses[0])[len(prefix) :]
+            outputs.append((self.tokenizer.decode(tokens), len(tokens)))
+        return outputs

@@ -1,0 +1,269 @@
+"""Comparing runs: one row per run, sacrebleu's paired bootstrap, best values, reports in four formats."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli.app import app, register
+from pipeline.compare import (
+    HTML_FILE,
+    CompareError,
+    Comparison,
+    best_values,
+    compare_runs,
+    diff_words,
+    render_html,
+    render_json,
+    render_markdown,
+    write_html,
+)
+from pipeline.score import SCORES_FILE, NoRunsError
+from tests.test_score import build_seed_runs
+
+for command in ("pipeline.cli.score", "pipeline.cli.compare"):  # until app.py's register() imports them
+    importlib.import_module(command)
+register()  # the other commands too, so Typer treats "compare" as a subcommand
+RESAMPLES = 200  # enough to exercise the test; the CLI default is sacrebleu's 1000
+
+
+@pytest.fixture(scope="module")
+def seed_runs(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_seed_runs(tiny_marian, tmp_path_factory.mktemp("outputs"))
+
+
+@pytest.fixture(scope="module")
+def comparison(seed_runs: dict[str, Path]) -> Comparison:
+    comparisons = compare_runs(seed_runs["default"].parent.parent, resamples=RESAMPLES)
+    assert len(comparisons) == 1
+    return comparisons[0]
+
+
+def manifest(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+def test_compare_one_row_per_run_with_settings_speed_and_cache(
+    comparison: Comparison, seed_runs: dict[str, Path]
+) -> None:
+    assert [row["run"] for row in comparison.rows] == ["default", "greedy"] and comparison.baseline == "default"
+    default, greedy = comparison.rows
+    assert "beams=1" in greedy["decoding"] and "max_new_tokens=8" in greedy["decoding"]
+    assert default["summarizer"] == "extractive" and greedy["summarizer"] is None
+    translator_backend = manifest(seed_runs["greedy"])["translator"]["backend"]
+    assert greedy["backend"].split("/")[0] == translator_backend
+    assert default["backend"].startswith(translator_backend) and default["backend"].endswith("+builtin")
+    for row in comparison.rows:
+        info = manifest(seed_runs[row["run"]])
+        generated = info["cache"]["misses"] > 0  # the module that builds the runs second gets them from the cache
+        speed = info["segments"]["target_tokens"] / info["timings"]["translate_s"] if generated else None
+        assert row["tokens_per_s"] == speed
+        assert row["translate_s"] == info["timings"]["translate_s"]
+        assert row["cache_hits"] == info["cache"]["hits"]
+        assert row["cache_lookups"] == info["cache"]["hits"] + info["cache"]["misses"] == 47
+        stored = json.loads((seed_runs[row["run"]] / SCORES_FILE).read_text())
+        assert row["bleu"] == stored["translation"]["bleu"] and row["chrf"] == stored["translation"]["chrf"]
+    assert default["rouge1"] is not None and greedy["rouge1"] is None
+
+
+def test_compare_paired_bootstrap_is_sacrebleus(comparison: Comparison, seed_runs: dict[str, Path]) -> None:
+    from sacrebleu.metrics import BLEU, CHRF
+    from sacrebleu.significance import PairedTest
+
+    stored = {name: json.loads((path / SCORES_FILE).read_text()) for name, path in seed_runs.items()}
+    refs = [s["reference"] for s in stored["default"]["translation"]["snippets"]]
+    systems = [
+        (name, [s["hypothesis"] for s in stored[name]["translation"]["snippets"]]) for name in ("default", "greedy")
+    ]
+    _, table = PairedTest(systems, {"BLEU": BLEU(), "chrF": CHRF()}, [refs], test_type="bs", n_samples=RESAMPLES)()
+    greedy = comparison.significance["greedy"]
+    assert greedy["bleu"]["p_value"] == table["BLEU"][1].p_value  # type: ignore[union-attr]
+    assert greedy["chrf"]["p_value"] == table["chrF2"][1].p_value  # type: ignore[union-attr]
+    assert greedy["chrf"]["score"] == stored["greedy"]["translation"]["chrf"]
+    assert comparison.significance["default"]["bleu"]["p_value"] is None
+    assert comparison.rows[1]["p_bleu"] == greedy["bleu"]["p_value"]
+    assert "bs:200" in comparison.signatures["paired_bootstrap"]
+
+
+def test_compare_equal_scores_are_never_called_significant(comparison: Comparison) -> None:
+    greedy = comparison.significance["greedy"]
+    for metric in ("bleu", "chrf"):
+        if greedy[metric]["score"] == comparison.significance["default"][metric]["score"]:
+            assert not greedy[metric]["significant"], "sacrebleu gives p = 1/(n+1) for equal scores"
+        else:
+            assert greedy[metric]["significant"] == (greedy[metric]["p_value"] < 0.05)
+
+
+def test_compare_best_values_per_column() -> None:
+    def row(run: str, **values: float | None) -> dict[str, Any]:
+        keys = ("bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL", "facts_summary", "facts_translation")
+        keys += ("untranslated", "translate_s", "summarize_s", "tokens_per_s")
+        return {"run": run, **dict.fromkeys(keys), **values}
+
+    rows = [
+        row("a", bleu=20.04, ter=60.0, chrf=50.0, untranslated=3, tokens_per_s=100.0),
+        row("b", bleu=20.01, ter=55.0, chrf=50.0, untranslated=3, tokens_per_s=250.0, rouge1=0.3),
+        row("c", bleu=12.0, ter=70.0, chrf=50.0, untranslated=1),
+    ]
+    best = best_values(rows)
+    assert best["bleu"] == ["a", "b"], "equal as shown (20.0) is a tie"
+    assert best["ter"] == ["b"] and best["untranslated"] == ["c"] and best["tokens_per_s"] == ["b"]
+    assert "chrf" not in best, "all equal: nothing to mark"
+    assert "rouge1" not in best, "a single value is not a comparison"
+
+
+def test_compare_sentences_side_by_side(comparison: Comparison, seed_runs: dict[str, Path]) -> None:
+    records = {
+        name: [json.loads(line) for line in (path / "aligned.jsonl").read_text().splitlines()]
+        for name, path in seed_runs.items()
+    }
+    translated = [r for r in records["default"] if r["translated"]]
+    assert [s["index"] for s in comparison.sentences] == [r["index"] for r in translated]
+    for sentence, default, greedy in zip(
+        comparison.sentences, translated, [r for r in records["greedy"] if r["translated"]], strict=True
+    ):
+        assert sentence["source"] == default["source"]
+        assert sentence["outputs"] == [default["target"], greedy["target"]]
+        assert sentence["differs"] == (default["target"] != greedy["target"])
+    with_reference = [s for s in comparison.sentences if s["reference"]]
+    assert len(with_reference) >= 40, "single-sentence snippets give their sentence a reference"
+
+
+def test_compare_diff_words_marks_inserted_and_replaced_words() -> None:
+    assert diff_words("the cat sat", "the dog sat down") == [
+        ("the", False),
+        ("dog", True),
+        ("sat", False),
+        ("down", True),
+    ]
+    assert diff_words("same words", "same words") == [("same", False), ("words", False)]
+    assert diff_words(None, "new") == [("new", True)] and diff_words("old", None) == []
+
+
+class ReportParser(HTMLParser):
+    """Collects what the report test checks: tables and their body rows, tags, and resource links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.table_rows: dict[str, int] = {}
+        self.links: list[str] = []
+        self._table: str | None = None
+        self._in_body = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        attributes = dict(attrs)
+        self.links += [v for k, v in attrs if k in ("src", "href", "srcset", "xlink:href", "action") and v]
+        if tag == "table":
+            self._table = attributes.get("class") or ""
+            self.table_rows[self._table] = 0
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body and self._table is not None:
+            self.table_rows[self._table] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+
+def test_compare_html_report_is_self_contained(comparison: Comparison) -> None:
+    path = write_html(comparison)
+    assert path == comparison.doc_dir / HTML_FILE
+    page = path.read_text()
+    parser = ReportParser()
+    parser.feed(page)
+    assert parser.table_rows["scores"] == parser.table_rows["runs"] == 2, "one row per run"
+    assert parser.table_rows["sentences"] == len(comparison.sentences)
+    assert "svg" in parser.tags and parser.tags.count("rect") >= 2 and "style" in parser.tags
+    assert not {"script", "link", "img", "iframe", "object"} & set(parser.tags)
+    assert [link for link in parser.links if "://" in link or link.startswith("//")] == []
+    assert "http://" not in page and "https://" not in page and "@import" not in page and "url(" not in page
+    assert page.count(f">{comparison.rows[0]['run']}<") >= 2 and "<mark>" in page
+
+
+def test_compare_html_escapes_what_it_shows(comparison: Comparison) -> None:
+    hostile = {**comparison.sentences[0], "source": '<script src="https://x.test/a.js"></script>'}
+    page = render_html(dataclasses.replace(comparison, sentences=[hostile]))
+    parser = ReportParser()
+    parser.feed(page)
+    assert "script" not in parser.tags and parser.links == []
+
+
+def test_compare_markdown_and_json(comparison: Comparison) -> None:
+    markdown = render_markdown([comparison])
+    assert markdown.startswith(f"## {comparison.doc}")
+    assert sum(line.startswith(("| default |", "| greedy |")) for line in markdown.splitlines()) == 4
+    assert "### Sentences" in markdown and "### Summaries" in markdown
+    assert "### Sentences" not in render_markdown([comparison], sentences=False)
+    data = json.loads(render_json([comparison]))
+    assert len(data) == 1 and data[0]["baseline"] == "default"
+    assert [r["run"] for r in data[0]["runs"]] == ["default", "greedy"]
+    assert data[0]["significance"]["greedy"]["bleu"]["p_value"] == comparison.significance["greedy"]["bleu"]["p_value"]
+    assert len(data[0]["sentences"]) == len(comparison.sentences)
+    assert data[0]["summaries"]["greedy"] is None and data[0]["summaries"]["default"]
+
+
+def test_compare_rescores_runs_whose_scores_are_missing(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "outputs"
+    shutil.copytree(seed_runs["default"].parent.parent, copy)
+    stale = copy / seed_runs["greedy"].parent.name / "greedy" / SCORES_FILE
+    stale.unlink(missing_ok=True)
+    result = compare_runs(copy, resamples=20)[0]
+    assert stale.is_file() and result.rows[1]["chrf"] is not None
+
+
+def test_compare_run_without_references_is_shown_unscored(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = tmp_path / "outputs" / "other" / "run"
+    shutil.copytree(seed_runs["greedy"], run_dir)
+    (run_dir / SCORES_FILE).unlink(missing_ok=True)
+    info = manifest(run_dir)
+    info["input"]["path"] = str(tmp_path / "other.txt")
+    (run_dir / "manifest.json").write_text(json.dumps(info))
+    result = compare_runs(tmp_path / "outputs", resamples=20)[0]
+    assert result.rows[0]["bleu"] is None and "no references" in result.rows[0]["note"]
+    assert result.significance == {} and "<svg" not in render_html(result)
+
+
+def test_compare_errors(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    root = seed_runs["default"].parent.parent
+    with pytest.raises(CompareError) as caught:
+        compare_runs(root, doc="nope")
+    assert caught.value.code == "E520" and seed_runs["default"].parent.name in str(caught.value)
+    with pytest.raises(CompareError, match="no run named"):
+        compare_runs(root, baseline="nope")
+    with pytest.raises(NoRunsError):
+        compare_runs(tmp_path)
+
+
+def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = str(seed_runs["default"].parent.parent)
+    html_run = runner.invoke(app, ["compare", root, "--format", "html", "--resamples", "20"])
+    assert html_run.exit_code == 0, html_run.output
+    assert html_run.stdout.strip() == str(seed_runs["default"].parent / HTML_FILE)
+    table = runner.invoke(app, ["compare", root, "--resamples", "20", "--baseline", "greedy"])
+    assert table.exit_code == 0 and "baseline (greedy)" in table.stdout and "sentences" in table.stdout
+    md = runner.invoke(app, ["compare", root, "--doc", seed_runs["default"].parent.name, "-f", "md", "--brief"])
+    assert md.exit_code == 0 and "| greedy |" in md.stdout and "### Sentences" not in md.stdout
+    as_json = runner.invoke(app, ["compare", root, "--format", "json", "--resamples", "20"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout)[0]["doc"] == seed_runs["default"].parent.name
+    unknown = runner.invoke(app, ["compare", root, "--doc", "nope"])
+    assert (
+        unknown.exit_code == 1 and unknown.stderr.startswith("error [E520]") and len(unknown.stderr.splitlines()) == 1
+    )
+    empty = runner.invoke(app, ["compare", str(tmp_path)])
+    assert empty.exit_code == 1 and empty.stderr.startswith("error [E511]")
+    bad_format = runner.invoke(app, ["compare", root, "--format", "pdf"])
+    assert bad_format.exit_code == 2

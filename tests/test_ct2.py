@@ -1,0 +1,114 @@
+"""The CTranslate2 backend: same tokens as transformers (float32, greedy), int8, conversion reuse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.ct2 import CT2Engine, MarianSentencePiece, conversion_dir, convert_model, ct2_options
+from pipeline.registry import fingerprint, resolve_model
+from pipeline.runner import make_engine
+from pipeline.seq2seq import TransformersEngine
+from pipeline.summarize import summarizer_settings
+from pipeline.translate import decoding_settings
+from tests.test_translate import SENTENCES
+
+
+def engines(path: Path, compute_type: str = "float32") -> tuple[TransformersEngine, CT2Engine]:
+    model = resolve_model(str(path))
+    return TransformersEngine(model), CT2Engine(model, fingerprint(model), compute_type=compute_type)
+
+
+def hf_tokens(engine: TransformersEngine, text: str, settings: dict[str, Any]) -> list[str]:
+    """Content tokens of a direct generate() call (specials and forced tokens removed)."""
+    import torch
+
+    tokenizer, net = engine.load()
+    with torch.inference_mode():
+        out = net.generate(**tokenizer([engine.prepare(text)], return_tensors="pt"), **settings, do_sample=False)
+    special = set(tokenizer.all_special_tokens) - {tokenizer.unk_token}
+    return [t for t in tokenizer.convert_ids_to_tokens(out[0].tolist()) if t not in special]
+
+
+def ct2_tokens(engine: CT2Engine, text: str, settings: dict[str, Any]) -> list[str]:
+    translator = engine.load()
+    options = ct2_options(settings, engine.tokenizer.id_to_token, set(engine._vocab))
+    forced = settings.get("forced_bos_token_id")
+    prefix = [[engine.tokenizer.id_to_token(forced)]] if isinstance(forced, int) else None
+    result = translator.translate_batch([engine.tokenizer.encode(text)], target_prefix=prefix, **options)
+    return [t for t in result[0].hypotheses[0] if t not in ("<s>", "</s>")]
+
+
+@pytest.mark.parametrize("max_new", [6, 20])
+def test_ct2_marian_greedy_float32_gives_the_same_tokens(tiny_marian: Path, max_new: int) -> None:
+    hf, ct = engines(tiny_marian)
+    settings = decoding_settings(hf.model, {"num_beams": 1, "max_new_tokens": max_new})
+    assert settings.get("forced_eos_token_id") is not None, "the tiny model must mirror opus-mt's forced EOS"
+    pairs = [(hf_tokens(hf, s, settings), ct2_tokens(ct, s, settings)) for s in SENTENCES]
+    assert len({tuple(a) for a, _ in pairs}) >= 4, "tiny model gives the same output for every input"
+    for a, b in pairs:
+        assert a == b
+
+
+def test_ct2_marian_engine_text_matches_transformers(tiny_marian: Path) -> None:
+    hf, ct = engines(tiny_marian)
+    settings = decoding_settings(hf.model, {"num_beams": 1, "max_new_tokens": 12})
+    assert ct.generate(SENTENCES, settings) == hf.generate(SENTENCES, settings)
+
+
+def test_ct2_marian_tokenisation_matches_marian_tokenizer(tiny_marian: Path) -> None:
+    hf = TransformersEngine(resolve_model(str(tiny_marian)))
+    tokenizer, _ = hf.load()
+    ours = MarianSentencePiece(tiny_marian)
+    for text in [*SENTENCES, "„Zeg ’t maar” – zei hij…  € 1.200,50 — 10%", "ﬁjn café naïef"]:
+        expected = tokenizer.convert_ids_to_tokens(tokenizer(hf.prepare(text))["input_ids"])
+        assert ours.encode(text) == expected
+
+
+def test_ct2_bart_greedy_float32_gives_the_same_tokens(tiny_bart: Path, english_sentences: list[str]) -> None:
+    hf, ct = engines(tiny_bart)
+    settings = summarizer_settings(hf.model, {"num_beams": 1, "max_length": 16, "min_length": 4})
+    texts = [" ".join(english_sentences[i : i + 2]) for i in (0, 10, 20, 30)]
+    pairs = [(hf_tokens(hf, t, settings), ct2_tokens(ct, t, settings)) for t in texts]
+    assert len({tuple(a) for a, _ in pairs}) >= 2
+    for a, b in pairs:
+        assert a == b
+
+
+def test_ct2_int8_runs_end_to_end_and_conversion_is_reused(tiny_marian: Path) -> None:
+    model = resolve_model(str(tiny_marian))
+    digest = fingerprint(model)
+    path = convert_model(model, digest, "int8")
+    assert path == conversion_dir(model, "int8") and (path / "model.bin").is_file()
+    stamp = (path / "model.bin").stat().st_mtime_ns
+    assert convert_model(model, digest, "int8") == path
+    assert (path / "model.bin").stat().st_mtime_ns == stamp, "an up-to-date conversion must be reused"
+    assert json.loads((path / "nl2en-source.json").read_text())["fingerprint"] == digest
+    engine = CT2Engine(model, digest, compute_type="int8")
+    out = engine.generate(SENTENCES, decoding_settings(model, {"max_new_tokens": 8}))
+    assert len(out) == len(SENTENCES) and all(isinstance(text, str) and n <= 8 for text, n in out)
+
+
+def test_ct2_auto_backend_picks_ctranslate2_for_supported_models(tiny_marian: Path) -> None:
+    model = resolve_model(str(tiny_marian))
+    assert make_engine(model, "x").backend == "ctranslate2"
+    assert make_engine(model, "x", backend="transformers").backend == "transformers"
+
+
+def test_ct2_options_map_generation_settings_explicitly() -> None:
+    settings = {
+        "num_beams": 4, "max_length": 512, "min_length": 3, "length_penalty": 2.0, "no_repeat_ngram_size": 3,
+        "repetition_penalty": 1.2, "forced_eos_token_id": 0, "eos_token_id": 0, "bad_words_ids": [[5]],
+    }  # fmt: skip
+    vocab = {"</s>", "<pad>", "x"}
+    options = ct2_options(settings, lambda i: {0: "</s>", 5: "<pad>"}.get(i, "x"), vocab)
+    assert options["beam_size"] == 4 and options["max_decoding_length"] == 510  # start token and forced EOS
+    assert options["min_decoding_length"] == 2 and options["length_penalty"] == 2.0
+    assert options["no_repeat_ngram_size"] == 3 and options["repetition_penalty"] == 1.2
+    assert options["end_token"] == "</s>" and options["suppress_sequences"] == [["<pad>"]]
+    assert options["max_input_length"] == 0
+    fixed = ct2_options({"max_new_tokens": 64, "min_new_tokens": 64}, str, set())
+    assert fixed["max_decoding_length"] == fixed["min_decoding_length"] == 64
