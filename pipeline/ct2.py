@@ -63,6 +63,17 @@ def convert_model(model: ResolvedModel, fingerprint: str, quantization: str = "i
     target = conversion_dir(model, quantization)
     if not force and converted_for(target, fingerprint):
         return target
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent runs converting the same model wait for one another, then reuse the result.
+    with FileLock(str(target) + ".lock"):
+        if not force and converted_for(target, fingerprint):
+            return target
+        return _convert(model, fingerprint, quantization, target)
+
+
+def _convert(model: ResolvedModel, fingerprint: str, quantization: str, target: Path) -> Path:
     if not ct2_available():
         raise ModelError("CTranslate2 is not installed", hint="pip install ctranslate2, or use --backend transformers")
     import ctranslate2

@@ -6,7 +6,9 @@ import json
 import os
 import platform
 import re
+import shutil
 import tempfile
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -79,3 +81,42 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def publish_directory(target: Path, files: Mapping[str, str | bytes]) -> None:
+    """Make ``target`` hold ``files`` (and whatever else it held), all at once.
+
+    The files are written to a hidden staging directory beside ``target``, files of an
+    earlier run that are not replaced are hard-linked in, and the staging directory is
+    swapped in with two renames. A process killed at any point leaves either the old
+    complete directory, the new complete one, or (between the renames) none: never a
+    directory with some outputs of one run and some of another. Hidden leftovers of a
+    killed run are removed by the next one.
+    """
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f".{target.name}.staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in parent.glob(f".{target.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.staging-"))
+    try:
+        for name, data in files.items():
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            with (staging / name).open("wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if target.is_dir():
+            for old in target.iterdir():
+                if old.is_file() and old.name not in files:
+                    os.link(old, staging / old.name)
+            retired = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.old-"))
+            os.rename(target, retired / "run")
+            os.rename(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -8,14 +8,15 @@ can be reproduced and ``compare`` needs nothing else).
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import Nl2enError
-from pipeline.outputs import library_versions, run_directory, write_atomic, write_json, write_jsonl
+from pipeline.outputs import library_versions, publish_directory, run_directory
 from pipeline.reader import Article, read_article
 from pipeline.registry import ResolvedModel
 from pipeline.segment import Document, segment_document
@@ -66,14 +67,22 @@ class TranslatedDocument:
         return out
 
 
-def translate_document(article: Article, translator: CachedTranslator) -> TranslatedDocument:
+SEGMENT_CHUNK = 256
+
+
+def translate_document(
+    article: Article, translator: CachedTranslator, chunk_size: int = SEGMENT_CHUNK
+) -> TranslatedDocument:
     """Segment an article and translate its translatable segments in one batch."""
     t0 = time.perf_counter()
     document = segment_document(article.text)
     t1 = time.perf_counter()
     segments = document.translatable
     hits, misses = translator.hits, translator.misses
-    results = translator.translate_batch([s.source for s in segments]) if segments else []
+    results: list[Translation] = []
+    # Chunks bound memory on long documents and let a killed run resume from the cache.
+    for i in range(0, len(segments), chunk_size):
+        results.extend(translator.translate_batch([s.source for s in segments[i : i + chunk_size]]))
     t2 = time.perf_counter()
     return TranslatedDocument(
         article=article,
@@ -125,11 +134,17 @@ def document_manifest(
     }
 
 
-def write_translation(result: TranslatedDocument, run_dir: Path, manifest: dict[str, Any]) -> None:
-    """Write the three outputs; the manifest last, so its presence marks a complete run."""
-    write_atomic(run_dir / TRANSLATION_FILE, result.text)
-    write_jsonl(run_dir / ALIGNED_FILE, result.records())
-    write_json(run_dir / MANIFEST_FILE, manifest)
+def write_translation(
+    result: TranslatedDocument, run_dir: Path, manifest: dict[str, Any], extra: Mapping[str, str] | None = None
+) -> None:
+    """Publish the three outputs (and ``extra`` files) into ``run_dir`` at once."""
+    files = {
+        TRANSLATION_FILE: result.text,
+        ALIGNED_FILE: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.records()),
+        MANIFEST_FILE: json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+        **(extra or {}),
+    }
+    publish_directory(run_dir, files)
 
 
 @dataclass
@@ -389,8 +404,13 @@ def summarize_paths(
                 "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
                 "versions": library_versions(),
             }  # fmt: skip
-            write_atomic(run_dir / summary_file(session), summary.text + "\n")
-            write_json(run_dir / MANIFEST_FILE, manifest)
+            publish_directory(
+                run_dir,
+                {
+                    summary_file(session): summary.text + "\n",
+                    MANIFEST_FILE: json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                },
+            )
         except Nl2enError as exc:
             report.failed.append((str(path), exc))
             if on_document:
@@ -441,8 +461,7 @@ def run_paths(
             result.timings["total_s"] = round(time.perf_counter() - started, 4)
             manifest = document_manifest(result, info, translator.cache_path)
             manifest["summarizer"] = summarizer.manifest(summary)
-            write_atomic(run_dir / summary_file(summarizer), summary.text + "\n")
-            write_translation(result, run_dir, manifest)
+            write_translation(result, run_dir, manifest, {summary_file(summarizer): summary.text + "\n"})
         except Nl2enError as exc:
             report.failed.append((str(path), exc))
             if on_document:

@@ -128,7 +128,9 @@ class TransformersEngine:
             path = str(self.model.path)
             try:
                 tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-                net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False)
+                # safetensors whenever present: pickle weights can run code when loaded
+                safe = any(self.model.path.glob("*.safetensors"))
+                net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False, use_safetensors=safe or None)
             except Exception as exc:  # corrupt or incomplete model files
                 raise ModelError(f"cannot load model {self.model.name} from {path}: {exc}") from exc
             net.eval()

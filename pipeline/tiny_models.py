@@ -809,3 +809,43 @@ def build_tiny_pegasus(
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+# ---------------------------------------------------------------------------
+# Command line: ``python -m pipeline.tiny_models models/tiny`` (``make tiny-models``)
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the tiny models (or, with ``--full-size``, the real architectures) into OUT_DIR/<family>."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.tiny_models", description=main.__doc__)
+    parser.add_argument("out_dir", type=Path, nargs="?", default=Path("models/tiny"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fixed-length", type=int, default=None, help="force exactly N generated tokens")
+    parser.add_argument(
+        "--full-size",
+        action="store_true",
+        help="opus-mt-nl-en and distilbart-cnn-12-6 sized models (about 0.3 and 1.2 GB) instead of tiny ones",
+    )
+    args = parser.parse_args(argv)
+    common: dict[str, Any] = {"seed": args.seed, "fixed_length": args.fixed_length}
+    if args.full_size:
+        built = [
+            build_marian_like(args.out_dir / "marian", MARIAN_OPUS_NL_EN, **common),
+            build_bart_like(args.out_dir / "bart", DISTILBART_CNN_12_6, **common),
+        ]
+    else:
+        built = [
+            build_tiny_marian(args.out_dir / "marian", **common),
+            build_tiny_bart(args.out_dir / "bart", **common),
+            build_tiny_pegasus(args.out_dir / "pegasus", **common),
+        ]
+    for path in built:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
