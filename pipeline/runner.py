@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.errors import Nl2enError
 from pipeline.outputs import library_versions, publish_directory, run_directory
-from pipeline.reader import Article, read_article
+from pipeline.reader import DEFAULT_MAX_CHARS, Article, read_article
 from pipeline.registry import ResolvedModel
 from pipeline.segment import Document, segment_document
 from pipeline.translate import CachedTranslator, Translation
@@ -157,6 +157,41 @@ class BatchReport:
     misses: int = 0
 
 
+DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
+
+
+def process_batch(
+    paths: Sequence[Path],
+    process: Callable[[Path, str], tuple[Path, int, int]],
+    on_document: DocumentCallback | None = None,
+) -> BatchReport:
+    """Run ``process(path, stem)`` for each file; a bad file is reported and never stops the others.
+
+    ``process`` returns (run directory, cache hits, misses). Inputs that share a stem get
+    ``stem-2``, ``stem-3``… so their outputs never overwrite one another.
+    """
+    report = BatchReport()
+    used: dict[str, int] = {}
+    for path in paths:
+        stem = path.stem
+        used[stem] = used.get(stem, 0) + 1
+        if used[stem] > 1:
+            stem = f"{stem}-{used[stem]}"
+        try:
+            run_dir, hits, misses = process(path, stem)
+        except Nl2enError as exc:
+            report.failed.append((str(path), exc))
+            if on_document:
+                on_document(str(path), None, exc)
+            continue
+        report.written.append(run_dir)
+        report.hits += hits
+        report.misses += misses
+        if on_document:
+            on_document(str(path), run_dir, None)
+    return report
+
+
 def translate_paths(
     paths: Sequence[Path],
     translator: CachedTranslator,
@@ -167,35 +202,21 @@ def translate_paths(
     encoding: str | None = None,
     max_chars: int | None = None,
     cache_path: str | None = None,
-    on_document: Callable[[str, Path | None, Nl2enError | None], None] | None = None,
+    on_document: DocumentCallback | None = None,
 ) -> BatchReport:
-    """Translate every file; a bad file is reported and never stops the others."""
-    report = BatchReport()
+    """Translate every file into ``OUT/<stem>/<run>/``."""
     info = translator_manifest(model, translator)
-    used: dict[str, int] = {}
-    for path in paths:
+
+    def process(path: Path, stem: str) -> tuple[Path, int, int]:
         started = time.perf_counter()
-        try:
-            article = read_article(path, encoding, max_chars) if max_chars else read_article(path, encoding)
-            stem = path.stem
-            used[stem] = used.get(stem, 0) + 1
-            if used[stem] > 1:
-                stem = f"{stem}-{used[stem]}"
-            run_dir = run_directory(out, stem, run_name)
-            result = translate_document(article, translator)
-            result.timings["total_s"] = round(time.perf_counter() - started, 4)
-            write_translation(result, run_dir, document_manifest(result, info, cache_path))
-        except Nl2enError as exc:
-            report.failed.append((str(path), exc))
-            if on_document:
-                on_document(str(path), None, exc)
-            continue
-        report.written.append(run_dir)
-        report.hits += result.hits
-        report.misses += result.misses
-        if on_document:
-            on_document(str(path), run_dir, None)
-    return report
+        article = read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS)
+        run_dir = run_directory(out, stem, run_name)
+        result = translate_document(article, translator)
+        result.timings["total_s"] = round(time.perf_counter() - started, 4)
+        write_translation(result, run_dir, document_manifest(result, info, cache_path))
+        return run_dir, result.hits, result.misses
+
+    return process_batch(paths, process, on_document)
 
 
 @dataclass
@@ -385,41 +406,34 @@ def summarize_paths(
     run_name: str,
     encoding: str | None = None,
     cache_path: str | None = None,
-    on_document: Callable[[str, Path | None, Nl2enError | None], None] | None = None,
+    on_document: DocumentCallback | None = None,
 ) -> BatchReport:
     """Summarise English text files into ``OUT/<stem>/<run>/summary.<slug>.txt`` + manifest."""
-    report = BatchReport()
-    for path in paths:
+
+    def process(path: Path, stem: str) -> tuple[Path, int, int]:
         started = time.perf_counter()
-        try:
-            article = read_article(path, encoding)
-            run_dir = run_directory(out, path.stem, run_name)
-            hits = session.summarizer.hits
-            summary = session.summarizer.summarize(article.text)
-            manifest = {
-                "input": {"path": article.path, "sha256": article.sha256, "chars": len(article.text)},
-                "summarizer": session.manifest(summary),
-                "cache": {"path": cache_path, "hits": session.summarizer.hits - hits,
-                          "misses": 0 if summary.cached else 1},
-                "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
-                "versions": library_versions(),
-            }  # fmt: skip
-            publish_directory(
-                run_dir,
-                {
-                    summary_file(session): summary.text + "\n",
-                    MANIFEST_FILE: json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                },
-            )
-        except Nl2enError as exc:
-            report.failed.append((str(path), exc))
-            if on_document:
-                on_document(str(path), None, exc)
-            continue
-        report.written.append(run_dir)
-        if on_document:
-            on_document(str(path), run_dir, None)
-    return report
+        article = read_article(path, encoding)
+        run_dir = run_directory(out, stem, run_name)
+        hits = session.summarizer.hits
+        summary = session.summarizer.summarize(article.text)
+        manifest = {
+            "input": {"path": article.path, "sha256": article.sha256, "chars": len(article.text)},
+            "summarizer": session.manifest(summary),
+            "cache": {"path": cache_path, "hits": session.summarizer.hits - hits,
+                      "misses": 0 if summary.cached else 1},
+            "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
+            "versions": library_versions(),
+        }  # fmt: skip
+        publish_directory(
+            run_dir,
+            {
+                summary_file(session): summary.text + "\n",
+                MANIFEST_FILE: json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+            },
+        )
+        return run_dir, int(summary.cached), int(not summary.cached)
+
+    return process_batch(paths, process, on_document)
 
 
 def run_paths(
@@ -432,44 +446,35 @@ def run_paths(
     encoding: str | None = None,
     max_chars: int | None = None,
     source_side: bool = False,
-    on_document: Callable[[str, Path | None, Nl2enError | None], None] | None = None,
+    on_document: DocumentCallback | None = None,
 ) -> BatchReport:
     """Translate each document exactly as ``translate`` does, then summarise the translation."""
     from pipeline.errors import ModelError
     from pipeline.summarize import ExtractiveSummarizer, Summary, select_sentences
 
-    report = BatchReport()
     info = translator_manifest(translator.model, translator.translator)
-    for path in paths:
+
+    def process(path: Path, stem: str) -> tuple[Path, int, int]:
         started = time.perf_counter()
-        try:
-            article = read_article(path, encoding, max_chars) if max_chars else read_article(path, encoding)
-            run_dir = run_directory(out, path.stem, run_name)
-            result = translate_document(article, translator.translator)
-            t1 = time.perf_counter()
-            if source_side:
-                inner = summarizer.summarizer.inner
-                if not isinstance(inner, ExtractiveSummarizer):
-                    raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
-                segments = result.document.translatable
-                chosen = select_sentences([s.source for s in segments], inner.target_count(len(segments)))
-                text = " ".join(result.translations[segments[i].index].target for i in chosen)
-                summary = Summary(text, "extractive-source", [], (), "Dutch sentences selected, English shown")
-            else:
-                summary = summarizer.summarizer.summarize(english_body(result))
-            result.timings["summarize_s"] = round(time.perf_counter() - t1, 4)
-            result.timings["total_s"] = round(time.perf_counter() - started, 4)
-            manifest = document_manifest(result, info, translator.cache_path)
-            manifest["summarizer"] = summarizer.manifest(summary)
-            write_translation(result, run_dir, manifest, {summary_file(summarizer): summary.text + "\n"})
-        except Nl2enError as exc:
-            report.failed.append((str(path), exc))
-            if on_document:
-                on_document(str(path), None, exc)
-            continue
-        report.written.append(run_dir)
-        report.hits += result.hits
-        report.misses += result.misses
-        if on_document:
-            on_document(str(path), run_dir, None)
-    return report
+        article = read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS)
+        run_dir = run_directory(out, stem, run_name)
+        result = translate_document(article, translator.translator)
+        t1 = time.perf_counter()
+        if source_side:
+            inner = summarizer.summarizer.inner
+            if not isinstance(inner, ExtractiveSummarizer):
+                raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
+            segments = result.document.translatable
+            chosen = select_sentences([s.source for s in segments], inner.target_count(len(segments)))
+            text = " ".join(result.translations[segments[i].index].target for i in chosen)
+            summary = Summary(text, "extractive-source", [], (), "Dutch sentences selected, English shown")
+        else:
+            summary = summarizer.summarizer.summarize(english_body(result))
+        result.timings["summarize_s"] = round(time.perf_counter() - t1, 4)
+        result.timings["total_s"] = round(time.perf_counter() - started, 4)
+        manifest = document_manifest(result, info, translator.cache_path)
+        manifest["summarizer"] = summarizer.manifest(summary)
+        write_translation(result, run_dir, manifest, {summary_file(summarizer): summary.text + "\n"})
+        return run_dir, result.hits, result.misses
+
+    return process_batch(paths, process, on_document)

@@ -80,13 +80,15 @@ PEGASUS_CNN_DAILYMAIL: dict[str, int] = {
 
 _ARCH_KEYS = frozenset(MARIAN_OPUS_NL_EN)
 
-# Init std = _INIT_GAIN / sqrt(d_model), i.e. 0.3 for d_model=64.  The library
+# Init std = _INIT_GAIN / sqrt(d_model), i.e. 0.4 for d_model=64.  The library
 # default (0.02) gives tiny random models whose output barely depends on the
 # input (every sentence "translates" to the same token soup), which would make
 # equivalence tests between backends vacuous.  A large std sharpens attention so
 # different inputs diverge; scaling by 1/sqrt(d_model) keeps activations of the
 # full-size architectures in the same range, so fp16/int8 backends do not overflow.
 _INIT_GAIN = 3.2
+# Extra factor on cross-attention queries and values (see _sharpen_cross_attention).
+_CROSS_ATTENTION_GAIN = 2.0
 
 # Upper bound on each sentencepiece model; the corpus cannot support much more.
 _MAX_SPM_PIECES = 400
@@ -311,9 +313,9 @@ def _resolve_arch(
     heads: int,
     ffn: int,
     max_positions: int,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Merge the small-size keyword arguments with an optional full architecture dict."""
-    resolved = {
+    resolved: dict[str, Any] = {
         "vocab_size": vocab_size,
         "d_model": d_model,
         "encoder_layers": layers,
@@ -334,6 +336,19 @@ def _resolve_arch(
     ):
         raise ValueError("d_model must be divisible by the number of attention heads")
     return resolved
+
+
+# Files a loader prefers over the ones each build writes first; stale copies from an
+# earlier build into the same directory would shadow the fresh tokenizer.
+_STALE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+
+
+def _prepare_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in _STALE_FILES:
+        (out_dir / name).unlink(missing_ok=True)
+    return out_dir
 
 
 def _init_std(init_std: float | None, sizes: Mapping[str, int]) -> float:
@@ -398,6 +413,20 @@ def _fillers(prefix: str, count: int, taken: Mapping[str, int] | set[str]) -> li
             out.append(token)
         i += 1
     return out
+
+
+def _sharpen_cross_attention(model: torch.nn.Module, factor: float = _CROSS_ATTENTION_GAIN) -> None:
+    """Scale cross-attention queries and values so the decoder follows the source.
+
+    Sharper, stronger cross-attention is what makes a random model's output
+    depend on its input; without it some seeds give one output for every input.
+    """
+    import torch
+
+    with torch.no_grad():
+        for layer in model.model.decoder.layers:  # type: ignore[union-attr]
+            layer.encoder_attn.q_proj.weight.mul_(factor)
+            layer.encoder_attn.v_proj.weight.mul_(factor)
 
 
 def _check_finite(model: torch.nn.Module) -> None:
@@ -479,8 +508,7 @@ def build_tiny_marian(
     total = sizes["vocab_size"]
     if total < 64:
         raise ValueError("vocab_size must be at least 64")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _prepare_dir(out_dir)
 
     # Each side gets about half of the vocabulary (capped): the union of both
     # plus </s>, <unk> and <pad> then never exceeds ``total``.
@@ -531,6 +559,7 @@ def build_tiny_marian(
     )
     torch.manual_seed(seed)  # weights are initialised in the constructor
     model = MarianMTModel(config).eval()
+    _sharpen_cross_attention(model)
     _check_finite(model)
 
     model.generation_config = GenerationConfig(
@@ -610,8 +639,7 @@ def build_tiny_bart(
     total = sizes["vocab_size"]
     if total < 300:
         raise ValueError("vocab_size must be at least 300 (256 byte symbols + specials)")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _prepare_dir(out_dir)
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
     bpe = ByteLevelBPETokenizer()
@@ -633,13 +661,14 @@ def build_tiny_bart(
     vocab["<mask>"] = len(vocab)
     assert len(vocab) == total and list(vocab.values()) == list(range(total))
 
-    merges_txt = "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges)
-    tokenizer = BartTokenizer(
-        vocab=vocab,
-        merges=merges,
-        add_prefix_space=False,
-        model_max_length=sizes["max_position_embeddings"],
+    # distilbart-cnn on the hub ships exactly these two files; load them the same way.
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "merges.txt").write_text(
+        "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in merges), encoding="utf-8"
     )
+    tokenizer = BartTokenizer.from_pretrained(out_dir, model_max_length=sizes["max_position_embeddings"])
+    if len(tokenizer) != total:
+        raise RuntimeError(f"bart tokenizer has {len(tokenizer)} tokens, expected {total}")
 
     config = BartConfig(
         **sizes,
@@ -659,6 +688,7 @@ def build_tiny_bart(
     )
     torch.manual_seed(seed)  # weights are initialised in the constructor
     model = BartForConditionalGeneration(config).eval()
+    _sharpen_cross_attention(model)
     _check_finite(model)
 
     model.generation_config = GenerationConfig(
@@ -674,10 +704,6 @@ def build_tiny_bart(
     )
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    # save_pretrained writes tokenizer.json; keep the slow-format files too
-    # (they are what BartTokenizer's vocab_file/merges_file expect).
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "merges.txt").write_text(merges_txt, encoding="utf-8")
     return out_dir
 
 
@@ -716,7 +742,7 @@ def _pad_spm(model_proto: bytes, target_size: int) -> bytes:
     """Append never-matching filler pieces so the spm vocab reaches ``target_size``."""
     from sentencepiece import sentencepiece_model_pb2
 
-    proto = sentencepiece_model_pb2.ModelProto()
+    proto = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]
     proto.ParseFromString(model_proto)
     existing = {p.piece for p in proto.pieces}
     lowest = min((p.score for p in proto.pieces if p.type == p.NORMAL), default=0.0)
@@ -767,8 +793,7 @@ def build_tiny_pegasus(
     spm_size = total - _PEGASUS_OFFSET
     if spm_size < 100:
         raise ValueError(f"vocab_size must be at least {_PEGASUS_OFFSET + 100}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _prepare_dir(out_dir)
 
     proto = _train_spm(_english_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
     proto = _pad_spm(proto, spm_size)
@@ -796,6 +821,7 @@ def build_tiny_pegasus(
     )
     torch.manual_seed(seed)  # weights are initialised in the constructor
     model = PegasusForConditionalGeneration(config).eval()
+    _sharpen_cross_attention(model)
     _check_finite(model)
 
     model.generation_config = GenerationConfig(

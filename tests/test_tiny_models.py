@@ -98,9 +98,7 @@ def test_tiny_models_import_is_cheap() -> None:
         "print(sorted(heavy))"
     )
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
@@ -232,9 +230,7 @@ def test_tiny_models_fixed_length_forces_exact_new_tokens(built: dict[str, Path]
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_tiny_models_build_is_deterministic(
-    built: dict[str, Path], tmp_path: Path, name: str
-) -> None:
+def test_tiny_models_build_is_deterministic(built: dict[str, Path], tmp_path: Path, name: str) -> None:
     build = BUILDERS[name][0]
     again = build(tmp_path / "again")
     other_seed = build(tmp_path / "other", seed=1)
@@ -246,9 +242,17 @@ def test_tiny_models_build_is_deterministic(
 
 
 def test_tiny_models_arch_override_sets_sizes(tmp_path: Path) -> None:
-    arch = {**tiny_models.MARIAN_OPUS_NL_EN, "vocab_size": 1000, "d_model": 32, "encoder_ffn_dim": 64,
-            "decoder_ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1,
-            "encoder_attention_heads": 2, "decoder_attention_heads": 2}
+    arch = {
+        **tiny_models.MARIAN_OPUS_NL_EN,
+        "vocab_size": 1000,
+        "d_model": 32,
+        "encoder_ffn_dim": 64,
+        "decoder_ffn_dim": 64,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+    }
     path = tiny_models.build_tiny_marian(tmp_path / "arch", arch=arch, fixed_length=3)
     config = transformers.AutoConfig.from_pretrained(path)
     assert (config.vocab_size, config.d_model, config.encoder_layers) == (1000, 32, 1)

@@ -5,6 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.errors import Nl2enError
+
+if TYPE_CHECKING:
+    from pipeline.runner import DocumentCallback
 
 
 @contextmanager
@@ -20,3 +27,22 @@ def document_progress(total: int, label: str) -> Iterator[Callable[[], None]]:
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
+
+
+@contextmanager
+def reporting_progress(total: int, label: str) -> Iterator[DocumentCallback]:
+    """A per-document callback for the runner: advance the bar, print where each result went."""
+    import typer
+
+    from pipeline.cli.app import report
+
+    with document_progress(total, label) as advance:
+
+        def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
+            advance()
+            if error is not None:
+                report(error, path)
+            else:
+                typer.echo(f"{path} -> {run_dir}")
+
+        yield on_document

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled, report
-from pipeline.cli.progress import document_progress
+from pipeline.cli.app import app, handled
+from pipeline.cli.progress import reporting_progress
 from pipeline.cli.translate import (
     DEFAULT_TRANSLATOR,
     BackendOpt,
@@ -27,7 +27,6 @@ from pipeline.cli.translate import (
     RunNameOpt,
     ThreadsOpt,
 )
-from pipeline.errors import Nl2enError
 
 DEFAULT_SUMMARIZER = "distilbart-cnn"
 
@@ -44,13 +43,6 @@ MinLenOpt = Annotated[int | None, typer.Option("--min-length", min=0, help="Mini
 MaxLenOpt = Annotated[int | None, typer.Option("--max-length", min=1, help="Maximum summary length (tokens).")]
 SentencesOpt = Annotated[int | None, typer.Option("--sentences", min=1, help="Extractive: sentences to keep.")]
 RatioOpt = Annotated[float | None, typer.Option("--ratio", min=0.01, max=1.0, help="Extractive: share to keep.")]
-
-
-def _echo_result(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
-    if error is not None:
-        report(error, path)
-    else:
-        typer.echo(f"{path} -> {run_dir}")
 
 
 @app.command()
@@ -105,22 +97,16 @@ def summarize(
                 article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", encoding)
                 sys.stdout.write(session.summarizer.summarize(article.text).text + "\n")
             return
-        with document_progress(len(paths), "summarising") as advance:
-
-            def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
-                advance()
-                _echo_result(path, run_dir, error)
-
-            with handled():
-                result = summarize_paths(
-                    [Path(p) for p in paths],
-                    session,
-                    out=out,
-                    run_name=run_name or (session.slug if backend == "auto" else f"{session.slug}-{backend}"),
-                    encoding=encoding,
-                    cache_path=str(memory.path) if memory else None,
-                    on_document=on_document,
-                )
+        with reporting_progress(len(paths), "summarising") as on_document, handled():
+            result = summarize_paths(
+                [Path(p) for p in paths],
+                session,
+                out=out,
+                run_name=run_name or (session.slug if backend == "auto" else f"{session.slug}-{backend}"),
+                encoding=encoding,
+                cache_path=str(memory.path) if memory else None,
+                on_document=on_document,
+            )
         typer.echo(
             f"{len(result.written)} summarised with {session.slug}, {len(result.failed)} failed; "
             f"cache hits {session.summarizer.hits}, misses {session.summarizer.misses}",
@@ -197,24 +183,18 @@ def run(
             )
         if summary.fallback:
             typer.echo(f"note: {summary.fallback}", err=True)
-        with document_progress(len(paths), "translating and summarising") as advance:
-
-            def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
-                advance()
-                _echo_result(path, run_dir, error)
-
-            with handled():
-                result = run_paths(
-                    [Path(p) for p in paths],
-                    session,
-                    summary,
-                    out=out,
-                    run_name=run_name or default_run_name(session.model, backend),
-                    encoding=encoding,
-                    max_chars=max_chars,
-                    source_side=source_side,
-                    on_document=on_document,
-                )
+        with reporting_progress(len(paths), "translating and summarising") as on_document, handled():
+            result = run_paths(
+                [Path(p) for p in paths],
+                session,
+                summary,
+                out=out,
+                run_name=run_name or default_run_name(session.model, backend),
+                encoding=encoding,
+                max_chars=max_chars,
+                source_side=source_side,
+                on_document=on_document,
+            )
         typer.echo(
             f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "
             f"cache hits {result.hits + summary.summarizer.hits}, misses {result.misses + summary.summarizer.misses}",

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled, report
-from pipeline.cli.progress import document_progress
-from pipeline.errors import Nl2enError
+from pipeline.cli.app import app, handled
+from pipeline.cli.progress import reporting_progress
 
 DEFAULT_TRANSLATOR = "opus-mt-nl-en"
 
@@ -84,27 +83,18 @@ def translate(
                 sys.stdout.write(translate_document(article, session.translator).text)
             return
         name = run_name or default_run_name(session.model, backend)
-        with document_progress(len(paths), "translating") as advance:
-
-            def on_document(path: str, run_dir: Path | None, error: Nl2enError | None) -> None:
-                advance()
-                if error is not None:
-                    report(error, path)
-                else:
-                    typer.echo(f"{path} -> {run_dir}")
-
-            with handled():
-                result = translate_paths(
-                    [Path(p) for p in paths],
-                    session.translator,
-                    session.model,
-                    out=out,
-                    run_name=name,
-                    encoding=encoding,
-                    max_chars=max_chars,
-                    cache_path=session.cache_path,
-                    on_document=on_document,
-                )
+        with reporting_progress(len(paths), "translating") as on_document, handled():
+            result = translate_paths(
+                [Path(p) for p in paths],
+                session.translator,
+                session.model,
+                out=out,
+                run_name=name,
+                encoding=encoding,
+                max_chars=max_chars,
+                cache_path=session.cache_path,
+                on_document=on_document,
+            )
         typer.echo(
             f"{len(result.written)} translated, {len(result.failed)} failed; "
             f"cache hits {result.hits}, misses {result.misses}",
