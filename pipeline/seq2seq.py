@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.errors import ModelError
@@ -63,15 +64,39 @@ def moses_normalizer(model: ResolvedModel) -> Any:
     """
     if model.config().get("model_type") != "marian":
         return None
-    from sacremoses import MosesPunctNormalizer
-
     tokenizer_config = model.path / "tokenizer_config.json"
     lang = "en"
     if tokenizer_config.is_file():
         import json
 
         lang = json.loads(tokenizer_config.read_text(encoding="utf-8")).get("source_lang") or "en"
-    return MosesPunctNormalizer(lang).normalize
+    return _moses_punct_normalizer_class()(lang).normalize
+
+
+def _moses_punct_normalizer_class() -> Any:
+    """sacremoses' ``MosesPunctNormalizer``, without importing the whole package.
+
+    ``import sacremoses`` also loads its tokenizer and joblib (about 1 s); the normaliser
+    module needs only ``re`` and ``regex``, so it is loaded on its own. The code that runs
+    is exactly the code MarianTokenizer uses.
+    """
+    import importlib.util
+    import sys
+
+    name = "pipeline._sacremoses_normalize"
+    module = sys.modules.get(name)
+    if module is None:
+        package = importlib.util.find_spec("sacremoses")
+        if package is None or not package.submodule_search_locations:
+            raise ModelError("sacremoses is not installed", hint="pip install sacremoses")
+        location = Path(next(iter(package.submodule_search_locations))) / "normalize.py"
+        spec = importlib.util.spec_from_file_location(name, location)
+        if spec is None or spec.loader is None:
+            raise ModelError(f"cannot load {location}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module.MosesPunctNormalizer
 
 
 def length_sorted_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:

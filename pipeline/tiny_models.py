@@ -795,7 +795,8 @@ def build_tiny_pegasus(
         raise ValueError(f"vocab_size must be at least {_PEGASUS_OFFSET + 100}")
     out_dir = _prepare_dir(out_dir)
 
-    proto = _train_spm(_english_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
+    # Trained on both languages so Dutch quotes and diacritics never become <unk>.
+    proto = _train_spm(training_corpus(), min(spm_size, _MAX_SPM_PIECES), pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
     proto = _pad_spm(proto, spm_size)
     (out_dir / "spiece.model").write_bytes(proto)
     tokenizer = PegasusTokenizer.from_pretrained(str(out_dir), model_max_length=sizes["max_position_embeddings"])

@@ -162,3 +162,18 @@ def test_cli_run_source_side_selects_dutch_sentences(cli: Any, tiny_marian: Path
     assert summary and sum(t in summary for t in targets if t) >= 1
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["summarizer"]["method"] == "extractive-source"
+
+
+def test_cli_summarize_bad_inputs_do_not_stop_good_ones(cli: Any, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("A first sentence. A second one. A third.\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\xff\x00")
+    result = cli("summarize", str(empty), str(good), str(binary), "--summarizer", "extractive", "--out", str(tmp_path))
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err
+    assert "empty.txt: empty" in err and "bin.txt: binary" in err
+    assert (tmp_path / "good" / "extractive" / "summary.extractive.txt").is_file()
+    assert not (tmp_path / "empty").exists() and not (tmp_path / "bin").exists()

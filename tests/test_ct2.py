@@ -14,6 +14,7 @@ from pipeline.runner import make_engine
 from pipeline.seq2seq import TransformersEngine
 from pipeline.summarize import summarizer_settings
 from pipeline.translate import decoding_settings
+from tests.conftest import SEED
 from tests.test_translate import SENTENCES
 
 
@@ -112,3 +113,17 @@ def test_ct2_options_map_generation_settings_explicitly() -> None:
     assert options["max_input_length"] == 0
     fixed = ct2_options({"max_new_tokens": 64, "min_new_tokens": 64}, str, set())
     assert fixed["max_decoding_length"] == fixed["min_decoding_length"] == 64
+
+
+def test_ct2_converted_run_imports_neither_torch_nor_transformers(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    model = resolve_model(str(tiny_marian))
+    convert_model(model, fingerprint(model), "int8")
+    result = cli(
+        "translate", str(SEED), "--model", str(tiny_marian), "--backend", "ctranslate2", "--no-cache",
+        "--out", str(tmp_path), "--max-new-tokens", "4", env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )  # fmt: skip
+    err = result.stderr.decode()
+    assert result.returncode == 0, err[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in err.splitlines() if line.startswith("import time:")}
+    assert "ctranslate2" in imported and "sentencepiece" in imported
+    assert not {"torch", "transformers", "sacremoses.tokenize"} & imported

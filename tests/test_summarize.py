@@ -109,6 +109,7 @@ def test_summarize_clean_drops_repeats_and_says_why_empty() -> None:
 class RecordingSummarizer:
     name = "fake"
     backend = "fake"
+
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.settings: dict[str, Any] = {"k": 1}
