@@ -228,7 +228,7 @@ def stable_records(run_dir: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 def test_reliability_sigkill_then_resume_matches_clean_run(tiny_marian: Path, tmp_path: Path) -> None:
-    docs = make_corpus(tmp_path / "in", 10)
+    docs = make_corpus(tmp_path / "in", 16)
     clean = subprocess.run(translate_cmd(docs, tiny_marian, tmp_path / "clean"), env=cli_env(tmp_path / "c.sqlite3"),
                            capture_output=True, timeout=600)  # fmt: skip
     assert clean.returncode == 0, clean.stderr.decode()
@@ -237,10 +237,16 @@ def test_reliability_sigkill_then_resume_matches_clean_run(tiny_marian: Path, tm
     killed_mid_run = 0
     for trial in range(3):
         out, cache = tmp_path / f"killed{trial}", tmp_path / f"k{trial}.sqlite3"
-        for _ in range(2):
+        # one kill at a random moment (often while loading), one right after the first document is out
+        for mode in ("random", "after-first-output"):
             proc = subprocess.Popen(translate_cmd(docs, tiny_marian, out), env=cli_env(cache),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            time.sleep(rng.uniform(0.5, 4.0))
+            if mode == "random":
+                time.sleep(rng.uniform(0.2, 3.0))
+            else:
+                deadline = time.monotonic() + 120
+                while proc.poll() is None and time.monotonic() < deadline and not list(out.glob("*/tiny-marian")):
+                    time.sleep(0.01)
             killed_mid_run += proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()

@@ -8,20 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+import transformers
 
-# Set before transformers is imported anywhere in this process: no hub lookups.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from pipeline import tiny_models  # noqa: E402
+from pipeline import tiny_models
 
 DUTCH = [
     "Het kabinet heeft woensdag besloten dat de belasting omhoog gaat.",
@@ -58,10 +55,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     """Each family built once (default settings and fixed length) for the whole module."""
     root = tmp_path_factory.mktemp("tiny_models")
     out: dict[str, Path] = {}
-    for name, (build, _) in BUILDERS.items():
-        out[name] = build(root / name)
-        out[f"{name}-fixed"] = build(root / f"{name}-fixed", fixed_length=FIXED_LENGTH)
-    yield out
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        for name, (build, _) in BUILDERS.items():
+            out[name] = build(root / name)
+            out[f"{name}-fixed"] = build(root / f"{name}-fixed", fixed_length=FIXED_LENGTH)
+        yield out
 
 
 def _load(path: Path) -> tuple[Any, Any]:
@@ -89,16 +89,14 @@ def _weights_digest(path: Path) -> str:
 
 
 def test_tiny_models_import_is_cheap() -> None:
-    import subprocess
-    import sys
-
     code = (
         "import sys; import pipeline.tiny_models; "
         "heavy = {'torch', 'transformers', 'sentencepiece', 'tokenizers'} & set(sys.modules); "
         "print(sorted(heavy))"
     )
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
@@ -262,3 +260,11 @@ def test_tiny_models_arch_override_sets_sizes(tmp_path: Path) -> None:
     assert len(vocab) == 1000 and vocab["<pad>"] == 999
     with pytest.raises(ValueError):
         tiny_models.build_tiny_marian(tmp_path / "bad", arch={"n_layers": 3})
+
+
+def test_tiny_models_rebuild_in_place_replaces_tokenizer(tmp_path: Path) -> None:
+    path = tmp_path / "bart"
+    tiny_models.build_tiny_bart(path, layers=1)
+    tiny_models.build_tiny_bart(path, layers=1, vocab_size=900)
+    tokenizer, model = _load(path)
+    assert len(tokenizer) == model.config.vocab_size == 900
