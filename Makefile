@@ -11,8 +11,9 @@ OUT ?= outputs
 SEEDS ?= $(wildcard seeds/*.txt)
 ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: setup translate summarize compare test test-quality lint format tiny-models clean
+.PHONY: setup translate summarize compare bench test test-quality lint format tiny-models clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ summarize: setup  ## translate and summarise seeds/*.txt (MODEL=…, SUMMARIZER=
 
 compare: setup  ## score every run under outputs/ and write outputs/<doc>/compare.html
 	$(BIN)/nl2en score $(OUT) && $(BIN)/nl2en compare $(OUT) --format html
+
+bench: setup  ## speed and memory of each engine on the seed (random models of the real architectures)
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 test: setup  ## the test suite, on tiny random models (no weights, no network)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

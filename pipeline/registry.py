@@ -8,6 +8,7 @@ config, tokenizer and weight files for any other directory.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -56,11 +57,18 @@ class ResolvedModel:
         return slugify(self.hub_id or self.name)
 
     def config(self) -> dict[str, Any]:
-        return _read_json(self.path / "config.json")
+        """The model's config.json (a fresh copy; the file is read once)."""
+        return copy.deepcopy(self._json("config.json"))
 
     def generation_config(self) -> dict[str, Any]:
-        path = self.path / "generation_config.json"
-        return _read_json(path) if path.is_file() else {}
+        return copy.deepcopy(self._json("generation_config.json"))
+
+    def _json(self, name: str) -> dict[str, Any]:
+        cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_json_cache", {})
+        if name not in cache:
+            path = self.path / name
+            cache[name] = _read_json(path) if path.is_file() or name == "config.json" else {}
+        return cache[name]
 
 
 def slugify(name: str) -> str:

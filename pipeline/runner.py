@@ -265,7 +265,9 @@ def make_engine(
                 f"{model.config().get('model_type')!r}",
                 hint="use --backend transformers",
             )
-        return CT2Engine(model, digest, compute_type=compute_type, device=device, threads=threads)
+        return CT2Engine(
+            model, digest, compute_type=compute_type, device=device, threads=threads, batch_size=batch_size
+        )
     return TransformersEngine(model, device=device, threads=threads, batch_size=batch_size)
 
 
