@@ -781,7 +781,7 @@ class Target:
     limit: float
     higher_is_better: bool
     unit: str
-    primary: bool = True  # the target; secondary rows are the in-process view of the same ratio
+    primary: bool = True  # a project target; secondary rows are the in-process view of the same ratio
 
 
 def ratio(table: dict[str, Any], a: str, b: str, key: str) -> float | None:
