@@ -52,7 +52,7 @@ format: setup
 	$(BIN)/ruff check --fix pipeline tests
 
 tiny-models: setup  ## build tiny random models into models/tiny/ for offline trials
-	$(BIN)/python -m pipeline.tiny_models models/tiny
+	$(BIN)/python -m tests.models.tiny models/tiny
 
 clean:  ## remove outputs, caches and build debris (keeps .venv and models/)
 	rm -rf outputs/* .pytest_cache .mypy_cache .ruff_cache build *.egg-info

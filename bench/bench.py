@@ -54,7 +54,7 @@ VERSIONED = ("nl2en", "torch", "transformers", "ctranslate2", "tokenizers", "sen
 
 def build_model(kind: str, dest: Path, fixed: int, beams: int, tiny: bool) -> None:
     """Build a random model of the real architecture (or a tiny one) into ``dest``, atomically."""
-    from pipeline import tiny_models as tm
+    from tests.models import tiny as tm
 
     tmp = dest.with_name(f".{dest.name}.building")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Tests for pipeline.tiny_models: the random-weight stand-ins must load like the real checkpoints.
+"""Tests for tests.models.tiny: the random-weight stand-ins must load like the real checkpoints.
 
 Never assert on the wording of generated text -- the weights are random.
 """
@@ -18,7 +18,7 @@ import pytest
 import torch
 import transformers
 
-from pipeline import tiny_models
+from tests.models import tiny as tiny_models
 
 DUTCH = [
     "Het kabinet heeft woensdag besloten dat de belasting omhoog gaat.",
@@ -90,7 +90,7 @@ def _weights_digest(path: Path) -> str:
 
 def test_tiny_models_import_is_cheap() -> None:
     code = (
-        "import sys; import pipeline.tiny_models; "
+        "import sys; import tests.models.tiny; "
         "heavy = {'torch', 'transformers', 'sentencepiece', 'tokenizers'} & set(sys.modules); "
         "print(sorted(heavy))"
     )

@@ -768,7 +768,7 @@ def build_tiny_pegasus(
 
 
 # ---------------------------------------------------------------------------
-# Command line: ``python -m pipeline.tiny_models models/tiny`` (``make tiny-models``)
+# Command line: ``python -m tests.models.tiny models/tiny`` (``make tiny-models``)
 # ---------------------------------------------------------------------------
 
 
@@ -776,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
     """Build the tiny models (or, with ``--full-size``, the real architectures) into OUT_DIR/<family>."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m pipeline.tiny_models", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.models.tiny", description=main.__doc__)
     parser.add_argument("out_dir", type=Path, nargs="?", default=Path("models/tiny"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fixed-length", type=int, default=None, help="force exactly N generated tokens")
