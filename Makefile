@@ -12,8 +12,11 @@ SEEDS ?= $(wildcard seeds/*.txt)
 ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# A folder of <doc>.txt articles and gold.jsonl (sentence end offsets); beside the repository by default.
+CORPUS ?= ../shared/corpora/nl-news-ud-dev
+EVAL_ARGS ?=
 
-.PHONY: setup translate summarize compare bench test test-quality lint format tiny-models clean
+.PHONY: setup translate summarize compare bench test test-quality lint format tiny-models clean eval-segmentation
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +56,10 @@ format: setup
 
 tiny-models: setup  ## build tiny random models into models/tiny/ for offline trials
 	$(BIN)/python -m tests.models.tiny models/tiny
+
+eval-segmentation: setup  ## sentence-boundary P/R/F1 and each error in context (CORPUS=…, EVAL_ARGS="--half odd")
+	@test -f "$(CORPUS)/gold.jsonl" || { echo "eval-segmentation: no corpus at $(CORPUS) (set CORPUS=folder with <doc>.txt and gold.jsonl)" >&2; exit 2; }
+	$(BIN)/python -m pipeline.segment_eval "$(CORPUS)" $(EVAL_ARGS)
 
 clean:  ## remove outputs, caches and build debris (keeps .venv and models/)
 	rm -rf outputs/* .pytest_cache .mypy_cache .ruff_cache build *.egg-info
