@@ -37,6 +37,11 @@ _METADATA_LINE = re.compile(
     r"^[ \t]*(?:source|bron|author|auteur|url|link|id|language|taal)[ \t]*:[ \t]*\S.*$", re.IGNORECASE
 )
 _LIST_MARKER = re.compile(r"^[ \t]*(?P<marker>[-*•–—]|\d{1,3}[.)])[ \t]+(?=\S)")
+# ASCII newspaper quotes: ,, opens and '' closes (a lone comma or apostrophe is not one).
+_ASCII_OPEN_QUOTE = re.compile(r"(?<!,),,(?!,)")
+_ASCII_CLOSE_QUOTE = re.compile(r"(?<!')''(?!')")
+# A lowercase word (not part of a URL, number or compound), its full stop, space, a capital.
+_WORD_STOP = re.compile(r"(?<![\w.@/\-'])(?P<word>[^\W\d_]{2,})(?P<stop>\.)(?=\s+(?P<next>[^\W\d_]))")
 _SENTENCE_END = (".", "!", "?", ":", ";", ",", "…")
 
 # Abbreviations after which sentencex may split although the sentence goes on.
@@ -136,12 +141,26 @@ def _is_heading(line: str, prev_blank: bool, next_blank: bool) -> bool:
     )
 
 
+def _typographic_quotes(chunk: str) -> str:
+    """``chunk`` with ASCII newspaper quotes as typographic ones, every offset unchanged.
+
+    Dutch papers print ``,,`` to open a quote and ``''`` to close it. sentencex knows
+    „…” but reads ``,,`` as commas (no sentence can start there) and pairs the
+    apostrophes of ``''`` as single quotes (no sentence can end between them). Each
+    pair becomes its typographic mark plus a space on the side away from the quoted
+    text, so a boundary found in the copy is the same offset in the original.
+    """
+    chunk = _ASCII_OPEN_QUOTE.sub("„ ", chunk)
+    return _ASCII_CLOSE_QUOTE.sub(" ”", chunk)
+
+
 def _raw_sentence_ends(chunk: str, language: str = "nl") -> list[int]:
     """Offsets in ``chunk`` where sentencex ends a sentence (boundaries only)."""
     from sentencex import segment as sentencex_segment
 
     ends: list[int] = []
     pos = 0
+    chunk = _typographic_quotes(chunk)
     try:
         pieces = list(sentencex_segment(language, chunk))
     except Exception:  # a segmenter failure must never lose text: keep the chunk whole
@@ -158,8 +177,32 @@ def _raw_sentence_ends(chunk: str, language: str = "nl") -> list[int]:
     return ends
 
 
+def _word_ends(chunk: str) -> list[int]:
+    """Ends of sentences closed by an ordinary word that sentencex takes for an abbreviation.
+
+    sentencex's Dutch list holds words that often end a sentence (``al``, ``best``,
+    ``dat``, ``pas``, ``top``, ``vol``, …), so it never splits after them. A lowercase
+    word of two or more letters, a full stop and a capital is a boundary unless the
+    word is one of the abbreviations this module knows.
+    """
+    return [
+        m.end("stop")
+        for m in _WORD_STOP.finditer(chunk)
+        if m.group("word").islower()
+        and m.group("next").isupper()
+        and f"{m.group('word')}." not in _ABBREVIATIONS | _TITLES
+    ]
+
+
 def _continues_after(piece: str, following: str) -> bool:
-    """True when ``piece`` ends in an abbreviation that does not end the sentence."""
+    """True when the sentence goes on past the end of ``piece``.
+
+    A Dutch sentence never starts with a lowercase letter, so a piece that does is
+    the rest of the previous one (``,,Waarom?'' vroeg hij.``); titles are followed by
+    a name; other abbreviations end a sentence only before a capital.
+    """
+    if following[:1].islower():
+        return True
     words = piece.split()
     if not words:
         return False
@@ -172,7 +215,8 @@ def _continues_after(piece: str, following: str) -> bool:
 def sentence_spans(text: str, start: int, end: int, language: str = "nl") -> list[tuple[int, int]]:
     """Sentence spans inside ``text[start:end]``, stripped of surrounding whitespace."""
     chunk = text[start:end]
-    cuts = [c for c in _raw_sentence_ends(chunk, language) if 0 < c < len(chunk)] + [len(chunk)]
+    found = _raw_sentence_ends(chunk, language) + _word_ends(chunk)
+    cuts = [c for c in found if 0 < c < len(chunk)] + [len(chunk)]
     spans: list[tuple[int, int]] = []
     prev = 0
     for cut in sorted(set(cuts)):
