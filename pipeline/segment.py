@@ -40,14 +40,32 @@ _LIST_MARKER = re.compile(r"^[ \t]*(?P<marker>[-*•–—]|\d{1,3}[.)])[ \t]+(?
 # ASCII newspaper quotes: ,, opens and '' closes (a lone comma or apostrophe is not one).
 _ASCII_OPEN_QUOTE = re.compile(r"(?<!,),,(?!,)")
 _ASCII_CLOSE_QUOTE = re.compile(r"(?<!')''(?!')")
-# A lowercase word (not part of a URL, number or compound), its full stop, space, a capital.
-_WORD_STOP = re.compile(r"(?<![\w.@/\-'])(?P<word>[^\W\d_]{2,})(?P<stop>\.)(?=\s+(?P<next>[^\W\d_]))")
+# How a sentence may begin: an opening quote, then a capital, or the elided article of
+# "'s Avonds", "'t Is" (an apostrophe, s/t/n, a space) before a capital.
+_SENTENCE_OPENING = r"(?:,,|[„“‘\"(])?\s*(?:'[stn]\s+)?"
+# Opening quotes, skipped when looking at how a piece of text starts.
+_OPENING_QUOTE = re.compile(r"^(?:,,|[„“‘\"])\s*")
+# A comma (not ",,"), semicolon, colon or closing bracket never starts a sentence.
+_CONTINUING_PUNCTUATION = re.compile(r"^(?:,(?!,)|[;:)\]}])")
+# A full stop after a lowercase word or an ordinal (3e, 21ste, 2de), not inside a URL,
+# number or compound, with a capitalised sentence opening after the space.
+_WORD_STOP = re.compile(
+    r"(?<![\w.@/\-'])(?P<word>[^\W\d_]{2,}|\d+(?:e|ste|de))(?P<stop>\.)"
+    rf"(?=\s+{_SENTENCE_OPENING}(?P<next>[^\W\d_]))"
+)
 _SENTENCE_END = (".", "!", "?", ":", ";", ",", "…")
 
 # Abbreviations after which sentencex may split although the sentence goes on.
 # Titles are always followed by a name; the others only when the next piece does not
 # start with a capital letter.
-_TITLES = frozenset({"mr.", "dr.", "prof.", "dhr.", "mevr.", "ir.", "drs.", "ing.", "st.", "mgr.", "ds."})
+# Titles, forms of address and ranks, and "vs.": a name always follows.
+_TITLES = frozenset(
+    {
+        "mr.", "dr.", "prof.", "dhr.", "mevr.", "mw.", "mej.", "hr.", "ir.", "drs.", "ing.", "st.", "mgr.", "ds.",
+        "br.", "zr.", "kard.", "gebr.", "fam.", "wed.", "burg.", "weth.", "pres.", "sen.", "gen.", "lt.", "kol.",
+        "maj.", "kpt.", "sgt.", "adm.", "vs.",
+    }
+)  # fmt: skip
 _ABBREVIATIONS = frozenset(
     {
         "o.a.", "d.w.z.", "bijv.", "bv.", "b.v.", "ca.", "c.q.", "e.d.", "enz.", "etc.", "i.p.v.", "m.b.t.",
@@ -178,17 +196,18 @@ def _raw_sentence_ends(chunk: str, language: str = "nl") -> list[int]:
 
 
 def _word_ends(chunk: str) -> list[int]:
-    """Ends of sentences closed by an ordinary word that sentencex takes for an abbreviation.
+    """Ends of sentences closed by a word that sentencex takes for an abbreviation.
 
-    sentencex's Dutch list holds words that often end a sentence (``al``, ``best``,
-    ``dat``, ``pas``, ``top``, ``vol``, …), so it never splits after them. A lowercase
-    word of two or more letters, a full stop and a capital is a boundary unless the
+    sentencex's Dutch list holds ordinary words that often end a sentence (``al``,
+    ``best``, ``dat``, ``pas``, ``top``, ``vol``, …) and it never splits after an
+    ordinal (``werd 3e.``). A full stop after a lowercase word of two or more letters
+    or an ordinal, followed by a capitalised sentence opening, is a boundary unless the
     word is one of the abbreviations this module knows.
     """
     return [
         m.end("stop")
         for m in _WORD_STOP.finditer(chunk)
-        if m.group("word").islower()
+        if (m.group("word").islower() or m.group("word")[0].isdigit())
         and m.group("next").isupper()
         and f"{m.group('word')}." not in _ABBREVIATIONS | _TITLES
     ]
@@ -197,11 +216,13 @@ def _word_ends(chunk: str) -> list[int]:
 def _continues_after(piece: str, following: str) -> bool:
     """True when the sentence goes on past the end of ``piece``.
 
-    A Dutch sentence never starts with a lowercase letter, so a piece that does is
-    the rest of the previous one (``,,Waarom?'' vroeg hij.``); titles are followed by
-    a name; other abbreviations end a sentence only before a capital.
+    A Dutch sentence never starts with a lowercase letter, even after an opening
+    quote, nor with a comma, semicolon, colon or closing bracket: such text is the rest
+    of the previous sentence (``,,Waarom?'' vroeg hij.``, ``,,Kom!'', riep ze.``).
+    Titles are always followed by a name; other abbreviations end a sentence only
+    before a capital.
     """
-    if following[:1].islower():
+    if _OPENING_QUOTE.sub("", following, count=1)[:1].islower() or _CONTINUING_PUNCTUATION.match(following):
         return True
     words = piece.split()
     if not words:
