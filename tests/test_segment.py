@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,7 +105,8 @@ def test_segment_property_lossless_on_arbitrary_text(text: str) -> None:
 _DUTCHISH = st.lists(
     st.sampled_from(
         ["Het", "is", "o.a.", "d.w.z.", "„Ja”,", "zei", "hij.", "Mr.", "€", "1.200,50", "10%", "\n", "\r\n", "\t",
-         "- ", "?", "!", "...", "https://x.nl/a.b", "e@x.nl.", "Ultimatum", "  ", "date 2019-12", ":", ";"]
+         "- ", "?", "!", "...", "https://x.nl/a.b", "e@x.nl.", "Ultimatum", "  ", "date 2019-12", ":", ";",
+         ",,", "''", ",,Ja'',", ",,,", "'''", "'t", "'s", "3e.", "top.", "Ze", "mw.", " ,, ", " '' ", "(", ")"]
     ),
     max_size=80,
 )  # fmt: skip
@@ -114,3 +116,91 @@ _DUTCHISH = st.lists(
 @given(_DUTCHISH.map("".join))
 def test_segment_property_lossless_on_dutchish_text(text: str) -> None:
     assert_lossless(segment_document(text))
+
+
+# Newspaper quoting as printed: ,, opens and '' closes, with or without a space.
+_QUOTES = [
+    (
+        "Hij wist het. ,, Het paard gaf alles. Dan krijgt hij een fout. '' Daarna ging hij.",
+        ["Hij wist het.", ",, Het paard gaf alles.", "Dan krijgt hij een fout. ''", "Daarna ging hij."],
+    ),
+    (
+        "Ze is begonnen. ,,Ik ben blij.'' Zaterdag speelt ze.",
+        ["Ze is begonnen.", ",,Ik ben blij.''", "Zaterdag speelt ze."],
+    ),
+    (
+        "Hij was tevreden:,, Voor mij is het goed. Het was mooi. '' Toen ging hij.",
+        ["Hij was tevreden:,, Voor mij is het goed.", "Het was mooi. ''", "Toen ging hij."],
+    ),
+    (
+        ",,We gaan winnen'', zei hij. Het werd gelijk.",
+        [",,We gaan winnen'', zei hij.", "Het werd gelijk."],
+    ),
+    (
+        ",,Wanneer gaat u?'' riep een priester. Niemand antwoordde.",
+        [",,Wanneer gaat u?'' riep een priester.", "Niemand antwoordde."],
+    ),
+    (
+        ",,Omdat'', zei Jansen. ,, wij altijd scherp waren.'' Daarna won Ajax.",
+        [",,Omdat'', zei Jansen. ,, wij altijd scherp waren.''", "Daarna won Ajax."],
+    ),
+    ("Hij riep: ,,Kom hier!'', en ze kwam.", ["Hij riep: ,,Kom hier!'', en ze kwam."]),
+    (
+        "Het was goed'', hield hij vol. ,,Misschien zijn zij sterker.''",
+        ["Het was goed'', hield hij vol.", ",,Misschien zijn zij sterker.''"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _QUOTES)
+def test_segment_ascii_newspaper_quotes(text: str, expected: list[str]) -> None:
+    doc = segment_document(text)
+    assert_lossless(doc)
+    assert [s.source for s in doc.segments] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), _QUOTES)
+def test_segment_ascii_quotes_split_like_typographic_quotes(text: str, expected: list[str]) -> None:
+    typographic = text.replace(",,", "„").replace("''", "”")
+    assert sources(typographic) == [s.replace(",,", "„").replace("''", "”") for s in expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # titles, forms of address and ranks are followed by a name
+        ("Volgens mw. Jansen is het klaar. Dat is zo.", ["Volgens mw. Jansen is het klaar.", "Dat is zo."]),
+        ("Hij zag gen. Van Uhm in Den Haag. Die was blij.", ["Hij zag gen. Van Uhm in Den Haag.", "Die was blij."]),
+        ("Ajax vs. PSV eindigde gelijk. Dat was jammer.", ["Ajax vs. PSV eindigde gelijk.", "Dat was jammer."]),
+        # initials
+        (
+            "Hij sprak met J.P. Balkenende en W. Kok. Daarna ging hij.",
+            ["Hij sprak met J.P. Balkenende en W. Kok.", "Daarna ging hij."],
+        ),
+        # ordinary words that sentencex's list takes for abbreviations end sentences
+        (
+            "Het was de top. Ze wezen op de aanpak. Het zat vol. Dat wist hij al. Hij deed zijn best. Klaar.",
+            [
+                "Het was de top.",
+                "Ze wezen op de aanpak.",
+                "Het zat vol.",
+                "Dat wist hij al.",
+                "Hij deed zijn best.",
+                "Klaar.",
+            ],
+        ),
+        # ordinals end sentences
+        (
+            "Hij kwam als 3e. Zijn broer werd 21ste. Dat was mooi.",
+            ["Hij kwam als 3e.", "Zijn broer werd 21ste.", "Dat was mooi."],
+        ),
+        # a sentence may open with an elided article
+        ("Het was zo. 't Is niet anders.", ["Het was zo.", "'t Is niet anders."]),
+        # abbreviations before a lowercase word or a number do not end the sentence
+        ("Hij noemde o.a. de prijs. Het kost ca. 10 euro.", ["Hij noemde o.a. de prijs.", "Het kost ca. 10 euro."]),
+    ],
+)
+def test_segment_abbreviation_classes(text: str, expected: list[str]) -> None:
+    doc = segment_document(text)
+    assert_lossless(doc)
+    assert [s.source for s in doc.segments] == expected
