@@ -19,6 +19,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -142,9 +143,10 @@ def evaluate(docs: Iterable[GoldDocument]) -> BoundaryScore:
         score.documents += 1
         gold, found = set(doc.ends), set(predicted_ends(doc.text))
         score.true_positives += len(gold & found)
-        for kind, offsets in (("missed", gold - found), ("false", found - gold)):
+        kinds: tuple[tuple[ErrorKind, set[int]], ...] = (("missed", gold - found), ("false", found - gold))
+        for kind, offsets in kinds:
             for offset in sorted(offsets):
-                score.errors.append(BoundaryError(doc.name, offset, kind, *_context(doc.text, offset)))  # type: ignore[arg-type]
+                score.errors.append(BoundaryError(doc.name, offset, kind, *_context(doc.text, offset)))
         score.false_negatives += len(gold - found)
         score.false_positives += len(found - gold)
     score.errors.sort(key=lambda e: (e.doc, e.offset))
@@ -174,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report(docs, show_errors=not args.no_errors))
+    print(f"corpus {args.corpus}  half {args.half or 'all'}  sentencex {version('sentencex')}")
     return 0
 
 
