@@ -70,12 +70,12 @@ _CLOSING = "'\"”’»)] "
 # Abbreviations after which sentencex may split although the sentence goes on.
 # Titles are always followed by a name; the others only when the next piece does not
 # start with a capital letter.
-# Titles, forms of address and ranks, and "vs.": a name always follows.
+# Titles, forms of address, ranks, "vs." and bodies (gem., prov.): a name always follows.
 _TITLES = frozenset(
     {
         "mr.", "dr.", "prof.", "dhr.", "mevr.", "mw.", "mej.", "hr.", "ir.", "drs.", "ing.", "st.", "mgr.", "ds.",
         "br.", "zr.", "kard.", "gebr.", "fam.", "wed.", "burg.", "weth.", "pres.", "sen.", "gen.", "lt.", "kol.",
-        "maj.", "kpt.", "sgt.", "adm.", "vs.",
+        "maj.", "kpt.", "sgt.", "adm.", "vs.", "gem.", "prov.", "univ.", "afd.",
     }
 )  # fmt: skip
 _ABBREVIATIONS = frozenset(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(report(docs, show_errors=not args.no_errors))
-    print(f"corpus {args.corpus}  half {args.half or 'all'}  sentencex {version('sentencex')}")
+    signature = f"corpus {args.corpus}  half {args.half or 'all'}  sentencex {version('sentencex')}"
+    try:
+        print(report(docs, show_errors=not args.no_errors) + "\n" + signature, flush=True)
+    except BrokenPipeError:  # output piped into head and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
