@@ -33,6 +33,11 @@ TermStatus = Literal["applied", "repaired", "missing"]
 _APOSTROPHES = ("'", "’")
 
 
+def _is_word_char(char: str) -> bool:
+    """What a term may not touch: a letter, digit, underscore or hyphen (as ``[\\w-]`` in a pattern)."""
+    return char.isalnum() or char in "_-"
+
+
 class GlossaryError(Nl2enError):
     """A glossary file that cannot be read."""
 
@@ -121,6 +126,7 @@ class Glossary:
     name: str = ""
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
     _forms: dict[str, tuple[str, GlossaryEntry]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_initial: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unique = {e.nl: e for e in self.entries}
@@ -132,6 +138,10 @@ class Glossary:
         for entry in self.entries:  # a base form wins over another entry's derived form
             forms[entry.nl] = (entry.en, entry)
         object.__setattr__(self, "_forms", forms)
+        by_initial: dict[str, list[str]] = {}
+        for form in sorted(forms, key=len, reverse=True):
+            by_initial.setdefault(form[0], []).append(form)
+        object.__setattr__(self, "_by_initial", by_initial)
         if forms:
             alternatives = "|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f)))
             # A lookahead finds a candidate at every position, overlapping ones included.
@@ -152,7 +162,13 @@ class Glossary:
         """Non-overlapping matches in ``text``, in text order; the longest candidate wins an overlap."""
         if self._pattern is None:
             return []
-        candidates = [(m.start(1), m.end(1)) for m in self._pattern.finditer(text)]
+        candidates = []  # every form at every position where one starts, not just the longest there
+        for found in self._pattern.finditer(text):
+            start = found.start(1)
+            for form in self._by_initial[text[start]]:
+                end = start + len(form)
+                if text.startswith(form, start) and (end == len(text) or not _is_word_char(text[end])):
+                    candidates.append((start, end))
         chosen: list[tuple[int, int]] = []
         taken = bytearray(len(text))
         for start, end in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
