@@ -235,7 +235,7 @@ _EN_DATE_DAY_FIRST = re.compile(
 _EN_DATE_MONTH_FIRST = re.compile(
     rf"\b({_MONTH_EN})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?", re.IGNORECASE
 )
-_EN_TIME = re.compile(rf"{_BEFORE}(\d{{1,2}})[.:](\d{{2}})\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
+_EN_TIME = re.compile(rf"{_BEFORE}(\d{{1,2}})[.:](\d{{2}})(?![.,]?\d)\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
 _EN_PERCENT = re.compile(rf"{_BEFORE}({_EN_NUMBER})\s*(?:%|percent\b|per\s+cent\b|pct\b)", re.IGNORECASE)
 _EN_WORDS = "|".join(sorted(_ENGLISH_WORDS, key=len, reverse=True))
 _EN_VALUE = re.compile(
@@ -460,6 +460,22 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(finite) - 1)
     return finite[low] + (finite[high] - finite[low]) * (position - low)
+
+
+NEWS_CORPUS = "nl-news-ud-dev"
+CORPUS_ENV = "NL2EN_NEWS_CORPUS"
+
+
+def find_news_corpus() -> Path | None:
+    """The news corpus to calibrate on: ``$NL2EN_NEWS_CORPUS``, else ``shared/corpora/nl-news-ud-dev``
+    beside the repository or any folder above it."""
+    if os.environ.get(CORPUS_ENV):
+        return Path(os.environ[CORPUS_ENV])
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "corpora" / NEWS_CORPUS
+        if (candidate / "gold.jsonl").is_file():
+            return candidate
+    return None
 
 
 def corpus_sentences(corpus_dir: Path, limit: int | None = None) -> list[str]:
