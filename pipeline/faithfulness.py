@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.glossary import Glossary
-from pipeline.guards import english_numbers
+from pipeline.guards import NumberMention, english_numbers
 from pipeline.score import key_fact_recall
 
 _CAPITALISED = re.compile(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
@@ -63,16 +63,24 @@ def entity_precision(summary: str, source: str, glossary: Glossary | None = None
 
 
 def number_precision(summary: str, source: str) -> dict[str, Any]:
-    """Share of the summary's distinct numbers, amounts, percentages and dates that the source has."""
+    """Share of the summary's distinct numbers, amounts, percentages and dates that the source has.
+
+    One written number may read several ways (``15%`` is a percentage and a number); it is
+    supported when any reading is in the source.
+    """
     have = {n.key for n in english_numbers(source)}
-    mentions: dict[tuple[str, str], str] = {}
+    readings: dict[int, list[NumberMention]] = {}
     for mention in english_numbers(summary):
-        mentions.setdefault(mention.key, mention.text)
-    supported = [text for key, text in mentions.items() if key in have]
+        readings.setdefault(mention.start, []).append(mention)
+    verdicts: dict[str, bool] = {}
+    for group in readings.values():
+        text = max((m.text for m in group), key=len)
+        verdicts[text] = verdicts.get(text, False) or any(m.key in have for m in group)
+    supported = [text for text, ok in verdicts.items() if ok]
     return {
-        "precision": len(supported) / len(mentions) if mentions else None,
+        "precision": len(supported) / len(verdicts) if verdicts else None,
         "supported": supported,
-        "unsupported": [text for key, text in mentions.items() if key not in have],
+        "unsupported": [text for text, ok in verdicts.items() if not ok],
     }
 
 
