@@ -200,10 +200,12 @@ def _banned_for(terms: Sequence[TermRecord], glossary: Glossary | None) -> list[
 
 
 def _mean_score(scores: Sequence[float | None], weights: Sequence[int]) -> float | None:
-    if any(s is None for s in scores) or not scores:
+    """The pieces' scores averaged, weighted by output length; ``None`` when any piece has none."""
+    known = [s for s in scores if s is not None]
+    if not known or len(known) < len(scores):
         return None
-    total = sum(weights) or len(weights)
-    return sum((s or 0.0) * (w or 1) for s, w in zip(scores, weights, strict=True)) / total
+    sizes = [max(1, w) for w in weights]
+    return sum(s * w for s, w in zip(known, sizes, strict=True)) / sum(sizes)
 
 
 @dataclass
