@@ -20,6 +20,8 @@ import argparse
 import json
 import os
 import platform
+import random
+import re
 import shutil
 import signal
 import statistics
@@ -482,6 +484,54 @@ def english_text(limit_tokens: int, count: Callable[[str], int]) -> tuple[str, i
     return text, used, len(entries), count(text)
 
 
+# -- extractive summariser on a long article ---------------------------------------------------------------------
+
+EXTRACTIVE_TARGET_S = 60
+EXTRACTIVE_TARGET_MIB = 1536
+
+
+def extractive_article(chars: int, seed: int = 0) -> str:
+    """A deterministic English article of about ``chars`` characters: sentences of 6-30 words drawn Zipf-wise
+    from the seed's reference translation's words and ever new made-up ones (as names and rare words keep
+    coming in real text), a paragraph break after one sentence in five."""
+    rng = random.Random(seed)
+    reference = " ".join(e["en"] for e in tomllib.loads(REFS.read_text(encoding="utf-8"))["translation"]).lower()
+    counts: dict[str, int] = {}
+    for word in re.findall(r"\w+", reference):
+        counts[word] = counts.get(word, 0) + 1
+    vocabulary = sorted(counts, key=lambda w: -counts[w]) + [f"n{k}x" for k in range(chars // 100)]
+    cum, total = [], 0.0
+    for k in range(len(vocabulary)):
+        total += 1 / (k + 1)
+        cum.append(total)
+    parts: list[str] = []
+    size = 0
+    while size < chars:
+        sentence = " ".join(rng.choices(vocabulary, cum_weights=cum, k=rng.randint(6, 30))).capitalize() + "."
+        parts.append(sentence + ("\n\n" if rng.random() < 0.2 else " "))
+        size += len(parts[-1])
+    return "".join(parts)
+
+
+def bench_extractive(bench: Bench, megabytes: float) -> dict[str, Any]:
+    """``nl2en summarize --summarizer extractive`` on a generated article: whole-process time and peak RSS.
+
+    Each run gets a fresh cache, so it is a first run, cache writes included."""
+    text = extractive_article(int(megabytes * 1_000_000))
+    path = bench.tmp / "long-article.en.txt"
+    path.write_text(text, encoding="utf-8")
+    runs = []
+    for i in range(bench.repeats):
+        out = bench.tmp / f"extractive-{i}"
+        env = {**bench.env, "NL2EN_CACHE": str(bench.tmp / f"extractive-{i}.sqlite3")}
+        proc = bench.cli(["summarize", str(path), "--summarizer", "extractive", "--out", str(out)], "extractive", env)
+        summary = next(out.rglob("summary.extractive.txt")).read_text(encoding="utf-8")
+        runs.append({"wall_s": round(proc.wall_s, 3), "rss_mib": round(proc.rss_mib, 1), "summary_chars": len(summary)})
+        print(f"  extractive, {megabytes:g} MB: {proc.wall_s:.1f} s, {proc.rss_mib:.0f} MiB", flush=True)
+    return {"chars": len(text), "bytes": len(text.encode("utf-8")), "runs": runs,
+            "wall_s": median(runs, "wall_s"), "rss_mib": median(runs, "rss_mib")}  # fmt: skip
+
+
 class Bench:
     """Everything one benchmark run needs: settings, paths, models, environment for the children."""
 
@@ -791,7 +841,9 @@ def ratio(table: dict[str, Any], a: str, b: str, key: str) -> float | None:
 
 
 def evaluate_targets(tr: dict[str, Any], su: dict[str, Any], cached: dict[str, Any], help_: dict[str, Any],
-                     bench_s: float) -> list[dict[str, Any]]:  # fmt: skip
+                     bench_s: float, ex: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    ex = ex or {}
+    ex_text = f"extractive summary of a {ex.get('bytes', 0) / 1e6:.1f} MB article"
     measured: list[tuple[Target, float | None]] = [
         (Target("ct2_vs_tutorial", "translate: nl2en CTranslate2 int8 vs tutorial loop, whole process", 12, True, "×"),
          ratio(tr, "tutorial", "nl2en-ctranslate2", "whole_s")),
@@ -815,6 +867,8 @@ def evaluate_targets(tr: dict[str, Any], su: dict[str, Any], cached: dict[str, A
          cached.get("wall_s")),
         (Target("help", "`nl2en --help` start-up", 0.5, False, "s"), help_.get("wall_s")),
         (Target("bench_time", "this benchmark's own run time", BUDGET_S / 60, False, "min"), bench_s / 60),
+        (Target("extractive_time", f"{ex_text}, whole process", EXTRACTIVE_TARGET_S, False, "s"), ex.get("wall_s")),
+        (Target("extractive_rss", f"{ex_text}, peak RSS", EXTRACTIVE_TARGET_MIB, False, "MiB"), ex.get("rss_mib")),
     ]  # fmt: skip
     out = []
     for target, value in measured:
@@ -895,6 +949,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             *markdown_table(su["table"], "summaries", s["repeats"]),
             "",
         ]
+    ex = results.get("extractive")
+    if ex:
+        lines += [
+            f"**Extractive summary** (`nl2en summarize --summarizer extractive`, fresh cache) of a generated "
+            f"{ex['bytes'] / 1e6:.1f} MB English article: {fmt_num(ex['wall_s'])} s whole process, "
+            f"{fmt_num(ex['rss_mib'])} MiB peak RSS.",
+            "",
+        ]
     other = []
     if tr and tr["model"].get("convert_s"):
         other.append(f"Marian int8 conversion (once): {tr['model']['convert_s']:.1f} s")
@@ -935,8 +997,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--summary-tokens", type=int, default=64, help="fixed new tokens of the summary")
     parser.add_argument("--beams", type=int, default=4, help="beam size of both models")
     parser.add_argument(
-        "--only", default="translate,summarize,startup", help="comma list of: translate, summarize, startup"
+        "--only",
+        default="translate,summarize,startup,extractive",
+        help="comma list of: translate, summarize, startup, extractive",
     )
+    parser.add_argument("--extractive-mb", type=float, default=5.0, help="size of the extractive summariser's article")
     parser.add_argument(
         "--slow-s", type=float, default=30, help="a variant whose first run takes longer than this runs only once"
     )
@@ -1045,9 +1110,13 @@ def benchmark(args: argparse.Namespace) -> int:
             segments = len(segment_document(read_article(SEED).text).translatable)
             cached = bench.cached_rerun(model, segments)
             results["cached"], results["help"] = cached, help_
+        if "extractive" in only:
+            print("extractive summariser, long article:", flush=True)
+            results["extractive"] = bench_extractive(bench, args.extractive_mb)
     machine["load_after"] = loadavg()
     results["bench_s"] = time.perf_counter() - started
-    results["targets"] = evaluate_targets(tr_table, su_table, cached, help_, results["bench_s"])
+    results["targets"] = evaluate_targets(tr_table, su_table, cached, help_, results["bench_s"],
+                                          results.get("extractive"))  # fmt: skip
     markdown = render_markdown(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(markdown, encoding="utf-8")

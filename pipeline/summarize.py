@@ -5,29 +5,27 @@ sentence boundaries into chunks that fit, each chunk is summarised, and the join
 partial summaries are summarised again (map-reduce) until they fit. The plan is kept
 in :attr:`Summary.chunks` and recorded in the manifest.
 
-The extractive summariser is a TextRank over TF-IDF sentence similarity, written
-here because the maintained packages (sumy, nltk-based ones) need tokenizer data
-downloaded at run time, which an offline machine cannot do.
+The extractive summariser (TextRank over TF-IDF sentence similarity) lives in
+:mod:`pipeline.extractive`; it is re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from pipeline.extractive import EXTRACTIVE as EXTRACTIVE  # re-exported: callers import them from here
+from pipeline.extractive import ExtractiveSummarizer as ExtractiveSummarizer
+from pipeline.extractive import select_sentences as select_sentences
+from pipeline.extractive import textrank as textrank
 from pipeline.memory import TranslationMemory, cache_key, normalise_source
 from pipeline.registry import ResolvedModel
 from pipeline.segment import sentence_spans
 from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
 from pipeline.translate import split_to_fit
 
-EXTRACTIVE = "extractive"
 MAX_REDUCE_LEVELS = 8
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -179,78 +177,6 @@ class Seq2SeqSummarizer:
             flags.append("empty_output")
             note = "the model generated only special tokens or whitespace for this input"
         return Summary(cleaned, "abstractive", plan, tuple(flags), note)
-
-
-def _tfidf_vectors(sentences: Sequence[str]) -> list[dict[str, float]]:
-    docs = [Counter(w.lower() for w in _WORD.findall(s)) for s in sentences]
-    df = Counter(word for doc in docs for word in doc)
-    n = len(docs)
-    vectors = []
-    for doc in docs:
-        vec = {w: c * (math.log((1 + n) / (1 + df[w])) + 1) for w, c in doc.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        vectors.append({w: v / norm for w, v in vec.items()})
-    return vectors
-
-
-def textrank(sentences: Sequence[str], damping: float = 0.85, iterations: int = 50) -> list[float]:
-    """TextRank scores: PageRank over the cosine-similarity graph of the sentences."""
-    vectors = _tfidf_vectors(sentences)
-    n = len(vectors)
-    weights = [[0.0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1, n):
-            small, large = sorted((vectors[i], vectors[j]), key=len)
-            sim = sum(v * large.get(w, 0.0) for w, v in small.items())
-            weights[i][j] = weights[j][i] = sim
-    out_sum = [sum(row) or 1.0 for row in weights]
-    scores = [1.0 / n] * n if n else []
-    for _ in range(iterations):
-        scores = [
-            (1 - damping) / n + damping * sum(weights[j][i] / out_sum[j] * scores[j] for j in range(n))
-            for i in range(n)
-        ]
-    return scores
-
-
-def select_sentences(sentences: Sequence[str], count: int) -> list[int]:
-    """Indices of the ``count`` best sentences, in their original order (ties: earlier first)."""
-    if count >= len(sentences):
-        return list(range(len(sentences)))
-    scores = textrank(sentences)
-    best = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:count]
-    return sorted(best)
-
-
-@dataclass
-class ExtractiveSummarizer:
-    """Whole sentences of the input, chosen by TextRank, kept in their order; no weights needed."""
-
-    sentences: int | None = None
-    ratio: float | None = None
-    language: str = "en"
-    backend: str = "builtin"
-    name: str = EXTRACTIVE
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return {"algorithm": "textrank-tfidf", "sentences": self.sentences, "ratio": self.ratio}
-
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "settings": self.settings}
-
-    def target_count(self, available: int) -> int:
-        if self.sentences:
-            return self.sentences
-        ratio = self.ratio if self.ratio else 0.2
-        return max(1, min(available, round(available * ratio)))
-
-    def summarize(self, text: str) -> Summary:
-        sentences = split_sentences(text, self.language)
-        if not sentences:
-            return Summary("", "extractive", [], ("empty_output",), "the input has no sentences")
-        chosen = select_sentences(sentences, self.target_count(len(sentences)))
-        return Summary(" ".join(sentences[i] for i in chosen), "extractive", [], (), None)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Summarisers: equivalence with generate(), map-reduce over long input, extractive, cache."""
+"""Summarisers: equivalence with generate(), map-reduce over long input, cleaning, cache."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pipeline.summarize import (
     Seq2SeqSummarizer,
     Summary,
     clean_summary,
-    split_sentences,
     summarizer_settings,
 )
 
@@ -76,27 +75,6 @@ def test_summarize_long_input_is_chunked_and_reduced(tiny_bart: Path, english_se
     assert levels == list(range(len(levels))) and len(levels) >= 2
     assert summary.chunks[-1]["input_tokens"] <= engine.budget
     assert summary.text or summary.note
-
-
-def test_summarize_extractive_keeps_whole_sentences_in_order(english_sentences: list[str]) -> None:
-    text = " ".join(english_sentences[:30])
-    source = split_sentences(text)
-    summary = ExtractiveSummarizer(sentences=4).summarize(text)
-    picked = split_sentences(summary.text)
-    assert len(picked) == 4 and summary.method == "extractive"
-    positions = [source.index(s) for s in picked]
-    assert positions == sorted(positions)
-    assert len(split_sentences(ExtractiveSummarizer(ratio=0.5).summarize(text).text)) == 15
-
-
-def test_summarize_extractive_prefers_central_sentences() -> None:
-    text = (
-        "Putin and Lukashenko discuss the union of Russia and Belarus. "
-        "The union of Russia and Belarus worries Lukashenko. "
-        "Cats sleep a lot. "
-        "Putin wants the union with Belarus."
-    )
-    assert ExtractiveSummarizer(sentences=1).summarize(text).text != "Cats sleep a lot."
 
 
 def test_summarize_clean_drops_repeats_and_says_why_empty() -> None:
