@@ -213,7 +213,7 @@ def test_cli_explicit_run_name_wins_and_default_names_differ(cli: Any, tiny_mari
     names = sorted(p.name for p in (tmp_path / SEED.stem).iterdir() if not p.name.startswith("."))
     beams = json.loads((tmp_path / SEED.stem / "mine" / "manifest.json").read_text())["translator"]["decoding"]
     assert beams["num_beams"] == 1
-    assert names == ["mine", "tiny-marian-beams1-max-new4", "tiny-marian-max-new4"], "the tiny model beams 2"
+    assert names == ["mine", "tiny-marian-max-new4", "tiny-marian-max-new4-beams1"], "the tiny model beams 2"
 
 
 def test_cli_os_error_in_one_document_fails_only_that_document(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
