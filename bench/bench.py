@@ -228,9 +228,10 @@ def drive_translate_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """(3)/(4) in-process: the nl2en pipeline API (segment, translate, no cache) with the model loaded first."""
     t0 = time.perf_counter()
     from pipeline.reader import read_article
-    from pipeline.runner import open_translator, translate_document
+    from pipeline.document import translate_document
+    from pipeline.engines import EngineOptions, open_translator
 
-    session = open_translator(spec["model"], use_cache=False, backend=spec["backend"])
+    session = open_translator(spec["model"], use_cache=False, options=EngineOptions(backend=spec["backend"]))
     opened = time.perf_counter()
     steps = record_steps(session.translator.inner.engine)  # type: ignore[attr-defined]  # MarianTranslator
     t1 = time.perf_counter()
@@ -295,9 +296,9 @@ def drive_summarize_tutorial(spec: dict[str, Any]) -> dict[str, Any]:
 def drive_summarize_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """(3)/(4) in-process: the nl2en summariser (no cache) with the model loaded first."""
     t0 = time.perf_counter()
-    from pipeline.runner import open_summarizer
+    from pipeline.engines import EngineOptions, open_summarizer
 
-    session = open_summarizer(spec["model"], memory=None, backend=spec["backend"])
+    session = open_summarizer(spec["model"], memory=None, options=EngineOptions(backend=spec["backend"]))
     opened = time.perf_counter()
     steps = record_steps(session.summarizer.inner.engine)
     t1 = time.perf_counter()

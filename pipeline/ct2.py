@@ -239,7 +239,8 @@ class CT2Engine:
         return "ctranslate2"
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "ctranslate2", "compute_type": self.compute_type}
+        # the device kind changes the kernels, so the tokens; which card of a kind does not
+        return {"backend": "ctranslate2", "compute_type": self.compute_type, "device": self.device.split(":")[0]}
 
     @property
     def tokenizer(self) -> MarianSentencePiece | FastTokenizer:

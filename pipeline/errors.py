@@ -63,3 +63,15 @@ class OutputError(Nl2enError):
     """An output path that would escape the output directory or cannot be written."""
 
     code = "E400"
+
+
+class DocumentError(Nl2enError):
+    """An unexpected failure while processing one document (disk, database, engine, encoding)."""
+
+    code = "E600"
+
+
+class BatchStoppedError(Nl2enError):
+    """A failure no later document could escape (the model cannot be loaded): the batch stops."""
+
+    code = "E610"

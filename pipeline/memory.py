@@ -110,6 +110,14 @@ class TranslationMemory:
             self._db.execute("ROLLBACK")
             raise
 
+    def _rollback(self) -> None:
+        """Undo an open transaction after a failure; a connection that cannot even do that is left as is."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
     def close(self) -> None:
         self._db.close()
 
@@ -122,12 +130,15 @@ class TranslationMemory:
     def get_many(self, keys: Iterable[str]) -> dict[str, CachedEntry]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, CachedEntry] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, target, meta FROM entries WHERE key IN ({marks})", chunk)
-            for key, target, meta in rows:
-                found[key] = CachedEntry(target, json.loads(meta))
+        try:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, target, meta FROM entries WHERE key IN ({marks})", chunk)
+                for key, target, meta in rows:
+                    found[key] = CachedEntry(target, json.loads(meta))
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot read cache {self.path}: {exc}") from exc
         return found
 
     def put_many(self, items: Iterable[tuple[str, str, str, str, str, Mapping[str, Any]]]) -> None:
@@ -141,34 +152,43 @@ class TranslationMemory:
             self._db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
             raise CacheError(f"cannot write cache {self.path}: {exc}") from exc
 
     def digest(self, key: str, compute: Callable[[], str]) -> str:
         """Memoised file digest (see :func:`pipeline.registry.fingerprint`)."""
-        row = self._db.execute("SELECT digest FROM file_digests WHERE key = ?", (key,)).fetchone()
-        if row:
-            return str(row[0])
-        value = compute()
-        self._db.execute("INSERT OR REPLACE INTO file_digests VALUES (?, ?)", (key, value))
+        try:
+            row = self._db.execute("SELECT digest FROM file_digests WHERE key = ?", (key,)).fetchone()
+            if row:
+                return str(row[0])
+            value = compute()
+            self._db.execute("INSERT OR REPLACE INTO file_digests VALUES (?, ?)", (key, value))
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot use cache {self.path}: {exc}") from exc
         return value
 
     def stats(self) -> CacheStats:
-        count = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        by_stage = dict(self._db.execute("SELECT stage, COUNT(*) FROM entries GROUP BY stage").fetchall())
-        by_model = dict(self._db.execute("SELECT model, COUNT(*) FROM entries GROUP BY model").fetchall())
+        try:
+            count = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+            by_stage = dict(self._db.execute("SELECT stage, COUNT(*) FROM entries GROUP BY stage").fetchall())
+            by_model = dict(self._db.execute("SELECT model, COUNT(*) FROM entries GROUP BY model").fetchall())
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot read cache {self.path}: {exc}") from exc
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return CacheStats(str(self.path), count, size, by_stage, by_model)
 
     def clear(self, stage: str | None = None) -> int:
         """Delete entries (of one stage, or all); returns how many were removed."""
-        self._db.execute("BEGIN IMMEDIATE")
-        if stage:
-            removed = self._db.execute("DELETE FROM entries WHERE stage = ?", (stage,)).rowcount
-        else:
-            removed = self._db.execute("DELETE FROM entries").rowcount
-            self._db.execute("DELETE FROM file_digests")
-        self._db.execute("COMMIT")
-        self._db.execute("VACUUM")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            if stage:
+                removed = self._db.execute("DELETE FROM entries WHERE stage = ?", (stage,)).rowcount
+            else:
+                removed = self._db.execute("DELETE FROM entries").rowcount
+                self._db.execute("DELETE FROM file_digests")
+            self._db.execute("COMMIT")
+            self._db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise CacheError(f"cannot clear cache {self.path}: {exc}") from exc
         return int(removed)

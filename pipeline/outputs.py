@@ -1,4 +1,10 @@
-"""Where outputs go and how they are written: atomically, and never outside ``--out``."""
+"""The output contract: what a run directory holds, what its files are called, how they are written.
+
+Every other module asks this one: the file names, the rule that names a run
+(``<model>[-<settings that differ from the model's>][-<engine>]``), the summary file's
+slug, the manifest's schema version, how ``aligned.jsonl`` is written and read, and how a
+run directory is published (atomically, under a lock, replacing what was there).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,21 @@ import platform
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import OutputError
+
+TRANSLATION_FILE = "translation.en.txt"
+ALIGNED_FILE = "aligned.jsonl"
+MANIFEST_FILE = "manifest.json"
+SCORES_FILE = "scores.json"
+SUMMARY_PREFIX, SUMMARY_SUFFIX = "summary.", ".txt"
+EXTRACTIVE_SLUG = "extractive"
+MANIFEST_SCHEMA_VERSION = 2  # 2: input.resolved, segments.generated_tokens, summarizer.file, schema itself
+LOCK_TIMEOUT_S = 600.0
 
 VERSIONED_PACKAGES = (
     "nl2en",
@@ -26,13 +41,88 @@ VERSIONED_PACKAGES = (
     "huggingface-hub",
     "ctranslate2",
 )
+# Short names of decoding settings in run names: ``opus-mt-nl-en-beams1``.
+SETTING_NAMES = {
+    "num_beams": "beams",
+    "max_new_tokens": "max-new",
+    "max_length": "max-len",
+    "min_length": "min-len",
+    "length_penalty": "lp",
+    "no_repeat_ngram_size": "no-repeat",
+    "repetition_penalty": "rep",
+}
+# Characters that str.splitlines() (and some JSON-lines readers) treat as line ends but JSON
+# leaves raw (it escapes only those below U+0020): escaped on write, so that every record is
+# exactly one line for any reader.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+_LINE_BREAK_RE = re.compile("[" + "".join(_LINE_BREAKS) + "]")
+
+
+# --- names ------------------------------------------------------------------------------------
 
 
 def safe_name(name: str, fallback: str = "document") -> str:
     """A single, harmless path component derived from a user-supplied name."""
-    cleaned = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE).strip("-.")
+    cleaned = re.sub(r"[^\w.+-]+", "-", name, flags=re.UNICODE).strip("-.")
     cleaned = re.sub(r"\.{2,}", ".", cleaned)
     return cleaned[:120] or fallback
+
+
+def document_names(stems: Sequence[str]) -> list[str]:
+    """One output folder name per input, distinct even on a case-insensitive file system.
+
+    Names are cleaned first and compared case-folded, so ``a b``, ``a-b`` and ``A-B`` get
+    ``a-b``, ``a-b-2`` and ``A-B-3``.
+    """
+    taken: set[str] = set()
+    names = []
+    for stem in stems:
+        base = safe_name(stem)
+        name, number = base, 1
+        while name.casefold() in taken:
+            number += 1
+            name = f"{base}-{number}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def setting_parts(settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[str]:
+    """``beams1``-style parts for each setting that differs from the model's own."""
+    parts = []
+    for key in sorted(settings):
+        value = settings[key]
+        if value is None or defaults.get(key) == value:
+            continue
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        parts.append(f"{SETTING_NAMES.get(key, key.replace('_', '-'))}{shown}")
+    return parts
+
+
+def run_name(slug: str, settings: Mapping[str, Any], defaults: Mapping[str, Any], engine: Iterable[str] = ()) -> str:
+    """The default run name: the model's slug, the settings that differ from its own, the engine when chosen.
+
+    ``opus-mt-nl-en``, ``opus-mt-nl-en-beams1``, ``opus-mt-nl-en-beams1-ctranslate2-float32``.
+    """
+    return safe_name("-".join([slug, *setting_parts(settings, defaults), *engine]), "run")
+
+
+def joint_run_name(translator: str, summarizer: str) -> str:
+    """A translate-and-summarise run: both halves, so changing either gives a new run."""
+    return f"{translator}+{summarizer}"
+
+
+def summary_slug(model_slug: str | None) -> str:
+    """The slug in ``summary.<slug>.txt``: the summariser model's, or ``extractive``."""
+    return model_slug or EXTRACTIVE_SLUG
+
+
+def summary_file(slug: str) -> str:
+    return f"{SUMMARY_PREFIX}{slug}{SUMMARY_SUFFIX}"
+
+
+def summary_files(run_dir: Path) -> list[Path]:
+    return sorted(run_dir.glob(f"{SUMMARY_PREFIX}*{SUMMARY_SUFFIX}"))
 
 
 def run_directory(out: Path, doc_stem: str, run_name: str) -> Path:
@@ -42,6 +132,39 @@ def run_directory(out: Path, doc_stem: str, run_name: str) -> Path:
     if root not in path.parents:
         raise OutputError(f"output path {path} would leave {root}")
     return path
+
+
+def is_run_dir(path: Path) -> bool:
+    """A published run: a manifest beside the translation records or a summary."""
+    return (path / MANIFEST_FILE).is_file() and ((path / ALIGNED_FILE).is_file() or bool(summary_files(path)))
+
+
+# --- aligned.jsonl ----------------------------------------------------------------------------
+
+
+def dumps_jsonl(records: Iterable[Mapping[str, Any]]) -> str:
+    """One JSON object per ``\\n``-terminated line; Unicode kept readable, line separators escaped."""
+    lines = []
+    for record in records:
+        line = json.dumps(record, ensure_ascii=False)
+        lines.append(_LINE_BREAK_RE.sub(lambda m: _LINE_BREAKS[m.group()], line) + "\n")
+    return "".join(lines)
+
+
+def loads_jsonl(text: str) -> list[dict[str, Any]]:
+    """Records of a JSON-lines text; lines end at ``\\n`` only (JSON strings may hold other breaks)."""
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
+
+
+def read_aligned(run_dir: Path) -> list[dict[str, Any]]:
+    return loads_jsonl((run_dir / ALIGNED_FILE).read_text(encoding="utf-8"))
+
+
+def dumps_manifest(manifest: Mapping[str, Any]) -> str:
+    return json.dumps({"schema": MANIFEST_SCHEMA_VERSION, **manifest}, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- writing ----------------------------------------------------------------------------------
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -69,7 +192,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    write_atomic(path, dumps_jsonl(records))
 
 
 def library_versions() -> dict[str, str]:
@@ -83,23 +206,38 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def publish_directory(target: Path, files: Mapping[str, str | bytes]) -> None:
-    """Make ``target`` hold ``files`` (and whatever else it held), all at once.
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    The files are written to a hidden staging directory beside ``target``, files of an
-    earlier run that are not replaced are hard-linked in, and the staging directory is
-    swapped in with two renames. A process killed at any point leaves either the old
-    complete directory, the new complete one, or (between the renames) none: never a
-    directory with some outputs of one run and some of another. Hidden leftovers of a
-    killed run are removed by the next one.
+
+def _remove_dead_leftovers(parent: Path, name: str) -> None:
+    """Staging folders of processes that no longer exist (killed mid-publish); never a live one's."""
+    for stale in parent.glob(f".{name}.staging-*"):
+        pid = stale.name.removeprefix(f".{name}.staging-").split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def publish_directory(target: Path, files: Mapping[str, str | bytes]) -> None:
+    """Make ``target`` hold exactly ``files``, all at once.
+
+    The files are written to this process's own staging folder beside ``target``; then,
+    under a lock on ``target`` (so concurrent publishers of one run take turns), the old
+    directory is renamed away and the staging folder renamed in. Nothing of an earlier run
+    survives. A process killed at any point leaves the old complete directory, the new
+    complete one, or (between the renames) none: never a mix. The last publisher wins.
     """
+    from filelock import FileLock
+
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    for stale in parent.glob(f".{target.name}.staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    for stale in parent.glob(f".{target.name}.old-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.staging-"))
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.staging-{os.getpid()}-"))
     try:
         for name, data in files.items():
             payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -107,16 +245,17 @@ def publish_directory(target: Path, files: Mapping[str, str | bytes]) -> None:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
-        if target.is_dir():
-            for old in target.iterdir():
-                if old.is_file() and old.name not in files:
-                    os.link(old, staging / old.name)
-            retired = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.old-"))
-            os.rename(target, retired / "run")
-            os.rename(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, target)
+        with FileLock(str(parent / f".{target.name}.lock"), timeout=LOCK_TIMEOUT_S):
+            _remove_dead_leftovers(parent, target.name)
+            for retired in parent.glob(f".{target.name}.old-*"):  # only ever made under this lock
+                shutil.rmtree(retired, ignore_errors=True)
+            if target.is_dir():
+                retired = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.old-"))
+                os.rename(target, retired / "run")
+                os.rename(staging, target)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

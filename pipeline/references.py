@@ -137,13 +137,17 @@ def load_references(path: Path) -> References:
 def find_references(manifest: dict[str, Any], run_dir: Path) -> Path:
     """The refs file for a run: its input path with ``.txt`` → ``.refs.toml``.
 
-    A relative input path was relative to wherever the run was started, so it is tried as
-    given and then against each directory above the run (``outputs/`` usually sits beside
+    The input's absolute path (recorded since manifest schema 2) is tried first; a relative
+    input path was relative to wherever the run was started, so it is tried as given and
+    then against each directory above the run (``outputs/`` usually sits beside
     ``seeds/``).
     """
-    input_path = (manifest.get("input") or {}).get("path")
+    info = manifest.get("input") or {}
+    input_path = info.get("path")
     if not input_path or input_path == "-":
         raise ReferencesNotFoundError(f"{run_dir}: the manifest names no input file", hint="pass --refs FILE")
+    if info.get("resolved") and refs_path_for(info["resolved"]).is_file():
+        return refs_path_for(info["resolved"])
     candidate = refs_path_for(input_path)
     if candidate.is_absolute() or candidate.is_file():
         return candidate

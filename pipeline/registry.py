@@ -54,7 +54,8 @@ class ResolvedModel:
 
     @property
     def slug(self) -> str:
-        return slugify(self.hub_id or self.name)
+        """The hub id's slug, else the model directory's name: never the path as typed."""
+        return slugify(self.hub_id) if self.hub_id else slugify(self.path.name)
 
     def config(self) -> dict[str, Any]:
         """The model's config.json (a fresh copy; the file is read once)."""
@@ -72,10 +73,14 @@ class ResolvedModel:
 
 
 def slugify(name: str) -> str:
-    """A file-system-safe, readable name for a model id or path."""
+    """A file-system-safe, readable name for a model id or path, from the text alone.
+
+    ``owner/name`` hub ids keep both parts (``owner--name``); any other path keeps its last
+    part. Nothing is looked up on disk, so the slug never depends on the current directory.
+    """
     tail = name.rstrip("/\\").replace("\\", "/")
-    if "/" in tail and Path(tail).exists():
-        tail = Path(tail).name
+    if "/" in tail and not _HUB_ID.match(tail):
+        tail = tail.rsplit("/", 1)[1]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", tail.replace("/", "--")).strip("-.")
     return slug or "model"
 

@@ -21,7 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError, Nl2enError
-from pipeline.outputs import write_json
+from pipeline.outputs import (
+    ALIGNED_FILE,
+    EXTRACTIVE_SLUG,
+    MANIFEST_FILE,
+    SCORES_FILE,
+    TRANSLATION_FILE,
+    is_run_dir,
+    loads_jsonl,
+    summary_file,
+    summary_files,
+    write_json,
+)
 from pipeline.references import (
     References,
     ReferencesMismatchError,
@@ -31,25 +42,21 @@ from pipeline.references import (
     locate,
 )
 
-SCORES_FILE = "scores.json"
-MANIFEST_FILE = "manifest.json"  # the names runner.py writes; repeated so scoring never imports the runner
-ALIGNED_FILE = "aligned.jsonl"
-TRANSLATION_FILE = "translation.en.txt"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # of scores.json; 2: runs with a summary and no translation
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 UNTRANSLATED_METHOD = (
     "a word of the hypothesis (letters only, case-folded) counts as untranslated Dutch when the English "
-    "reference does not contain it and it is either in the snippet's Dutch source or one of about 85 "
+    "reference does not contain it and it is either in the snippet's Dutch source or one of about 80 "
     "frequent Dutch function words that are not also English words"
 )
 # Frequent Dutch words that never appear in English text; words spelt the same in both languages
-# (in, is, over, door, want, die, was, had, we) are deliberately left out.
+# (in, is, over, door, want, die, was, had, we, er, op, tot, dan, hem, hoe, heel) are deliberately left out.
 _DUTCH_FUNCTION_WORDS_TEXT = """
-    de het een en van niet zijn dat voor met op ook maar nog wel bij naar uit om aan als dan er wordt werd
-    worden heeft hebben zal zullen kan kunnen moet moeten tot te ze zich hij zij wij jij je ik mijn deze dit
-    wat wie waar hoe geen meer nu nooit altijd omdat tussen tegen onder zo hun haar hem ons onze jaar daar
-    hier toen zonder volgens sinds tijdens tijd echter welke waarin hebt wilde wil zei zegt heel veel
+    de het een en van niet zijn dat voor met ook maar nog wel bij naar uit om aan als wordt werd
+    worden heeft hebben zal zullen kan kunnen moet moeten te ze zich hij zij wij jij je ik mijn deze dit
+    wat wie waar geen meer nu nooit altijd omdat tussen tegen onder zo hun haar ons onze jaar daar
+    hier toen zonder volgens sinds tijdens tijd echter welke waarin hebt wilde wil zei zegt veel
 """
 DUTCH_FUNCTION_WORDS = frozenset(_DUTCH_FUNCTION_WORDS_TEXT.split())
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -81,11 +88,6 @@ class AlignedSnippet:
 # --- finding and reading runs ---------------------------------------------------------------
 
 
-def is_run_dir(path: Path) -> bool:
-    """A completed translation run: the runner writes the manifest last, beside aligned.jsonl."""
-    return (path / MANIFEST_FILE).is_file() and (path / ALIGNED_FILE).is_file()
-
-
 def find_run_dirs(path: Path) -> list[Path]:
     """``path`` itself if it is a run directory, else every run directory below it, sorted."""
     if not path.is_dir():
@@ -99,7 +101,7 @@ def find_run_dirs(path: Path) -> list[Path]:
     )
     if not runs:
         raise NoRunsError(
-            f"{path}: no run directories (folders with {MANIFEST_FILE} and {ALIGNED_FILE})",
+            f"{path}: no run directories (folders with {MANIFEST_FILE} and {ALIGNED_FILE} or a summary)",
             hint="translate something first, e.g. nl2en translate seeds/*.txt --out outputs",
         )
     return runs
@@ -116,9 +118,12 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's aligned records; none for a summary-only run (``nl2en summarize``)."""
     path = run_dir / ALIGNED_FILE
+    if not path.exists():
+        return []
     try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return loads_jsonl(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScoreError(f"{path}: unreadable ({exc})") from exc
 
@@ -135,19 +140,20 @@ def file_sha256(path: Path) -> str | None:
 
 
 def summary_path(run_dir: Path, manifest: dict[str, Any]) -> Path | None:
-    """The run's ``summary.*.txt``: the one the manifest's summariser wrote, else the newest."""
-    found = sorted(run_dir.glob("summary.*.txt"), key=lambda p: (p.stat().st_mtime, p.name))
-    if not found:
-        return None
+    """The run's summary: the file its manifest names (older manifests: by the slug rule), else the only one."""
     info = manifest.get("summarizer") or {}
     if info:
-        from pipeline.registry import slugify  # cheap: registry imports no model code
+        name = info.get("file")
+        if not name:
+            from pipeline.registry import slugify  # cheap: registry imports no model code
 
-        slug = "extractive" if not info.get("path") else slugify(info.get("hub_id") or info.get("model") or "")
-        for path in found:
-            if path.name == f"summary.{slug}.txt":
-                return path
-    return found[-1]
+            model = info.get("hub_id") or Path(info.get("path") or "").name
+            name = summary_file(EXTRACTIVE_SLUG if not info.get("path") else slugify(model))
+        path = run_dir / name
+        if path.is_file():
+            return path
+    found = summary_files(run_dir)
+    return found[-1] if found else None
 
 
 def decoded_input(manifest: dict[str, Any], records: Sequence[dict[str, Any]], run_dir: Path) -> tuple[str, str]:
@@ -162,7 +168,8 @@ def decoded_input(manifest: dict[str, Any], records: Sequence[dict[str, Any]], r
     if name and name != "-":
         from pipeline.reader import read_article
 
-        candidates = [Path(name)]
+        candidates = [Path(info["resolved"])] if info.get("resolved") else []
+        candidates += [Path(name)]
         if not Path(name).is_absolute():
             candidates += [parent / name for parent in run_dir.resolve().parents]
         for path in candidates:
@@ -328,12 +335,16 @@ def score_run(run_dir: Path, refs: References | Path | None = None, *, write: bo
     """Score one run directory against its references and (by default) write ``scores.json``."""
     run_dir = Path(run_dir)
     if not is_run_dir(run_dir):
-        raise NoRunsError(f"{run_dir}: not a run directory (no {MANIFEST_FILE} and {ALIGNED_FILE})")
+        raise NoRunsError(f"{run_dir}: not a run directory (no {MANIFEST_FILE} beside {ALIGNED_FILE} or a summary)")
     references = resolve_references(run_dir, refs)
     manifest = read_manifest(run_dir)
     records = read_records(run_dir)
-    text, text_from = decoded_input(manifest, records, run_dir)
-    snippets = align_snippets(references, text, records)
+    translated = (run_dir / ALIGNED_FILE).is_file()
+    if translated:
+        text, text_from = decoded_input(manifest, records, run_dir)
+        snippets = align_snippets(references, text, records)
+    else:  # a summary of English text: nothing to align, only the summary to score
+        text_from, snippets = "", []
     translation_file = run_dir / TRANSLATION_FILE
     translation_text = read_text(translation_file) if translation_file.is_file() else ""
 

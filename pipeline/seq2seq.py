@@ -44,7 +44,7 @@ class Seq2SeqEngine(Protocol):
     def backend(self) -> str: ...
 
     def identity(self) -> dict[str, Any]:
-        """What, besides model and settings, makes this engine's outputs differ (backend, compute type)."""
+        """What, besides model and settings, makes this engine's outputs differ (backend, compute type, device)."""
         ...
 
     @property
@@ -137,7 +137,8 @@ class TransformersEngine:
         return "transformers"
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "transformers"}
+        # the device kind changes the arithmetic, so the tokens; which card of a kind does not
+        return {"backend": "transformers", "device": self.device.split(":")[0]}
 
     def load(self) -> tuple[Any, Any]:
         """(tokenizer, model) in eval mode on the device; never runs remote code."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from pipeline.errors import InputTooLargeError
 from pipeline.extractive import EXTRACTIVE as EXTRACTIVE  # re-exported: callers import them from here
 from pipeline.extractive import ExtractiveSummarizer as ExtractiveSummarizer
 from pipeline.extractive import select_sentences as select_sentences
@@ -25,7 +26,9 @@ from pipeline.segment import sentence_spans
 from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
 from pipeline.translate import split_to_fit
 
-MAX_REDUCE_LEVELS = 8
+# Each level at least halves the text (chunks fill at least half the context, and each partial
+# summary is capped at a quarter of it), so 40 levels cover 2**40 tokens: no article can reach it.
+MAX_REDUCE_LEVELS = 40
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,13 @@ class Seq2SeqSummarizer:
         plan: list[dict[str, Any]] = []
         level = 0
         cap = max(8, self.budget // 4)
-        while self.count_tokens(text) > self.budget and level < MAX_REDUCE_LEVELS:
+        while (tokens := self.count_tokens(text)) > self.budget:
+            if level >= MAX_REDUCE_LEVELS:
+                raise InputTooLargeError(
+                    f"text still {tokens} tokens after {level} levels of map-reduce summarising "
+                    f"(the model reads {self.budget})",
+                    hint="summarise a shorter text",
+                )
             spans = self.plan_chunks(text)
             record, token_pos = [], 0
             for s, e in spans:

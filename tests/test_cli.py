@@ -49,7 +49,7 @@ def test_cli_translate_batch_with_bad_files(cli: Any, tiny_marian: Path, tmp_pat
     assert "Traceback" not in err
     assert sum("error [" in line for line in lines(result.stderr)) == 2
     assert "bin.txt: binary data" in err and "nope.txt: no such file" in err
-    run_dir = out / "goed-artikel" / "tiny-marian"
+    run_dir = out / "goed-artikel" / "tiny-marian-max-new8"  # settings that differ from the model's
     assert (run_dir / "manifest.json").is_file()
     assert "1 translated, 2 failed" in err
 
@@ -59,7 +59,7 @@ def test_cli_translate_rerun_is_cached(cli: Any, tiny_marian: Path, tmp_path: Pa
     assert cli(*args).returncode == 0
     again = cli(*args)
     assert again.returncode == 0 and "misses 0" in again.stderr.decode()
-    manifest = json.loads((tmp_path / SEED.stem / "tiny-marian" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / SEED.stem / "tiny-marian-max-new8" / "manifest.json").read_text())
     assert manifest["cache"]["misses"] == 0 and manifest["cache"]["hits"] > 0
 
 
@@ -101,7 +101,7 @@ def test_cli_summarize_extractive_file_and_stdin(cli: Any, tmp_path: Path, engli
     article.write_text(" ".join(english_sentences[:20]) + "\n")
     result = cli("summarize", str(article), "--summarizer", "extractive", "--sentences", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr.decode()
-    run_dir = tmp_path / "article.en" / "extractive"
+    run_dir = tmp_path / "article.en" / "extractive-sentences3"
     summary = (run_dir / "summary.extractive.txt").read_text().strip()
     assert summary and all(s in article.read_text() for s in summary.split(". "))
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -131,13 +131,13 @@ def test_cli_run_translates_summarises_and_reruns_from_cache(
     )  # fmt: skip
     first = cli(*args)
     assert first.returncode == 0, first.stderr.decode()
-    run_dir = tmp_path / SEED.stem / "tiny-marian"
+    run_dir = tmp_path / SEED.stem / "tiny-marian-max-new6+tiny-bart-beams1"
     assert {p.name for p in run_dir.iterdir()} == {
         "translation.en.txt", "aligned.jsonl", "manifest.json", "summary.tiny-bart.txt",
     }  # fmt: skip
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["translator"]["backend"] == "ctranslate2", "auto picks CTranslate2 for Marian"
-    assert manifest["translator"]["engine"] == {"backend": "ctranslate2", "compute_type": "int8"}
+    assert manifest["translator"]["engine"] == {"backend": "ctranslate2", "compute_type": "int8", "device": "cpu"}
     summarizer = manifest["summarizer"]
     assert summarizer["method"] == "abstractive" and summarizer["decoding"]["num_beams"] == 1
     assert len(summarizer["chunks"][0]["chunks"]) > 1, "a 128-position summariser needs several chunks"
@@ -155,7 +155,7 @@ def test_cli_run_source_side_selects_dutch_sentences(cli: Any, tiny_marian: Path
         "--sentences", "2", "--out", str(tmp_path), "--max-new-tokens", "4",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    run_dir = tmp_path / SEED.stem / "tiny-marian"
+    run_dir = tmp_path / SEED.stem / "tiny-marian-max-new4+extractive-sentences2"
     records = [json.loads(line) for line in (run_dir / "aligned.jsonl").read_text().splitlines()]
     summary = (run_dir / "summary.extractive.txt").read_text().strip()
     targets = [r["target"] for r in records if r["translated"]]
@@ -177,3 +177,59 @@ def test_cli_summarize_bad_inputs_do_not_stop_good_ones(cli: Any, tmp_path: Path
     assert "empty.txt: empty" in err and "bin.txt: binary" in err
     assert (tmp_path / "good" / "extractive" / "summary.extractive.txt").is_file()
     assert not (tmp_path / "empty").exists() and not (tmp_path / "bin").exists()
+
+
+def test_cli_commands_depend_on_common_never_on_one_another() -> None:
+    import ast
+
+    from tests.conftest import ROOT
+
+    commands = {"cache", "compare", "models", "score", "summarize", "translate"}
+    for name in commands:
+        tree = ast.parse((ROOT / "pipeline" / "cli" / f"{name}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module} | {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        cli_modules = {m.removeprefix("pipeline.cli.") for m in imported if m.startswith("pipeline.cli.")}
+        assert cli_modules <= {"common", "progress"}, f"cli/{name}.py imports {cli_modules}"
+
+
+def test_cli_republishing_a_run_leaves_no_stale_files(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    common = (str(SEED), "--out", str(tmp_path), "--max-new-tokens", "4", "--run-name", "r")
+    first = cli("run", "--translator", str(tiny_marian), "--summarizer", "extractive", *common)
+    assert first.returncode == 0, first.stderr.decode()
+    run_dir = tmp_path / SEED.stem / "r"
+    assert (run_dir / "summary.extractive.txt").is_file()
+    second = cli("translate", "--model", str(tiny_marian), *common)
+    assert second.returncode == 0, second.stderr.decode()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["aligned.jsonl", "manifest.json", "translation.en.txt"]
+
+
+def test_cli_explicit_run_name_wins_and_default_names_differ(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    base = ("translate", str(SEED), "--model", str(tiny_marian), "--out", str(tmp_path), "--max-new-tokens", "4")
+    for extra in ((), ("--beams", "1"), ("--beams", "1", "--run-name", "mine")):
+        result = cli(*base, *extra)
+        assert result.returncode == 0, result.stderr.decode()
+    names = sorted(p.name for p in (tmp_path / SEED.stem).iterdir() if not p.name.startswith("."))
+    beams = json.loads((tmp_path / SEED.stem / "mine" / "manifest.json").read_text())["translator"]["decoding"]
+    assert beams["num_beams"] == 1
+    assert names == ["mine", "tiny-marian-max-new4", "tiny-marian-max-new4-beams1"], "the tiny model beams 2"
+
+
+def test_cli_os_error_in_one_document_fails_only_that_document(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    paths = []
+    for name in ("een", "twee", "drie"):
+        paths.append(tmp_path / f"{name}.txt")
+        paths[-1].write_text("Dit is een zin.\n")
+    out = tmp_path / "out"
+    (out / "twee").mkdir(parents=True)
+    (out / "twee" / "r").write_text("a file where the run folder goes")
+    result = cli("translate", *map(str, paths), "--model", str(tiny_marian), "--out", str(out),
+                 "--max-new-tokens", "2", "--run-name", "r")  # fmt: skip
+    err = lines(result.stderr)
+    assert result.returncode == 1 and "Traceback" not in result.stderr.decode()
+    assert [line for line in err if line.startswith("error")] == [
+        next(line for line in err if line.startswith("error") and "twee.txt" in line)
+    ]
+    assert (out / "een" / "r" / "manifest.json").is_file() and (out / "drie" / "r" / "manifest.json").is_file()
+    assert "2 translated, 1 failed" in result.stderr.decode()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import shutil
 from html.parser import HTMLParser
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli.app import app, register
+from pipeline.cli.app import app
 from pipeline.compare import (
     HTML_FILE,
     CompareError,
@@ -29,9 +28,6 @@ from pipeline.compare import (
 from pipeline.score import SCORES_FILE, NoRunsError
 from tests.test_score import build_seed_runs
 
-for command in ("pipeline.cli.score", "pipeline.cli.compare"):  # until app.py's register() imports them
-    importlib.import_module(command)
-register()  # the other commands too, so Typer treats "compare" as a subcommand
 RESAMPLES = 200  # enough to exercise the test; the CLI default is sacrebleu's 1000
 
 
@@ -63,8 +59,8 @@ def test_compare_one_row_per_run_with_settings_speed_and_cache(
     assert default["backend"].startswith(translator_backend) and default["backend"].endswith("+builtin")
     for row in comparison.rows:
         info = manifest(seed_runs[row["run"]])
-        generated = info["cache"]["misses"] > 0  # the module that builds the runs second gets them from the cache
-        speed = info["segments"]["target_tokens"] / info["timings"]["translate_s"] if generated else None
+        generated = info["segments"]["generated_tokens"]  # none when another module built the runs first (cache)
+        speed = generated / info["timings"]["translate_s"] if generated else None
         assert row["tokens_per_s"] == speed
         assert row["translate_s"] == info["timings"]["translate_s"]
         assert row["cache_hits"] == info["cache"]["hits"]
@@ -229,7 +225,7 @@ def test_compare_run_without_references_is_shown_unscored(seed_runs: dict[str, P
     shutil.copytree(seed_runs["greedy"], run_dir)
     (run_dir / SCORES_FILE).unlink(missing_ok=True)
     info = manifest(run_dir)
-    info["input"]["path"] = str(tmp_path / "other.txt")
+    info["input"]["path"] = info["input"]["resolved"] = str(tmp_path / "other.txt")
     (run_dir / "manifest.json").write_text(json.dumps(info))
     result = compare_runs(tmp_path / "outputs", resamples=20)[0]
     assert result.rows[0]["bleu"] is None and "no references" in result.rows[0]["note"]
@@ -267,3 +263,33 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
     assert empty.exit_code == 1 and empty.stderr.startswith("error [E511]")
     bad_format = runner.invoke(app, ["compare", root, "--format", "pdf"])
     assert bad_format.exit_code == 2
+
+
+def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) -> None:
+    from pipeline.compare.model import RunView, run_row
+
+    def row(segments: dict[str, int], hits: int) -> Any:
+        info = {"segments": segments, "timings": {"translate_s": 2.0}, "cache": {"hits": hits, "misses": 5}}
+        return run_row(RunView(tmp_path, info, [], None, None))["tokens_per_s"]
+
+    assert row({"target_tokens": 100, "generated_tokens": 40}, hits=5) == 20.0, "60 cached tokens cost no time"
+    assert row({"target_tokens": 100, "generated_tokens": 0}, hits=10) is None
+    assert row({"target_tokens": 100}, hits=0) == 50.0, "older manifests without cache hits: all generated"
+    assert row({"target_tokens": 100}, hits=3) is None, "older manifests with cache hits: unknown"
+
+
+def test_compare_shows_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
+    from pipeline.engines import open_summarizer
+    from pipeline.summary_stage import summarize_paths
+    from tests.test_score import write_english_article
+
+    article = write_english_article(tmp_path, english_sentences)
+    out = tmp_path / "out"
+    for sentences in (2, 3):
+        session = open_summarizer("extractive", memory=None, sentences=sentences)
+        report = summarize_paths([article], session, out=out, run_name=session.run_name)
+        assert not report.failed, report.failed
+    [comparison] = compare_runs(out, resamples=RESAMPLES)
+    assert [row["run"] for row in comparison.rows] == ["extractive-sentences2", "extractive-sentences3"]
+    assert all(row["rouge1"] is not None and row["bleu"] is None for row in comparison.rows)
+    assert all(view.summary for view in comparison.runs)

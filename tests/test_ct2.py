@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pipeline.ct2 import CT2Engine, MarianSentencePiece, conversion_dir, convert_model, ct2_options
+from pipeline.engines import EngineOptions, make_engine
 from pipeline.registry import fingerprint, resolve_model
-from pipeline.runner import make_engine
 from pipeline.seq2seq import TransformersEngine
 from pipeline.summarize import summarizer_settings
 from pipeline.translate import decoding_settings
@@ -96,7 +96,7 @@ def test_ct2_int8_runs_end_to_end_and_conversion_is_reused(tiny_marian: Path) ->
 def test_ct2_auto_backend_picks_ctranslate2_for_supported_models(tiny_marian: Path) -> None:
     model = resolve_model(str(tiny_marian))
     assert make_engine(model, "x").backend == "ctranslate2"
-    assert make_engine(model, "x", backend="transformers").backend == "transformers"
+    assert make_engine(model, "x", EngineOptions(backend="transformers")).backend == "transformers"
 
 
 def test_ct2_options_map_generation_settings_explicitly() -> None:

@@ -66,3 +66,22 @@ def test_memory_digest_is_memoised(tmp_path: Path) -> None:
 
 def test_memory_default_path_honours_env(isolated_state: Path) -> None:
     assert default_cache_path() == isolated_state / "memory.sqlite3"
+
+
+def test_memory_sqlite_errors_become_cache_errors(tmp_path: Path) -> None:
+    import pytest
+
+    from pipeline.errors import CacheError
+
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    memory.close()  # any SQLite failure: here, a connection that is gone
+    for action in (
+        lambda: memory.get_many(["k"]),
+        lambda: memory.clear(),
+        lambda: memory.clear("translate"),
+        lambda: memory.stats(),
+        lambda: memory.digest("k", lambda: "d"),
+        lambda: memory.put_many([("k", "translate", "m", "s", "t", {})]),
+    ):
+        with pytest.raises(CacheError, match="cache"):
+            action()

@@ -47,8 +47,9 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         if missing:
             pulls = " and ".join(f"`nl2en models pull {name}`" for name in missing)
             pytest.skip(f"{'; '.join(missing.values())}. Get the weights with {pulls} (then copy models/hub/ here)")
-        from pipeline.runner import open_summarizer, open_translator, run_paths
+        from pipeline.engines import open_summarizer, open_translator
         from pipeline.score import score_run
+        from pipeline.summary_stage import run_paths
 
         out = tmp_path_factory.mktemp("quality")
         translator = open_translator(TRANSLATOR, cache=out / "memory.sqlite3")

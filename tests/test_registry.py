@@ -99,3 +99,24 @@ def test_registry_import_then_resolve_by_name(tmp_path: Path, monkeypatch: pytes
 def test_registry_slugify_is_safe() -> None:
     assert slugify("Helsinki-NLP/opus-mt-nl-en") == "Helsinki-NLP--opus-mt-nl-en"
     assert "/" not in slugify("../../etc/passwd") and not slugify("../..").startswith(".")
+
+
+def test_registry_slugify_does_not_depend_on_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ("Helsinki-NLP/opus-mt-nl-en", "models/tiny", "./models/tiny", "/abs/models/tiny/", "tiny")
+    monkeypatch.chdir(tmp_path)
+    before = [slugify(n) for n in names]
+    for directory in ("Helsinki-NLP/opus-mt-nl-en", "models/tiny"):
+        (tmp_path / directory).mkdir(parents=True)  # now these names are also paths from here
+    assert [slugify(n) for n in names] == before
+    assert before == ["Helsinki-NLP--opus-mt-nl-en", "models--tiny", "tiny", "tiny", "tiny"]
+
+
+def test_registry_local_model_slug_is_its_directory_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_dir = tmp_path / "models" / "my-model"
+    model_dir.mkdir(parents=True)
+    (model_dir / "config.json").write_text(json.dumps({"model_type": "marian"}))
+    (model_dir / "model.safetensors").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("models/my-model").slug == resolve_model(str(model_dir)).slug == "my-model"

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.batch import translate_paths
+from pipeline.engines import EngineOptions, open_translator
 from pipeline.outputs import run_directory
 from pipeline.registry import resolve_model
-from pipeline.runner import open_translator, translate_paths
 from tests.conftest import ROOT, SEED
 
 SENTENCE = "Loekasjenko zei dat Wit-Rusland onafhankelijk blijft."
@@ -141,7 +142,7 @@ def test_reliability_latin1_with_encoding_flag(cli: Any, tiny_marian: Path, tmp_
     assert refused.returncode == 1 and "--encoding" in refused.stderr.decode()
     accepted = cli(*args, "--encoding", "latin-1")
     assert accepted.returncode == 0, accepted.stderr.decode()
-    manifest = json.loads((tmp_path / "latin1" / "tiny-marian" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "latin1" / "tiny-marian-max-new2" / "manifest.json").read_text())
     assert manifest["input"]["encoding"] == "latin-1"
 
 
@@ -171,7 +172,9 @@ def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Pat
     sentences = [s for s in SEED.read_text(encoding="utf-8").split(". ") if s.strip()][:24]
     model = resolve_model(str(tiny_marian))
     for backend in ("transformers", "ctranslate2"):
-        session = open_translator(str(tiny_marian), use_cache=False, backend=backend, overrides={"max_new_tokens": 6})
+        session = open_translator(
+            str(tiny_marian), use_cache=False, options=EngineOptions(backend=backend), overrides={"max_new_tokens": 6}
+        )
         engine = session.translator.inner.engine  # type: ignore[attr-defined]
         translator = MarianTranslator(engine, decoding_settings(model, {"max_new_tokens": 6}))
         together = [t.target for t in translator.translate_batch(sentences)]
@@ -245,7 +248,9 @@ def test_reliability_sigkill_then_resume_matches_clean_run(tiny_marian: Path, tm
                 time.sleep(rng.uniform(0.2, 3.0))
             else:
                 deadline = time.monotonic() + 120
-                while proc.poll() is None and time.monotonic() < deadline and not list(out.glob("*/tiny-marian")):
+                while (
+                    proc.poll() is None and time.monotonic() < deadline and not list(out.glob("*/tiny-marian-max-new6"))
+                ):
                     time.sleep(0.01)
             killed_mid_run += proc.poll() is None
             proc.send_signal(signal.SIGKILL)
@@ -259,7 +264,7 @@ def test_reliability_sigkill_then_resume_matches_clean_run(tiny_marian: Path, tm
         assert resumed.returncode == 0, resumed.stderr.decode()
         assert visible_outputs(out) == expected
         for doc in docs:
-            run = f"{doc.stem}/tiny-marian"
+            run = f"{doc.stem}/tiny-marian-max-new6"
             assert stable_records(out / run) == stable_records(tmp_path / "clean" / run)
     assert killed_mid_run >= 3, "the kills must land while the process is still working"
 
@@ -314,7 +319,7 @@ def test_reliability_ten_megabyte_article_streams_with_bounded_memory(tiny_maria
     rss_mb = int(err.split("RSS_KB")[1].split()[0]) / 1024
     print(f"peak RSS for a {big.stat().st_size / 1e6:.1f} MB article: {rss_mb:.0f} MB")
     assert rss_mb < 2000
-    run_dir = tmp_path / "out" / "big" / "tiny-marian"
+    run_dir = tmp_path / "out" / "big" / "tiny-marian-max-new4"
     assert_lossless_run(run_dir, big.read_text(encoding="utf-8"))
 
 

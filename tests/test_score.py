@@ -8,7 +8,6 @@ pairs, never what they are. Known-good values come from a hand-built run with re
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
-from pipeline.cli.app import app, register
+from pipeline.cli.app import app
 from pipeline.references import (
     ReferencesFormatError,
     ReferencesMismatchError,
@@ -29,6 +28,7 @@ from pipeline.references import (
     load_references,
     refs_path_for,
 )
+from pipeline.registry import ResolvedModel
 from pipeline.score import (
     DUTCH_FUNCTION_WORDS,
     SCORES_FILE,
@@ -38,10 +38,9 @@ from pipeline.score import (
     score_run,
     untranslated_words,
 )
+from pipeline.translate import CachedTranslator
 from tests.conftest import ROOT, SEED
 
-importlib.import_module("pipeline.cli.score")  # registers the command, until app.py's register() imports it
-register()  # the other commands too, so Typer treats "score" as a subcommand
 SEED_REFS = refs_path_for(SEED)
 RUN_SETTINGS = {"default": {"max_new_tokens": 8}, "greedy": {"num_beams": 1, "max_new_tokens": 8}}
 
@@ -52,7 +51,9 @@ def build_seed_runs(model: Path, out: Path) -> dict[str, Path]:
     The translations go through the session cache, so a second module building the same runs
     loads no model.
     """
-    from pipeline.runner import open_summarizer, open_translator, run_paths, translate_paths
+    from pipeline.batch import translate_paths
+    from pipeline.engines import open_summarizer, open_translator
+    from pipeline.summary_stage import run_paths
 
     runs = {}
     for name, overrides in RUN_SETTINGS.items():
@@ -253,7 +254,7 @@ def test_score_rebuilds_the_input_from_records_when_the_article_is_gone(
     copy = tmp_path / "doc" / "run"
     shutil.copytree(seed_runs["default"], copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["input"]["path"] = str(tmp_path / "gone.txt")
+    manifest["input"]["path"] = manifest["input"]["resolved"] = str(tmp_path / "gone.txt")
     (copy / "manifest.json").write_text(json.dumps(manifest))
     rebuilt = score_run(copy, SEED_REFS, write=False)
     assert rebuilt["inputs"]["text_from"] == "aligned.jsonl"
@@ -313,7 +314,7 @@ def test_score_and_compare_import_neither_torch_nor_transformers(seed_runs: dict
     code = f"""
 import sys
 from pathlib import Path
-import pipeline.cli.score, pipeline.cli.compare
+import pipeline.cli.app
 from pipeline.score import score_run
 from pipeline.compare import compare_runs, render_html, render_markdown
 score_run(Path({str(seed_runs["default"])!r}))
@@ -324,3 +325,55 @@ print("torch" in sys.modules, "transformers" in sys.modules, len(comparison.rows
     probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ["False", "False", "2"]
+
+
+def write_english_article(root: Path, sentences: list[str]) -> Path:
+    """An English text with the seed's references beside it (their summary is what gets scored)."""
+    root.mkdir(parents=True, exist_ok=True)
+    article = root / "article.txt"
+    article.write_text(" ".join(sentences[:20]) + "\n")
+    shutil.copy(SEED_REFS, root / "article.refs.toml")
+    return article
+
+
+def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
+    from pipeline.engines import open_summarizer
+    from pipeline.summary_stage import summarize_paths
+
+    article = write_english_article(tmp_path, english_sentences)
+    session = open_summarizer("extractive", memory=None, sentences=3)
+    report = summarize_paths([article], session, out=tmp_path / "out", run_name="s")
+    [run_dir] = report.written
+    assert find_run_dirs(tmp_path / "out") == [run_dir]
+    scores = score_run(run_dir)
+    assert scores["summary"]["file"] == "summary.extractive.txt" and scores["summary"]["rouge1"] is not None
+    assert scores["translation"]["snippet_count"] == 0 and scores["translation"]["bleu"] is None
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "1 scored" in result.output
+
+
+def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.batch import translate_paths
+    from tests.test_batch import ScriptedTranslator
+
+    inputs, elsewhere = tmp_path / "inputs", tmp_path / "elsewhere"
+    inputs.mkdir()
+    elsewhere.mkdir()
+    shutil.copy(SEED, inputs / "doc.txt")
+    shutil.copy(SEED_REFS, inputs / "doc.refs.toml")
+    monkeypatch.chdir(inputs)
+    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
+    report = translate_paths([Path("doc.txt")], translator, ResolvedModel("s", tmp_path, "local"),
+                             out=tmp_path / "runs", run_name="r")  # fmt: skip
+    manifest = json.loads((report.written[0] / "manifest.json").read_text())
+    assert manifest["input"]["path"] == "doc.txt" and manifest["input"]["resolved"] == str(inputs / "doc.txt")
+    monkeypatch.chdir(elsewhere)  # neither the input's directory nor one above the run
+    scores = score_run(report.written[0], write=False)
+    assert scores["inputs"]["refs"] == str(inputs / "doc.refs.toml")
+    assert scores["translation"]["snippet_count"] > 0
+
+
+def test_score_dutch_function_words_are_not_english_words() -> None:
+    spelt_alike = {"er", "heel", "hem", "hoe", "op", "tot", "dan", "in", "is", "over", "door", "want", "die", "was"}
+    assert not DUTCH_FUNCTION_WORDS & spelt_alike
+    assert untranslated_words("Dan is in the op", "", "") == [], "English text has no Dutch words"

@@ -109,3 +109,19 @@ def test_summarize_cache_hits_skip_the_model(tmp_path: Path) -> None:
     assert fake.calls == ["Some English text."]
     assert not first.cached and second.cached
     assert second.text == first.text and second.chunks == [{"level": 0}]
+
+
+def test_summarize_reduce_cap_never_binds_for_ten_megabytes_and_fails_clearly(
+    tiny_bart: Path, english_sentences: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.summarize as summarize_module
+    from pipeline.errors import InputTooLargeError
+
+    # each level at least halves the text; 10 MB is at most 10 million tokens
+    assert 2**summarize_module.MAX_REDUCE_LEVELS > 10_000_000 * 1000
+    engine = summarizer(tiny_bart, num_beams=1)
+    text = " ".join(english_sentences[:40])
+    assert engine.count_tokens(text) > engine.budget
+    monkeypatch.setattr(summarize_module, "MAX_REDUCE_LEVELS", 0)
+    with pytest.raises(InputTooLargeError, match="after 0 levels of map-reduce"):
+        engine.summarize(text)

@@ -1,15 +1,12 @@
-"""The Typer application and the one place errors become messages and exit codes."""
+"""The Typer application: every command module, registered in one place."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import NoReturn, TypeVar
 
 import typer
 
-from pipeline.errors import Nl2enError
+from pipeline.cli import cache, compare, models, score, summarize, translate
 
 app = typer.Typer(
     name="nl2en",
@@ -18,44 +15,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-T = TypeVar("T")
-
-
-def fail(error: Nl2enError, code: int = 1) -> NoReturn:
-    typer.echo(f"error [{error.code}]: {error}", err=True)
-    raise typer.Exit(code)
-
-
-def report(error: Nl2enError, name: str | None = None) -> None:
-    prefix = "" if name is None or str(error).startswith(name) else f"{name}: "
-    typer.echo(f"error [{error.code}]: {prefix}{error}", err=True)
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn library errors into one line on stderr and exit code 1; never a traceback."""
-    try:
-        yield
-    except Nl2enError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(130) from None
-
-
-def call(fn: Callable[[], T]) -> T:
-    with handled():
-        return fn()
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def register() -> None:
-    from pipeline.cli import cache, compare, models, score, summarize, translate  # noqa: F401  (commands register themselves)
+app.command()(translate.translate)
+app.command()(summarize.summarize)
+app.command()(summarize.run)
+app.command()(score.score)
+app.command()(compare.compare)
+app.add_typer(models.models_app, name="models")
+app.add_typer(cache.cache_app, name="cache")
 
 
 def main() -> None:
-    register()
     try:
         app()
     except Exception as exc:  # a bug: still one line, with a hint to report it

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled
+from pipeline.cli.common import handled
 
 cache_app = typer.Typer(help="Inspect or clear the translation memory.", no_args_is_help=True)
-app.add_typer(cache_app, name="cache")
 
 PathOpt = Annotated[Path | None, typer.Option("--cache", help="Cache file (default: NL2EN_CACHE or user cache).")]
 

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled
-from pipeline.cli.score import console
+from pipeline.cli.common import console, handled
 
 
 class Format(StrEnum):
@@ -19,7 +18,6 @@ class Format(StrEnum):
     json = "json"
 
 
-@app.command()
 def compare(
     path: Annotated[Path, typer.Argument(help="Outputs directory, a document's directory or one run.")] = Path(
         "outputs"

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled
+from pipeline.cli.common import handled
 
 models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
 
 
 @models_app.command("list")

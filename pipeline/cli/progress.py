@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipeline.errors import Nl2enError
 
 if TYPE_CHECKING:
-    from pipeline.runner import DocumentCallback
+    from pipeline.batch import DocumentCallback
 
 
 @contextmanager
@@ -31,10 +31,10 @@ def document_progress(total: int, label: str) -> Iterator[Callable[[], None]]:
 
 @contextmanager
 def reporting_progress(total: int, label: str) -> Iterator[DocumentCallback]:
-    """A per-document callback for the runner: advance the bar, print where each result went."""
+    """A per-document callback for the batch: advance the bar, print where each result went."""
     import typer
 
-    from pipeline.cli.app import report
+    from pipeline.cli.common import report
 
     with document_progress(total, label) as advance:
 

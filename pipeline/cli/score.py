@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline.cli.app import app, handled, report
+from pipeline.cli.common import console, handled, report
 from pipeline.errors import Nl2enError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
-
-
-def console() -> Console:
-    """A rich console that keeps wide tables readable when piped (no terminal width to ask)."""
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
-    return Console(width=width, highlight=False)
 
 
 def print_scores(results: list[dict[str, Any]], out: Console) -> None:
@@ -57,7 +47,6 @@ def print_scores(results: list[dict[str, Any]], out: Console) -> None:
         out.print(f"{name}: {signature}", style="dim")
 
 
-@app.command()
 def score(
     path: Annotated[Path, typer.Argument(help="A run directory, or any directory above run directories.")],
     refs: Annotated[

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import app, handled
-from pipeline.cli.progress import reporting_progress
-from pipeline.cli.translate import (
+from pipeline.cli.common import (
+    DEFAULT_SUMMARIZER,
     DEFAULT_TRANSLATOR,
     BackendOpt,
     BatchOpt,
@@ -26,9 +25,10 @@ from pipeline.cli.translate import (
     PickleOpt,
     RunNameOpt,
     ThreadsOpt,
+    engine_options,
+    handled,
 )
-
-DEFAULT_SUMMARIZER = "distilbart-cnn"
+from pipeline.cli.progress import reporting_progress
 
 SummarizerOpt = Annotated[
     str | None,
@@ -45,7 +45,6 @@ SentencesOpt = Annotated[int | None, typer.Option("--sentences", min=1, help="Ex
 RatioOpt = Annotated[float | None, typer.Option("--ratio", min=0.01, max=1.0, help="Extractive: share to keep.")]
 
 
-@app.command()
 def summarize(
     paths: Annotated[list[str], typer.Argument(help="English text files, or - for stdin.")],
     summarizer: SummarizerOpt = None,
@@ -69,9 +68,11 @@ def summarize(
 
     Example: nl2en summarize article.en.txt --summarizer extractive --sentences 3
     """
+    from pipeline.engines import open_summarizer
     from pipeline.memory import TranslationMemory, default_cache_path
-    from pipeline.runner import open_summarizer, summarize_paths
+    from pipeline.summary_stage import summarize_paths
 
+    options = engine_options(backend, compute_type, device, threads)
     with handled():
         memory = None if no_cache else TranslationMemory(cache or default_cache_path())
         session = open_summarizer(
@@ -81,10 +82,7 @@ def summarize(
             overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
             sentences=sentences,
             ratio=ratio,
-            backend=backend,
-            compute_type=compute_type,
-            device=device,
-            threads=threads,
+            options=options,
             allow_pickle=allow_pickle,
         )
     if session.fallback:
@@ -102,7 +100,7 @@ def summarize(
                 [Path(p) for p in paths],
                 session,
                 out=out,
-                run_name=run_name or (session.slug if backend == "auto" else f"{session.slug}-{backend}"),
+                run_name=run_name or session.run_name,
                 encoding=encoding,
                 cache_path=str(memory.path) if memory else None,
                 on_document=on_document,
@@ -119,7 +117,6 @@ def summarize(
             memory.close()
 
 
-@app.command()
 def run(
     paths: Annotated[list[str], typer.Argument(help="Dutch text files.")],
     translator: Annotated[str, typer.Option("--translator", "-t", help="Translation model.")] = DEFAULT_TRANSLATOR,
@@ -151,19 +148,18 @@ def run(
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
-    from pipeline.runner import default_run_name, open_summarizer, open_translator, run_paths
+    from pipeline.engines import open_summarizer, open_translator
+    from pipeline.outputs import joint_run_name
+    from pipeline.summary_stage import check_source_side, run_paths
 
+    options = engine_options(backend, compute_type, device, threads, batch_size)
     with handled():
         session = open_translator(
             translator,
             overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
             cache=cache,
             use_cache=not no_cache,
-            backend=backend,
-            compute_type=compute_type,
-            device=device,
-            threads=threads,
-            batch_size=batch_size,
+            options=options,
             allow_pickle=allow_pickle,
         )
     try:
@@ -175,12 +171,11 @@ def run(
                 overrides={"num_beams": summary_beams, "min_length": min_length, "max_length": max_length},
                 sentences=sentences,
                 ratio=ratio,
-                backend=backend,
-                compute_type=compute_type,
-                device=device,
-                threads=threads,
+                options=options,
                 allow_pickle=allow_pickle,
             )
+            if source_side:
+                check_source_side(summary)
         if summary.fallback:
             typer.echo(f"note: {summary.fallback}", err=True)
         with reporting_progress(len(paths), "translating and summarising") as on_document, handled():
@@ -189,7 +184,7 @@ def run(
                 session,
                 summary,
                 out=out,
-                run_name=run_name or default_run_name(session.model, backend),
+                run_name=run_name or joint_run_name(session.run_name, summary.run_name),
                 encoding=encoding,
                 max_chars=max_chars,
                 source_side=source_side,

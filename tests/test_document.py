@@ -1,4 +1,4 @@
-"""Whole articles: the three outputs, losslessness, caching, bad files beside good ones."""
+"""One document: the three outputs, losslessness, the manifest, caching."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.runner import open_translator, translate_paths
+from pipeline.batch import translate_paths
+from pipeline.engines import EngineOptions, open_translator
 from tests.conftest import SEED
 
 
 def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None, **kwargs: object) -> object:
-    session = open_translator(str(model), overrides={"max_new_tokens": 12}, cache=cache, backend="transformers")
+    session = open_translator(
+        str(model), overrides={"max_new_tokens": 12}, cache=cache, options=EngineOptions(backend="transformers")
+    )
     try:
         return translate_paths(paths, session.translator, session.model, out=out, run_name="tiny", **kwargs)  # type: ignore[arg-type]
     finally:
@@ -29,11 +32,11 @@ def seed_run(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return out / SEED.stem / "tiny"
 
 
-def test_runner_writes_three_outputs(seed_run: Path) -> None:
+def test_document_writes_three_outputs(seed_run: Path) -> None:
     assert sorted(p.name for p in seed_run.iterdir()) == ["aligned.jsonl", "manifest.json", "translation.en.txt"]
 
 
-def test_runner_aligned_records_are_lossless(seed_run: Path, seed_text: str) -> None:
+def test_document_aligned_records_are_lossless(seed_run: Path, seed_text: str) -> None:
     records = [json.loads(line) for line in (seed_run / "aligned.jsonl").read_text().splitlines()]
     covered = set()
     for rec in records:
@@ -47,7 +50,7 @@ def test_runner_aligned_records_are_lossless(seed_run: Path, seed_text: str) -> 
     assert all(r["translated"] and isinstance(r["target"], str) for r in records if r["kind"] != "metadata")
 
 
-def test_runner_translation_keeps_line_structure(seed_run: Path, seed_text: str) -> None:
+def test_document_translation_keeps_line_structure(seed_run: Path, seed_text: str) -> None:
     translation = (seed_run / "translation.en.txt").read_text()
     src_lines, out_lines = seed_text.splitlines(), translation.splitlines()
     assert len(out_lines) == len(src_lines)
@@ -56,7 +59,7 @@ def test_runner_translation_keeps_line_structure(seed_run: Path, seed_text: str)
     assert out_lines[0].startswith(" date 2019-12 ")
 
 
-def test_runner_manifest_describes_the_run(seed_run: Path, tiny_marian: Path) -> None:
+def test_document_manifest_describes_the_run(seed_run: Path, tiny_marian: Path) -> None:
     manifest = json.loads((seed_run / "manifest.json").read_text())
     assert manifest["input"]["sha256"] and manifest["input"]["path"] == str(SEED)
     translator = manifest["translator"]
@@ -67,7 +70,7 @@ def test_runner_manifest_describes_the_run(seed_run: Path, tiny_marian: Path) ->
     assert set(manifest["timings"]) >= {"segment_s", "translate_s", "total_s"}
 
 
-def test_runner_rerun_is_fully_cached_and_identical(tiny_marian: Path, tmp_path: Path) -> None:
+def test_document_rerun_is_fully_cached_and_identical(tiny_marian: Path, tmp_path: Path) -> None:
     first = run([SEED], tiny_marian, tmp_path / "a")
     again = run([SEED], tiny_marian, tmp_path / "b")
     assert first.misses > 0 and again.misses == 0 and again.hits == first.misses + first.hits  # type: ignore[attr-defined]
@@ -76,7 +79,7 @@ def test_runner_rerun_is_fully_cached_and_identical(tiny_marian: Path, tmp_path:
     assert a == b
 
 
-def test_runner_bad_files_never_stop_good_ones(tiny_marian: Path, tmp_path: Path) -> None:
+def test_document_bad_files_never_stop_good_ones(tiny_marian: Path, tmp_path: Path) -> None:
     good = tmp_path / "goed.txt"
     good.write_text("Dit is een goede zin.\n")
     empty = tmp_path / "leeg.txt"
@@ -89,13 +92,15 @@ def test_runner_bad_files_never_stop_good_ones(tiny_marian: Path, tmp_path: Path
     assert not (tmp_path / "out" / "leeg").exists()
 
 
-def test_runner_cached_run_imports_no_torch(tiny_marian: Path, tmp_path: Path) -> None:
+def test_document_cached_run_imports_no_torch(tiny_marian: Path, tmp_path: Path) -> None:
     code = f"""
 import sys
 from pathlib import Path
-from pipeline.runner import open_translator, translate_paths
+from pipeline.batch import translate_paths
+from pipeline.engines import EngineOptions, open_translator
 for out in ("a", "b"):
-    s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}}, backend="transformers")
+    options = EngineOptions(backend="transformers")
+    s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}}, options=options)
     r = translate_paths([Path({str(SEED)!r})], s.translator, s.model, out=Path({str(tmp_path)!r}) / out, run_name="t")
     s.close()
 print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)

@@ -1,0 +1,180 @@
+"""Translating one document: segment it, translate its segments (through the cache), describe it.
+
+Each document gets ``OUT/<doc>/<run>/`` with the files :mod:`pipeline.outputs` names:
+the translation (the input's layout, every line kept), the aligned records (one per
+segment, with offsets into the decoded input) and the manifest (what made it, so any
+number can be reproduced and ``compare`` needs nothing else).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.outputs import (
+    ALIGNED_FILE,
+    MANIFEST_FILE,
+    TRANSLATION_FILE,
+    dumps_jsonl,
+    dumps_manifest,
+    library_versions,
+    publish_directory,
+)
+from pipeline.reader import Article
+from pipeline.registry import ResolvedModel
+from pipeline.segment import Document, segment_document
+from pipeline.translate import CachedTranslator, Translation
+
+SEGMENT_CHUNK = 256
+
+
+class SegmentTranslator(Protocol):
+    """What translating a document needs: sources in, translations out, hits and misses counted."""
+
+    hits: int
+    misses: int
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
+
+
+@dataclass
+class TranslatedDocument:
+    """The result of translating one article, before or after writing it."""
+
+    article: Article
+    document: Document
+    translations: dict[int, Translation]
+    hits: int
+    misses: int
+    timings: dict[str, float]
+
+    @property
+    def text(self) -> str:
+        return self.document.render({i: t.target for i, t in self.translations.items()})
+
+    def records(self) -> list[dict[str, Any]]:
+        blocks = {b.index: b.kind for b in self.document.blocks}
+        out = []
+        for seg in self.document.segments:
+            tr = self.translations.get(seg.index)
+            out.append(
+                {
+                    "index": seg.index,
+                    "kind": seg.kind,
+                    "block": seg.block,
+                    "block_kind": blocks[seg.block],
+                    "start": seg.start,
+                    "end": seg.end,
+                    "source": seg.source,
+                    "target": tr.target if tr else seg.source,
+                    "translated": tr is not None,
+                    "cached": tr.cached if tr else None,
+                    "flags": list(tr.flags) if tr else [],
+                    "pieces": tr.pieces if tr else 0,
+                    "tokens": tr.tokens if tr else 0,
+                }
+            )
+        return out
+
+
+def translate_document(
+    article: Article, translator: SegmentTranslator, chunk_size: int = SEGMENT_CHUNK
+) -> TranslatedDocument:
+    """Segment an article and translate its translatable segments.
+
+    Which segments need translating is decided here (``document.translatable``); how they
+    are translated (cache lookups, then the engine for misses) is the translator's job.
+    """
+    t0 = time.perf_counter()
+    document = segment_document(article.text)
+    t1 = time.perf_counter()
+    segments = document.translatable
+    hits, misses = translator.hits, translator.misses
+    results: list[Translation] = []
+    # Chunks bound memory on long documents and let a killed run resume from the cache.
+    for i in range(0, len(segments), chunk_size):
+        results.extend(translator.translate_batch([s.source for s in segments[i : i + chunk_size]]))
+    t2 = time.perf_counter()
+    return TranslatedDocument(
+        article=article,
+        document=document,
+        translations={s.index: r for s, r in zip(segments, results, strict=True)},
+        hits=translator.hits - hits,
+        misses=translator.misses - misses,
+        timings={"segment_s": round(t1 - t0, 4), "translate_s": round(t2 - t1, 4)},
+    )
+
+
+def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> dict[str, Any]:
+    return {
+        "model": model.name,
+        "hub_id": model.hub_id,
+        "revision": model.revision,
+        "path": str(model.path),
+        "source": model.source,
+        "fingerprint": translator.fingerprint,
+        "backend": translator.backend,
+        "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
+        "decoding": translator.settings,
+    }
+
+
+def input_manifest(article: Article) -> dict[str, Any]:
+    """The input as given and as an absolute path, so references are found from anywhere."""
+    resolved = None if article.path == "-" else str(Path(article.path).resolve())
+    return {
+        "path": article.path,
+        "resolved": resolved,
+        "name": article.name,
+        "sha256": article.sha256,
+        "encoding": article.encoding,
+        "chars": len(article.text),
+    }
+
+
+def document_manifest(
+    result: TranslatedDocument, translator_info: dict[str, Any], cache_path: str | None
+) -> dict[str, Any]:
+    flagged = sum(1 for t in result.translations.values() if t.flags)
+    return {
+        "input": input_manifest(result.article),
+        "translator": translator_info,
+        "segments": {
+            "total": len(result.document.segments),
+            "translated": len(result.translations),
+            "flagged": flagged,
+            "target_tokens": sum(t.tokens for t in result.translations.values()),
+            # tokens this run generated (cache misses): what tokens/s is measured on
+            "generated_tokens": sum(t.tokens for t in result.translations.values() if not t.cached),
+        },
+        "cache": {"path": cache_path, "hits": result.hits, "misses": result.misses},
+        "timings": result.timings,
+        "versions": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_translation(
+    result: TranslatedDocument, run_dir: Path, manifest: dict[str, Any], extra: Mapping[str, str] | None = None
+) -> None:
+    """Publish the three outputs (and ``extra`` files) as ``run_dir``'s whole content, at once."""
+    files = {
+        TRANSLATION_FILE: result.text,
+        ALIGNED_FILE: dumps_jsonl(result.records()),
+        MANIFEST_FILE: dumps_manifest(manifest),
+        **(extra or {}),
+    }
+    publish_directory(run_dir, files)
+
+
+def english_body(result: TranslatedDocument) -> str:
+    """The translated text to summarise: one line per block, metadata and markers left out."""
+    lines: dict[int, list[str]] = {}
+    for seg in result.document.translatable:
+        target = result.translations[seg.index].target
+        if target:
+            lines.setdefault(seg.block, []).append(target)
+    return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))

@@ -1,0 +1,211 @@
+"""Engines and sessions: one ``EngineOptions`` value per command, the engine it picks, opened models.
+
+Opening resolves a model and wraps its engine in the cache; no weights are loaded until
+the first cache miss needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.outputs import run_name, summary_file, summary_slug
+from pipeline.registry import ResolvedModel
+from pipeline.translate import CachedTranslator
+
+BACKENDS = ("auto", "transformers", "ctranslate2")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run a model, chosen once per command: backend, compute type, device, threads, batch size."""
+
+    backend: str = "auto"
+    compute_type: str = "int8"
+    device: str = "cpu"
+    threads: int | None = None
+    batch_size: int = 16
+
+    def run_name_parts(self) -> list[str]:
+        """What the user chose differently from the defaults, and can change outputs (not threads or batch size)."""
+        default = EngineOptions()
+        parts = [self.backend] if self.backend != default.backend else []
+        parts += [self.compute_type] if self.compute_type != default.compute_type else []
+        parts += [self.device] if self.device != default.device else []
+        return parts
+
+
+def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None = None) -> Any:
+    """The engine for ``options.backend``; ``auto`` is CTranslate2 where installed and the model is supported."""
+    from pipeline.ct2 import CT2Engine, supports
+    from pipeline.errors import ModelError
+    from pipeline.seq2seq import TransformersEngine
+
+    options = options or EngineOptions()
+    backend = options.backend
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "ctranslate2" if supports(model) else "transformers"
+    if backend == "ctranslate2":
+        if not supports(model):
+            raise ModelError(
+                f"{model.name}: CTranslate2 is not installed or does not support model type "
+                f"{model.config().get('model_type')!r}",
+                hint="use --backend transformers",
+            )
+        return CT2Engine(
+            model,
+            digest,
+            compute_type=options.compute_type,
+            device=options.device,
+            threads=options.threads,
+            batch_size=options.batch_size,
+        )
+    return TransformersEngine(model, device=options.device, threads=options.threads, batch_size=options.batch_size)
+
+
+@dataclass
+class TranslatorSession:
+    """A resolved model, its cached engine and the memory behind it."""
+
+    model: ResolvedModel
+    translator: CachedTranslator
+    memory: Any  # TranslationMemory | None
+    options: EngineOptions = field(default_factory=EngineOptions)
+
+    @property
+    def cache_path(self) -> str | None:
+        return str(self.memory.path) if self.memory else None
+
+    @property
+    def run_name(self) -> str:
+        """The default run name (see :func:`pipeline.outputs.run_name`)."""
+        from pipeline.translate import decoding_settings
+
+        return run_name(
+            self.model.slug, self.translator.settings, decoding_settings(self.model), self.options.run_name_parts()
+        )
+
+    def close(self) -> None:
+        if self.memory:
+            self.memory.close()
+
+
+def default_run_name(session: TranslatorSession) -> str:
+    return session.run_name
+
+
+def open_translator(
+    model_name: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    cache: Path | None = None,
+    use_cache: bool = True,
+    options: EngineOptions | None = None,
+    allow_pickle: bool = False,
+) -> TranslatorSession:
+    """Resolve the model and wrap its engine in the cache; loads no weights yet."""
+    from pipeline.memory import TranslationMemory, default_cache_path
+    from pipeline.registry import fingerprint, resolve_model
+    from pipeline.translate import MarianTranslator, decoding_settings
+
+    options = options or EngineOptions()
+    model = resolve_model(model_name, allow_pickle=allow_pickle)
+    memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
+    digest = fingerprint(model, memory.digest if memory else None)
+    engine = make_engine(model, digest, options)
+    translator = MarianTranslator(engine, decoding_settings(model, overrides))
+    return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
+
+
+@dataclass
+class SummarizerSession:
+    """A summariser wrapped in the cache, and how it was chosen."""
+
+    summarizer: Any  # CachedSummarizer
+    model: ResolvedModel | None
+    fallback: str | None = None
+    options: EngineOptions = field(default_factory=EngineOptions)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return summary_slug(self.model.slug if self.model else None)
+
+    @property
+    def file(self) -> str:
+        return summary_file(self.slug)
+
+    @property
+    def abstractive(self) -> bool:
+        return self.model is not None
+
+    @property
+    def run_name(self) -> str:
+        engine = self.options.run_name_parts() if self.model else []
+        return run_name(self.slug, self.summarizer.settings, self.defaults, engine)
+
+    def manifest(self, summary: Any) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "model": self.model.name if self.model else "extractive",
+            "hub_id": self.model.hub_id if self.model else None,
+            "path": str(self.model.path) if self.model else None,
+            "file": self.file,
+            "fingerprint": self.summarizer.fingerprint,
+            "backend": self.summarizer.backend,
+            "engine": self.summarizer.inner.identity(),
+            "method": summary.method,
+            "decoding": self.summarizer.settings,
+            "chunks": summary.chunks,
+            "flags": list(summary.flags),
+            "note": summary.note,
+            "cached": summary.cached,
+        }
+        if self.fallback:
+            info["fallback"] = self.fallback
+        return info
+
+
+def open_summarizer(
+    name: str,
+    *,
+    memory: Any,
+    explicit: bool = True,
+    overrides: dict[str, Any] | None = None,
+    sentences: int | None = None,
+    ratio: float | None = None,
+    options: EngineOptions | None = None,
+    allow_pickle: bool = False,
+) -> SummarizerSession:
+    """The named summariser; when the default model is missing, the extractive one, said so."""
+    from pipeline.errors import ModelNotFoundError
+    from pipeline.registry import fingerprint, resolve_model
+    from pipeline.summarize import (
+        EXTRACTIVE,
+        CachedSummarizer,
+        ExtractiveSummarizer,
+        Seq2SeqSummarizer,
+        summarizer_settings,
+    )
+
+    options = options or EngineOptions()
+    fallback = None
+    if name != EXTRACTIVE:
+        try:
+            model = resolve_model(name, allow_pickle=allow_pickle)
+        except ModelNotFoundError as exc:
+            if explicit:
+                raise
+            fallback = f"{exc.message}; used the extractive summariser instead"
+        else:
+            digest = fingerprint(model, memory.digest if memory else None)
+            # summaries are generated one at a time: the translator's batch size does not apply
+            engine = make_engine(model, digest, replace(options, batch_size=16))
+            summarizer = Seq2SeqSummarizer(model, engine, summarizer_settings(model, overrides))
+            cached = CachedSummarizer(summarizer, memory, digest)
+            return SummarizerSession(cached, model, None, options, summarizer_settings(model))
+    extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
+    cached = CachedSummarizer(extractive, memory, "builtin:textrank-tfidf-v1")
+    return SummarizerSession(cached, None, fallback, options, ExtractiveSummarizer().settings)

@@ -1,0 +1,131 @@
+"""The batch loop: any failure in one document is that document's one line; the others go on."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pipeline.batch import translate_paths
+from pipeline.errors import BatchStoppedError, ModelError, Nl2enError
+from pipeline.registry import ResolvedModel
+from pipeline.score import read_records
+from pipeline.translate import CachedTranslator, Translation
+from tests.test_outputs import LINE_BREAKS
+
+
+class ScriptedTranslator:
+    """Echoes each source in upper case, or fails the way a source asks it to."""
+
+    backend = "scripted"
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend, "settings": self.settings}
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        text = " ".join(sources)
+        if "ENGINE-FAILS" in text:
+            raise RuntimeError("CUDA error: device-side assert triggered\nsecond line of the report")
+        if "SQLITE-FAILS" in text:
+            raise sqlite3.OperationalError("database disk image is malformed")
+        if "MODEL-FAILS" in text:
+            raise ModelError("cannot load the model weights")
+        if "ENCODING-FAILS" in text:
+            return [Translation("\ud800 lone surrogate", tokens=1) for _ in sources]
+        return [Translation(s.upper(), tokens=len(s.split())) for s in sources]
+
+
+def translate(paths: list[Path], out: Path) -> Any:
+    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
+    model = ResolvedModel("scripted", out, "local")
+    return translate_paths(paths, translator, model, out=out, run_name="r")
+
+
+def three_documents(root: Path, middle: str) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in (("een", "Dit is de eerste."), ("twee", f"Dit is {middle}."), ("drie", "Dit is de derde.")):
+        path = root / f"{name}.txt"
+        path.write_text(text + "\n")
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("failure", ["os", "sqlite", "engine", "encoding"])
+def test_batch_any_failure_in_one_document_is_reported_and_the_batch_goes_on(tmp_path: Path, failure: str) -> None:
+    middle = {"os": "de tweede", "sqlite": "SQLITE-FAILS", "engine": "ENGINE-FAILS", "encoding": "ENCODING-FAILS"}
+    paths = three_documents(tmp_path / "in", middle[failure])
+    out = tmp_path / "out"
+    if failure == "os":  # a file sitting where the document's output folder should go
+        (out / "twee").mkdir(parents=True)
+        (out / "twee" / "r").write_text("in the way")
+    report = translate(paths, out)
+    assert [p.parent.name for p in report.written] == ["een", "drie"]
+    [(name, error)] = report.failed
+    assert name == str(paths[1]) and isinstance(error, Nl2enError)
+    assert "\n" not in str(error) and str(error)
+    expected = {"os": "Error", "sqlite": "OperationalError", "engine": "RuntimeError", "encoding": "UnicodeEncodeError"}
+    assert expected[failure] in str(error)
+
+
+def test_batch_model_failure_stops_the_batch_and_says_so(tmp_path: Path) -> None:
+    paths = three_documents(tmp_path / "in", "MODEL-FAILS")
+    seen: list[str] = []
+    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
+    with pytest.raises(
+        BatchStoppedError, match=r"stopped the batch: cannot load the model.*1 written, 1 not processed"
+    ):
+        translate_paths(paths, translator, ResolvedModel("s", tmp_path, "local"), out=tmp_path / "out", run_name="r",
+                        on_document=lambda path, run_dir, error: seen.append(Path(path).name))  # fmt: skip
+    assert seen == ["een.txt", "twee.txt"]
+    assert not (tmp_path / "out" / "drie").exists()
+
+
+def test_batch_inputs_whose_cleaned_names_collide_get_distinct_folders(tmp_path: Path) -> None:
+    paths = []
+    for index, directory in enumerate(("x", "y", "z")):  # the names may collide on this file system too
+        (tmp_path / directory).mkdir()
+        name = ("a b.txt", "a-b.txt", "A-B.txt")[index]
+        paths.append(tmp_path / directory / name)
+        paths[-1].write_text(f"Document nummer {index}.\n")
+    report = translate(paths, tmp_path / "out")
+    assert not report.failed
+    folders = [p.parent.name for p in report.written]
+    assert folders == ["a-b", "a-b-2", "A-B-3"]
+    texts = {(p / "translation.en.txt").read_text() for p in report.written}
+    assert len(texts) == 3, "no document replaced another"
+
+
+BREAKS = st.sampled_from(LINE_BREAKS)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Co", "Cn")) | BREAKS, min_size=1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(middle=TEXT)
+@example(middle="een\u2028twee\u2029drie\x85vier\x1cvijf\x0bzes")
+def test_batch_any_unicode_round_trips_through_translate_and_score(tmp_path: Path, middle: str) -> None:
+    path = tmp_path / "in" / "doc.txt"
+    path.parent.mkdir(exist_ok=True)
+    text = f"Begin van de zin {middle} einde van de zin.\n"
+    path.write_bytes(text.encode("utf-8"))
+    report = translate([path], tmp_path / "out")
+    if report.failed:  # only the reader may refuse an input (e.g. one that looks binary)
+        assert report.failed[0][1].code.startswith("E1"), report.failed
+        return
+    records = read_records(report.written[0])
+    decoded = path.read_text(encoding="utf-8")
+    for record in records:
+        assert decoded[record["start"] : record["end"]] == record["source"]
+        if record["translated"]:
+            assert record["target"] == record["source"].upper()
+    covered = {i for r in records for i in range(r["start"], r["end"])}
+    assert all(ch.isspace() for i, ch in enumerate(decoded) if i not in covered), "nothing is lost"

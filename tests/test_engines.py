@@ -1,0 +1,87 @@
+"""Engine options, engines, sessions: one options value, the cache key, the default run name."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.ct2 import CT2Engine
+from pipeline.engines import EngineOptions, SummarizerSession, make_engine, open_summarizer, open_translator
+from pipeline.memory import cache_key
+from pipeline.registry import resolve_model
+from pipeline.seq2seq import TransformersEngine
+from pipeline.translate import CachedTranslator, MarianTranslator, decoding_settings
+
+# Engine fields that do not enter the cache key, and why they cannot change the tokens:
+# the model is keyed by its fingerprint; threads and batching change speed only (batch
+# composition is tested not to change outputs in test_reliability).
+NOT_IN_KEY = {"model", "fingerprint", "threads", "batch_size", "max_batch_tokens"}
+
+
+def cached(engine: Any, settings: dict[str, Any]) -> CachedTranslator:
+    return CachedTranslator(MarianTranslator(engine, settings), None, "sha256:model")
+
+
+@pytest.mark.parametrize("engine_class", [TransformersEngine, CT2Engine])
+def test_engines_cache_key_holds_every_field_that_can_change_tokens(tiny_marian: Path, engine_class: Any) -> None:
+    model = resolve_model(str(tiny_marian))
+    settings = decoding_settings(model)
+    make = (lambda **kw: engine_class(model, **kw)) if engine_class is TransformersEngine else (
+        lambda **kw: engine_class(model, "sha256:model", **kw))  # fmt: skip
+    base = make(device="cpu")
+    identity = base.identity()
+    key_identity = cached(base, settings).identity()
+    assert identity.items() <= key_identity.items(), "the key holds the engine's whole identity"
+    assert key_identity["settings"] == settings and key_identity["model"] == "sha256:model"
+    public = {f.name for f in dataclasses.fields(base) if not f.name.startswith("_")}
+    assert public - NOT_IN_KEY <= set(identity), "every other engine field is part of the key"
+    assert "device" in identity
+    keys = {
+        device: cache_key("translate", cached(make(device=device), settings).identity(), "Een zin.")
+        for device in ("cpu", "cuda", "cuda:1")
+    }
+    assert keys["cpu"] != keys["cuda"], "CPU and GPU outputs never share entries"
+    assert keys["cuda"] == keys["cuda:1"], "which card of a kind does not matter"
+
+
+def test_engines_make_engine_takes_one_options_value(tiny_marian: Path) -> None:
+    model = resolve_model(str(tiny_marian))
+    engine = make_engine(model, "x", EngineOptions(backend="ctranslate2", compute_type="float32", threads=2,
+                                                   batch_size=4))  # fmt: skip
+    assert (engine.backend, engine.compute_type, engine.threads, engine.batch_size) == ("ctranslate2", "float32", 2, 4)
+    assert make_engine(model, "x", EngineOptions(backend="transformers", device="cpu")).backend == "transformers"
+
+
+def test_engines_default_run_name_names_what_differs(tiny_marian: Path) -> None:
+    model = resolve_model(str(tiny_marian))
+    default_beams = decoding_settings(model)["num_beams"]
+    other = 1 if default_beams != 1 else 3
+    sessions = {
+        "plain": open_translator(str(tiny_marian), use_cache=False),
+        "beams": open_translator(str(tiny_marian), use_cache=False, overrides={"num_beams": other}),
+        "same": open_translator(str(tiny_marian), use_cache=False, overrides={"num_beams": default_beams}),
+        "engine": open_translator(
+            str(tiny_marian), use_cache=False, options=EngineOptions(backend="ctranslate2", compute_type="float32")
+        ),
+        "threads": open_translator(str(tiny_marian), use_cache=False, options=EngineOptions(threads=3, batch_size=2)),
+    }
+    names = {label: session.run_name for label, session in sessions.items()}
+    assert names == {
+        "plain": "tiny-marian",
+        "beams": f"tiny-marian-beams{other}",
+        "same": "tiny-marian",
+        "engine": "tiny-marian-ctranslate2-float32",
+        "threads": "tiny-marian",
+    }
+
+
+def test_engines_summarizer_run_name_and_file(tiny_bart: Path) -> None:
+    extractive = open_summarizer("extractive", memory=None, sentences=2)
+    assert (extractive.run_name, extractive.file) == ("extractive-sentences2", "summary.extractive.txt")
+    assert open_summarizer("extractive", memory=None).run_name == "extractive"
+    bart = open_summarizer(str(tiny_bart), memory=None, options=EngineOptions(backend="transformers"))
+    assert isinstance(bart, SummarizerSession) and bart.abstractive
+    assert (bart.run_name, bart.file) == ("tiny-bart-transformers", "summary.tiny-bart.txt")

@@ -1,0 +1,130 @@
+"""The output contract: names, the run-name rule, JSON lines any reader can read, publishing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.outputs import (
+    MANIFEST_SCHEMA_VERSION,
+    document_names,
+    dumps_jsonl,
+    dumps_manifest,
+    joint_run_name,
+    loads_jsonl,
+    publish_directory,
+    run_name,
+    summary_file,
+    summary_slug,
+)
+from tests.conftest import ROOT, SEED
+
+# Every character some reader treats as a line end: str.splitlines(), Unicode, JSON-lines tools.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(LINE_BREAKS)), max_size=5))
+def test_outputs_jsonl_round_trips_any_text_one_line_per_record(texts: list[str]) -> None:
+    records = [{"source": t, "target": t[::-1]} for t in texts]
+    text = dumps_jsonl(records)
+    assert loads_jsonl(text) == records
+    # one record per line for every reader: splitting at any line break gives the same lines
+    assert text.splitlines() == text.split("\n")[:-1] if records else text == ""
+    assert [json.loads(line) for line in text.splitlines()] == records
+
+
+def test_outputs_jsonl_escapes_exactly_the_other_line_breaks() -> None:
+    line = dumps_jsonl([{"t": "a\u2028b\u2029c\x85d é ü"}])
+    assert "\u2028" not in line and "\\u2028" in line and "\\u0085" in line
+    assert "é ü" in line, "other Unicode stays readable"
+
+
+def test_outputs_run_name_rule() -> None:
+    defaults = {"num_beams": 4, "max_length": 512}
+    assert run_name("opus-mt-nl-en", {"num_beams": 4, "max_length": 512}, defaults) == "opus-mt-nl-en"
+    assert run_name("opus-mt-nl-en", {"num_beams": 1, "max_length": 512}, defaults) == "opus-mt-nl-en-beams1"
+    assert (
+        run_name("opus-mt-nl-en", {"num_beams": 4, "max_new_tokens": 8}, defaults, ["ctranslate2"])
+        == "opus-mt-nl-en-max-new8-ctranslate2"
+    )
+    assert run_name("x", {"length_penalty": 1.5}, {}) == "x-lp1.5"
+    assert joint_run_name("a-beams1", "extractive") == "a-beams1+extractive"
+
+
+def test_outputs_summary_slug_rule() -> None:
+    assert summary_file(summary_slug(None)) == "summary.extractive.txt"
+    assert summary_file(summary_slug("sshleifer--distilbart-cnn-12-6")) == "summary.sshleifer--distilbart-cnn-12-6.txt"
+
+
+def test_outputs_manifest_carries_the_schema_version() -> None:
+    assert json.loads(dumps_manifest({"input": {}}))["schema"] == MANIFEST_SCHEMA_VERSION
+
+
+def test_outputs_document_names_are_distinct_after_cleaning_case_insensitively() -> None:
+    names = document_names(["a b", "a-b", "A-B", "a-b-2", "c"])
+    assert names == ["a-b", "a-b-2", "A-B-3", "a-b-2-2", "c"]
+    assert len({n.casefold() for n in names}) == len(names)
+
+
+def test_outputs_publish_replaces_the_directory_contents(tmp_path: Path) -> None:
+    run_dir = tmp_path / "doc" / "run"
+    publish_directory(run_dir, {"manifest.json": "{}", "summary.extractive.txt": "old summary\n"})
+    publish_directory(run_dir, {"manifest.json": "{}", "translation.en.txt": "new\n"})
+    assert sorted(p.name for p in run_dir.iterdir()) == ["manifest.json", "translation.en.txt"]
+    assert sorted(p.name for p in run_dir.parent.iterdir() if p.name != ".run.lock") == ["run"]
+
+
+def test_outputs_publish_leaves_live_staging_folders_alone(tmp_path: Path) -> None:
+    parent = tmp_path / "doc"
+    parent.mkdir()
+    live = parent / f".run.staging-{os.getppid()}-abc"  # another process, still running
+    live.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = parent / f".run.staging-{dead.stdout.strip()}-xyz"  # a process that is gone
+    leftover.mkdir()
+    publish_directory(parent / "run", {"manifest.json": "{}"})
+    assert live.is_dir() and not leftover.exists()
+
+
+def test_outputs_publish_onto_a_file_fails_and_cleans_its_staging(tmp_path: Path) -> None:
+    (tmp_path / "doc").mkdir()
+    (tmp_path / "doc" / "run").write_text("in the way")
+    with pytest.raises(OSError):
+        publish_directory(tmp_path / "doc" / "run", {"manifest.json": "{}"})
+    assert sorted(p.name for p in (tmp_path / "doc").iterdir() if not p.name.endswith(".lock")) == ["run"]
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "NL2EN_CACHE": str(cache), "PYTHONPATH": str(ROOT / "tests" / "netguard")}
+
+
+@pytest.mark.slow
+def test_outputs_concurrent_publishers_of_one_run_all_succeed(tiny_marian: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "c.sqlite3"
+    cmd = [sys.executable, "-m", "pipeline", "translate", str(SEED), "--model", str(tiny_marian), "--out", str(out),
+           "--max-new-tokens", "4", "--run-name", "r"]  # fmt: skip
+    first = subprocess.run(cmd, env=_env(cache), capture_output=True, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr.decode()
+    expected = (out / SEED.stem / "r" / "translation.en.txt").read_bytes()
+    failures: list[Any] = []
+    for _ in range(10):
+        procs = [subprocess.Popen(cmd, env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+                 for _ in range(4)]  # fmt: skip
+        for proc in procs:
+            _, err = proc.communicate(timeout=600)
+            if proc.returncode != 0:
+                failures.append(err.decode()[-500:])
+    assert not failures, failures
+    run_dir = out / SEED.stem / "r"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["aligned.jsonl", "manifest.json", "translation.en.txt"]
+    assert (run_dir / "translation.en.txt").read_bytes() == expected
+    assert [p.name for p in run_dir.parent.iterdir() if p.name != ".r.lock"] == ["r"], "no staging left behind"

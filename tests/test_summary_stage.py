@@ -1,0 +1,27 @@
+"""Summaries of whole documents: of English files, or of fresh translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.engines import EngineOptions, open_summarizer, open_translator
+from pipeline.errors import ModelError
+from pipeline.summary_stage import run_paths
+
+
+def test_summary_stage_source_side_with_an_abstractive_summariser_fails_once_up_front(
+    tiny_marian: Path, tiny_bart: Path, tmp_path: Path
+) -> None:
+    paths = []
+    for name in ("een", "twee"):
+        paths.append(tmp_path / f"{name}.txt")
+        paths[-1].write_text("Dit is een zin.\n")
+    translator = open_translator(str(tiny_marian), use_cache=False)
+    summarizer = open_summarizer(str(tiny_bart), memory=None, options=EngineOptions(backend="transformers"))
+    seen: list[str] = []
+    with pytest.raises(ModelError, match="--source-side needs the extractive summariser"):
+        run_paths(paths, translator, summarizer, out=tmp_path / "out", run_name="r", source_side=True,
+                  on_document=lambda path, run_dir, error: seen.append(path))  # fmt: skip
+    assert seen == [] and not (tmp_path / "out").exists(), "no document was tried"
