@@ -20,7 +20,7 @@ from tests.test_outputs import LINE_BREAKS
 
 
 class ScriptedTranslator:
-    """Echoes each source in upper case, or fails the way a source asks it to."""
+    """Echoes each source in upper case, or fails the way a source asks it to (the whole call, or that output)."""
 
     backend = "scripted"
 
@@ -39,9 +39,12 @@ class ScriptedTranslator:
             raise sqlite3.OperationalError("database disk image is malformed")
         if "MODEL-FAILS" in text:
             raise ModelError("cannot load the model weights")
-        if "ENCODING-FAILS" in text:
-            return [Translation("\ud800 lone surrogate", tokens=1) for _ in sources]
-        return [Translation(s.upper(), tokens=len(s.split())) for s in sources]
+        return [
+            Translation("\ud800 lone surrogate", tokens=1)
+            if "ENCODING-FAILS" in s
+            else Translation(s.upper(), tokens=len(s.split()))
+            for s in sources
+        ]
 
 
 def translate(paths: list[Path], out: Path) -> Any:
