@@ -93,6 +93,16 @@ class TranslatorSession:
             self.memory.close()
 
 
+def digest_memo(memory: Any) -> Any:
+    """The memo of model file digests: the translation memory's, or a small file beside it with ``--no-cache``."""
+    if memory is not None:
+        return memory.digest
+    from pipeline.memory import default_cache_path
+    from pipeline.registry import DigestFile
+
+    return DigestFile(default_cache_path().with_name("file-digests.json"))
+
+
 def default_run_name(session: TranslatorSession) -> str:
     return session.run_name
 
@@ -114,7 +124,7 @@ def open_translator(
     options = options or EngineOptions()
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
-    digest = fingerprint(model, memory.digest if memory else None)
+    digest = fingerprint(model, digest_memo(memory))
     engine = make_engine(model, digest, options)
     translator = MarianTranslator(engine, decoding_settings(model, overrides))
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
@@ -200,7 +210,7 @@ def open_summarizer(
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
-            digest = fingerprint(model, memory.digest if memory else None)
+            digest = fingerprint(model, digest_memo(memory))
             # summaries are generated one at a time: the translator's batch size does not apply
             engine = make_engine(model, digest, replace(options, batch_size=16))
             summarizer = Seq2SeqSummarizer(model, engine, summarizer_settings(model, overrides))
