@@ -230,6 +230,9 @@ class CT2Engine:
     # over a 67k vocabulary costs memory per sentence, and 16 keeps the seed under 400 MB at
     # the speed of larger batches (bench/README.md).
     batch_size: int = 16
+    # When set, batches are bounded by this many source tokens instead (``batch_type="tokens"``):
+    # short sentences then share larger batches; CTranslate2 sorts by length either way.
+    max_batch_tokens: int = 0
     _translator: Any = field(default=None, init=False, repr=False)
     _tokenizer: Any = field(default=None, init=False, repr=False)
     _vocab: set[str] = field(default_factory=set, init=False, repr=False)
@@ -302,8 +305,8 @@ class CT2Engine:
         results = translator.translate_batch(
             self.memo.take(texts),
             target_prefix=[prefix] * len(texts) if prefix else None,
-            max_batch_size=self.batch_size,
-            batch_type="examples",
+            max_batch_size=self.max_batch_tokens or self.batch_size,
+            batch_type="tokens" if self.max_batch_tokens else "examples",
             **options,
         )
         outputs = []

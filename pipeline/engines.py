@@ -26,6 +26,7 @@ class EngineOptions:
     device: str = "cpu"
     threads: int | None = None
     batch_size: int = 16
+    batch_tokens: int = 0  # CTranslate2: bound batches by source tokens instead of sentences when set
 
     def run_name_parts(self) -> list[str]:
         """What the user chose differently from the defaults, and can change outputs (not threads or batch size)."""
@@ -62,6 +63,7 @@ def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None
             device=options.device,
             threads=options.threads,
             batch_size=options.batch_size,
+            max_batch_tokens=options.batch_tokens,
         )
     return TransformersEngine(model, device=options.device, threads=options.threads, batch_size=options.batch_size)
 
