@@ -36,7 +36,7 @@ def hf_tokens(engine: TransformersEngine, text: str, settings: dict[str, Any]) -
 
 def ct2_tokens(engine: CT2Engine, text: str, settings: dict[str, Any]) -> list[str]:
     translator = engine.load()
-    options = ct2_options(settings, engine.tokenizer.id_to_token, engine._vocab)
+    options = engine.options(settings)
     forced = settings.get("forced_bos_token_id")
     prefix = [[engine.tokenizer.id_to_token(forced)]] if isinstance(forced, int) else None
     result = translator.translate_batch([engine.tokenizer.encode(text)], target_prefix=prefix, **options)
