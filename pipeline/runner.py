@@ -105,6 +105,7 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
         "backend": translator.backend,
         "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
         "decoding": translator.settings,
+        "decoding_sources": translator.sources,
     }
 
 
@@ -293,9 +294,10 @@ def open_translator(
     allow_pickle: bool = False,
 ) -> TranslatorSession:
     """Resolve the model and wrap its engine in the cache; loads no weights yet."""
+    from pipeline.decoding import translation_decoding
     from pipeline.memory import TranslationMemory, default_cache_path
     from pipeline.registry import fingerprint, resolve_model
-    from pipeline.translate import MarianTranslator, decoding_settings
+    from pipeline.translate import Seq2SeqTranslator
 
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
@@ -304,7 +306,8 @@ def open_translator(
         model, digest, backend=backend, compute_type=compute_type, device=device, threads=threads,
         batch_size=batch_size,
     )  # fmt: skip
-    translator = MarianTranslator(engine, decoding_settings(model, overrides))
+    decoding = translation_decoding(model, overrides)
+    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory)
 
 
@@ -342,6 +345,7 @@ class SummarizerSession:
             "engine": self.summarizer.inner.identity(),
             "method": summary.method,
             "decoding": self.summarizer.settings,
+            "decoding_sources": getattr(self.summarizer.inner, "sources", {}),
             "chunks": summary.chunks,
             "flags": list(summary.flags),
             "note": summary.note,
@@ -367,6 +371,7 @@ def open_summarizer(
     allow_pickle: bool = False,
 ) -> SummarizerSession:
     """The named summariser; when the default model is missing, the extractive one, said so."""
+    from pipeline.decoding import summarization_decoding
     from pipeline.errors import ModelNotFoundError
     from pipeline.registry import fingerprint, resolve_model
     from pipeline.summarize import (
@@ -374,7 +379,6 @@ def open_summarizer(
         CachedSummarizer,
         ExtractiveSummarizer,
         Seq2SeqSummarizer,
-        summarizer_settings,
     )
 
     fallback = None
@@ -390,7 +394,8 @@ def open_summarizer(
             engine = make_engine(
                 model, digest, backend=backend, compute_type=compute_type, device=device, threads=threads
             )
-            summarizer = Seq2SeqSummarizer(model, engine, summarizer_settings(model, overrides))
+            decoding = summarization_decoding(model, overrides)
+            summarizer = Seq2SeqSummarizer(model, engine, decoding.settings, decoding.sources)
             return SummarizerSession(CachedSummarizer(summarizer, memory, digest), model)
     extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
     return SummarizerSession(CachedSummarizer(extractive, memory, "builtin:textrank-tfidf-v1"), None, fallback)

@@ -134,6 +134,7 @@ class RecordingTranslator:
 
     def __init__(self) -> None:
         self.settings: dict[str, Any] = {"num_beams": 1}
+        self.sources: dict[str, str] = {"num_beams": "default"}
         self.calls: list[list[str]] = []
 
     def identity(self) -> dict[str, Any]:
