@@ -53,6 +53,7 @@ LEAN_PATTERNS: tuple[str, ...] = (
 NEVER_FETCHED: tuple[str, ...] = ("tf_model.h5", "flax_model.msgpack", "rust_model.ot", "*.onnx", "*.msgpack")
 DEFAULT_ETAG_TIMEOUT = "10"
 DEFAULT_DOWNLOAD_TIMEOUT = "30"
+DOWNLOAD_CHUNK = 256 * 1024
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -90,6 +91,11 @@ def hub_module() -> Any:
     etag, download = timeouts()
     constants.HF_HUB_ETAG_TIMEOUT = int(etag) or 1
     constants.HF_HUB_DOWNLOAD_TIMEOUT = int(download) or 1
+    constants.HF_HUB_OFFLINE = hub_offline()  # as the environment says now, not at import
+    # Bytes reach the file a chunk at a time; smaller chunks lose less to an interrupted transfer.
+    constants.DOWNLOAD_CHUNK_SIZE = DOWNLOAD_CHUNK
+    # Retries are reported once, as the error that ends them, not as a warning per attempt.
+    huggingface_hub.utils.logging.set_verbosity_error()
     return huggingface_hub
 
 

@@ -27,6 +27,7 @@ import json
 import re
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +58,8 @@ class FakeHub:
     root: Path
     requests: list[str] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)  # "<repo>/<file>" -> body bytes served
+    delay: float = 0.0  # seconds to wait before answering any request
     quiet: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,25 +107,31 @@ class FakeHub:
         class Handler(_Handler):
             fake = hub
 
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = _Server(("127.0.0.1", port), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away is no error here
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeHub
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
-        if not self.fake.quiet:
-            super().log_message(format, *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # _record logs each request line instead
 
     def _record(self) -> None:
         extra = f" Range={self.headers['Range']}" if self.headers.get("Range") else ""
         with self.fake.lock:
             self.fake.requests.append(f"{self.command} {self.path}{extra}")
-        sys.stderr.write(f"fakehub: {self.command} {self.path}{extra}\n") if not self.fake.quiet else None
+        if not self.fake.quiet:
+            sys.stderr.write(f"fakehub: {self.command} {self.path}{extra}\n")
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -157,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._record()
+        if self.fake.delay:
+            time.sleep(self.fake.delay)
         path = urlsplit(self.path).path
         api = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/(revision|tree|discussions)(?:/(.*))?)?", path)
         resolve = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+|refs%2Fpr%2F\d+)/(.+)", path)
@@ -295,10 +306,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body[:cut])
             self.wfile.flush()
+            self._count(f"{repo}/{filename}", cut)
             self.close_connection = True
             self.connection.shutdown(2)
             return
         self._send(206 if start else 200, body, headers)
+        if self.command == "GET":
+            self._count(f"{repo}/{filename}", len(body))
+
+    def _count(self, filename: str, size: int) -> None:
+        with self.fake.lock:
+            self.fake.sent[filename] = self.fake.sent.get(filename, 0) + size
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,3 +115,21 @@ def build_replica_hub(root: Path, build: Path) -> Path:
     _build_distilbart(build, root / DISTILBART)
     _build_safe_marian(build, root / SAFE_MARIAN)
     return root
+
+
+GATED = "nl2en-test/gated-marian"
+
+
+def replica_hub_root(base: Path) -> Path:
+    """The replica hub under ``base`` (built once per test session; a gated copy included)."""
+    from filelock import FileLock
+
+    root = base / "replica-hub"
+    with FileLock(str(base / "replica-hub.lock")):
+        if not (root / ".complete").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            build_replica_hub(root, base / "replica-build")
+            shutil.copytree(root / SAFE_MARIAN, root / GATED)
+            (root / GATED / ".gated").write_text("")
+            (root / ".complete").write_text("")
+    return root
