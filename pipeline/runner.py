@@ -339,6 +339,8 @@ class SummarizerSession:
         info: dict[str, Any] = {
             "model": self.model.name if self.model else "extractive",
             "hub_id": self.model.hub_id if self.model else None,
+            "revision": self.model.revision if self.model else None,
+            "source": self.model.source if self.model else None,
             "path": str(self.model.path) if self.model else None,
             "fingerprint": self.summarizer.fingerprint,
             "backend": self.summarizer.backend,
