@@ -60,6 +60,7 @@ class FakeHub:
     drops: list[Drop] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)  # "<repo>/<file>" -> body bytes served
     delay: float = 0.0  # seconds to wait before answering any request
+    gated: set[str] = field(default_factory=set)  # repos answering 401 (besides those holding .gated)
     quiet: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -156,7 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.fake.revisions(repo):
             self._error(404, "RepoNotFound", "Repository not found")
             return False
-        if (self.fake.root / repo / ".gated").exists() and not self.headers.get("Authorization"):
+        gated = repo in self.fake.gated or (self.fake.root / repo / ".gated").exists()
+        if gated and not self.headers.get("Authorization"):
             self._error(401, "GatedRepo", "Access to this model is restricted: you must be authenticated.")
             return False
         return True
