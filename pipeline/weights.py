@@ -58,9 +58,10 @@ def load_pickle_weights(path: Path, *, trusted: bool = False) -> dict[str, Any]:
         ) from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)} if isinstance(state, dict) else {}
+    if not tensors:
         raise ModelError(f"{path}: not a state dict of tensors")
-    return state
+    return tensors  # anything else in the file (training state, counters) is not part of the model
 
 
 def _retied_names(model_dir: Path) -> set[str]:
