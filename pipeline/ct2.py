@@ -197,6 +197,7 @@ class FastTokenizer:
         from tokenizers.processors import TemplateProcessing
 
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.specials = {t.content for t in self.tokenizer.get_added_tokens_decoder().values() if t.special}
         if source_language is not None:
             specials = [(t, self.tokenizer.token_to_id(t)) for t in (source_language, "</s>")]
             if any(i is None for _, i in specials):
@@ -363,5 +364,7 @@ class CT2Engine:
         outputs = []
         for result in results:
             tokens = list(result.hypotheses[0])[len(prefix) :]
-            outputs.append((self.tokenizer.decode(tokens), len(tokens)))
+            # as transformers counts: tokens that decoding does not drop (NLLB may generate language codes)
+            counted = sum(1 for t in tokens if t not in self.tokenizer.specials)
+            outputs.append((self.tokenizer.decode(tokens), counted))
         return outputs

@@ -134,3 +134,11 @@ def english_sentences() -> list[str]:
     from tests.models.tiny import training_corpus
 
     return [s for s in training_corpus() if " the " in s and s.endswith(".")]
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random M2M100 with a real NllbTokenizer and the hub's NLLB token layout."""
+    from tests.models.tiny import build_tiny_nllb
+
+    return build_tiny_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb")

@@ -201,3 +201,39 @@ def test_ct2_pegasus_greedy_float32_gives_the_same_tokens(tiny_pegasus: Path, en
     assert len({tuple(a) for a, _ in pairs}) >= 2, "tiny model gives the same output for every input"
     for a, b in pairs:
         assert a == b
+
+
+def test_ct2_nllb_vocabulary_holds_language_codes_at_the_tokenizer_ids(tiny_nllb: Path) -> None:
+    hf, ct = engines(tiny_nllb)
+    tokenizer, net = hf.load()
+    path = convert_model(ct.model, ct.fingerprint, "float32")
+    vocabulary = json.loads((path / "shared_vocabulary.json").read_text(encoding="utf-8"))
+    assert len(vocabulary) == net.config.vocab_size
+    for code in ("eng_Latn", "nld_Latn", "<mask>", "</s>", "<unk>"):
+        assert vocabulary[tokenizer.convert_tokens_to_ids(code)] == code, code
+    assert vocabulary.index("eng_Latn") == decoding_settings(ct.model)["forced_bos_token_id"]
+
+
+def test_ct2_nllb_tokenisation_matches_nllb_tokenizer(tiny_nllb: Path) -> None:
+    hf, ct = engines(tiny_nllb)
+    tokenizer, _ = hf.load()
+    assert type(tokenizer).__name__ == "NllbTokenizer" and tokenizer.src_lang == "nld_Latn"
+    for text in [*SENTENCES, *TRICKY]:
+        expected = tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"])
+        assert expected[0] == "nld_Latn" and expected[-1] == "</s>"
+        assert ct.tokenizer.encode(text) == expected, text
+
+
+def test_ct2_nllb_greedy_float32_gives_the_same_tokens(tiny_nllb: Path) -> None:
+    hf, ct = engines(tiny_nllb)
+    settings = decoding_settings(hf.model, {"num_beams": 1, "max_new_tokens": 10})
+    tokenizer, _ = hf.load()
+    assert settings["forced_bos_token_id"] == tokenizer.convert_tokens_to_ids("eng_Latn")
+    special = set(tokenizer.all_special_tokens) - {tokenizer.unk_token}  # the language codes among them
+    pairs = [(hf_tokens(hf, s, settings), ct2_tokens(ct, s, settings, special)) for s in SENTENCES]
+    assert len({tuple(a) for a, _ in pairs}) >= 4, "tiny model gives the same output for every input"
+    for a, b in pairs:
+        assert a == b
+    assert ct.generate(SENTENCES, settings) == hf.generate(SENTENCES, settings)
+    beams = decoding_settings(hf.model, {"num_beams": 2, "max_new_tokens": 10})
+    assert ct.generate(SENTENCES, beams) == hf.generate(SENTENCES, beams)

@@ -30,11 +30,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "DISTILBART_CNN_12_6",
     "MARIAN_OPUS_NL_EN",
+    "NLLB_200_DISTILLED_600M",
     "PEGASUS_CNN_DAILYMAIL",
     "build_bart_like",
     "build_marian_like",
     "build_tiny_bart",
     "build_tiny_marian",
+    "build_tiny_nllb",
     "build_tiny_pegasus",
     "training_corpus",
 ]
@@ -292,6 +294,7 @@ def _train_spm(
     eos_id: int = 2,
     unk_id: int = 0,
     bos_id: int = 1,
+    model_type: str = "unigram",
 ) -> bytes:
     """Train a unigram sentencepiece model in memory and return its serialized proto.
 
@@ -305,7 +308,7 @@ def _train_spm(
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(list(sentences)),
         model_writer=writer,
-        model_type="unigram",
+        model_type=model_type,
         vocab_size=vocab_size,
         hard_vocab_limit=False,
         character_coverage=1.0,
@@ -764,6 +767,130 @@ def build_tiny_pegasus(
     )
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+# ---------------------------------------------------------------------------
+# NLLB (facebook/nllb-200-distilled-600M)
+# ---------------------------------------------------------------------------
+
+# Architecture of facebook/nllb-200-distilled-600M (M2M100ForConditionalGeneration).
+NLLB_200_DISTILLED_600M: dict[str, int] = {
+    "vocab_size": 256206,
+    "d_model": 1024,
+    "encoder_layers": 12,
+    "decoder_layers": 12,
+    "encoder_attention_heads": 16,
+    "decoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "decoder_ffn_dim": 4096,
+    "max_position_embeddings": 1024,
+}
+
+# The hub model's embedding matrix has two rows more than the tokenizer has tokens.
+_NLLB_MADEUP_WORDS = 2
+
+
+def _nllb_tokenizer(out_dir: Path, model_max_length: int) -> Any:
+    """A real ``NllbTokenizer`` with NLLB's id layout, on a small sentencepiece BPE model.
+
+    As on the hub: ``<s>`` ``<pad>`` ``</s>`` ``<unk>`` = 0..3, the sentencepiece pieces,
+    then the 202 language codes, then ``<mask>`` last; ``sentencepiece.bpe.model`` and
+    the ``tokenizer.json`` it converts to are both saved.
+    """
+    from transformers import NllbTokenizer
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+    proto = _train_spm(training_corpus(), _MAX_SPM_PIECES, model_type="bpe", unk_id=0, bos_id=1, eos_id=2)
+    (out_dir / "sentencepiece.bpe.model").write_bytes(proto)
+    languages = {"src_lang": "nld_Latn", "tgt_lang": "eng_Latn"}
+    converted = NllbTokenizer.from_pretrained(
+        str(out_dir), extra_special_tokens=list(FAIRSEQ_LANGUAGE_CODES), model_max_length=model_max_length, **languages
+    )
+    converted.save_pretrained(str(out_dir))
+    # transformers puts <mask> before the language codes; the hub checkpoint has it after them.
+    path = out_dir / "tokenizer.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    mask = next(t for t in data["added_tokens"] if t["content"] == "<mask>")
+    for token in data["added_tokens"]:
+        if token["content"] in FAIRSEQ_LANGUAGE_CODES and token["id"] > mask["id"]:
+            token["id"] -= 1
+    mask["id"] = len(converted) - 1
+    data["added_tokens"].sort(key=lambda t: t["id"])
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tokenizer = NllbTokenizer.from_pretrained(str(out_dir), **languages)
+    if tokenizer.convert_tokens_to_ids("<mask>") != len(tokenizer) - 1 or len(tokenizer) != len(converted):
+        raise RuntimeError("the NLLB tokenizer did not keep the hub's id layout")
+    return tokenizer
+
+
+def build_tiny_nllb(
+    out_dir: Path,
+    *,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn: int = 128,
+    max_positions: int = 1024,
+    num_beams: int = 2,
+    max_length: int = 48,
+    fixed_length: int | None = None,
+    seed: int = 0,
+    init_std: float | None = None,
+) -> Path:
+    """Build a random ``M2M100ForConditionalGeneration`` laid out like facebook/nllb-200-distilled-600M.
+
+    The real ``NllbTokenizer`` on a sentencepiece BPE trained on the corpus, with the
+    hub's special-token layout (language codes, ``<mask>`` last, two made-up embedding
+    rows); ``tokenizer_class`` ``NllbTokenizer`` in ``config.json``; decoding starts with
+    ``</s>`` and the target language is forced by the caller (``eng_Latn``).
+    """
+    import torch
+    from transformers import GenerationConfig, M2M100Config, M2M100ForConditionalGeneration
+
+    out_dir = _prepare_dir(out_dir)
+    for name in ("sentencepiece.bpe.model",):
+        (out_dir / name).unlink(missing_ok=True)
+    tokenizer = _nllb_tokenizer(out_dir, max_positions)
+    sizes = _resolve_arch(
+        None,
+        vocab_size=len(tokenizer) + _NLLB_MADEUP_WORDS,
+        d_model=d_model,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        max_positions=max_positions,
+    )
+    # The hub config: pre-norm, relu, sinusoidal positions, sqrt(d_model) embedding scale.
+    config = M2M100Config(
+        **sizes,
+        activation_function="relu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        activation_dropout=0.0,
+        init_std=_init_std(init_std, sizes),
+        scale_embedding=True,
+        tie_word_embeddings=True,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        tokenizer_class="NllbTokenizer",
+        architectures=["M2M100ForConditionalGeneration"],
+    )
+    torch.manual_seed(seed)  # weights are initialised in the constructor
+    model = M2M100ForConditionalGeneration(config).eval()
+    _sharpen_cross_attention(model)
+    _check_finite(model)
+    model.generation_config = GenerationConfig(
+        bos_token_id=0,
+        decoder_start_token_id=2,
+        eos_token_id=2,
+        pad_token_id=1,
+        **_beam_settings(num_beams),
+        **_length_settings(fixed_length, min_length=None, max_length=max_length),
+    )
+    model.save_pretrained(out_dir)
     return out_dir
 
 
