@@ -87,6 +87,7 @@ def hub_module() -> Any:
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", DEFAULT_DOWNLOAD_TIMEOUT)
     import huggingface_hub
     from huggingface_hub import constants
+    from huggingface_hub.utils import logging as hub_logging
 
     etag, download = timeouts()
     constants.HF_HUB_ETAG_TIMEOUT = int(etag) or 1
@@ -95,7 +96,7 @@ def hub_module() -> Any:
     # Bytes reach the file a chunk at a time; smaller chunks lose less to an interrupted transfer.
     constants.DOWNLOAD_CHUNK_SIZE = DOWNLOAD_CHUNK
     # Retries are reported once, as the error that ends them, not as a warning per attempt.
-    huggingface_hub.utils.logging.set_verbosity_error()
+    hub_logging.set_verbosity_error()
     return huggingface_hub
 
 

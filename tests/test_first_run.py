@@ -173,3 +173,17 @@ def test_first_run_summariser_unavailable_falls_back_with_the_reason(machine: Ma
     assert result.returncode == 0, result.stderr[-2000:]
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "401" in notes[0] and "extractive" in notes[0], result.stderr[-2000:]
+
+
+def test_first_run_models_pull_then_list(machine: Machine) -> None:
+    pulled = machine.run("models", "pull", "distilbart-cnn")
+    assert pulled.returncode == 0, pulled.stderr[-2000:]
+    assert "conversion PR refs/pr/18" in pulled.stderr and "pulled distilbart-cnn into" in pulled.stdout
+    listed = machine.run("models", "list", env={"HF_HUB_OFFLINE": "1"})
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("distilbart-cnn"))
+    assert "sshleifer--distilbart-cnn-12-6" in row
+    missing = machine.run("models", "pull", "nobody/no-such-model")
+    assert missing.returncode == 1 and error_lines(missing.stderr) == [
+        line for line in missing.stderr.splitlines() if line.strip()
+    ]
+    assert "nobody/no-such-model" in missing.stderr and "404" in missing.stderr
