@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from pipeline.ct2 import CT2Engine, MarianSentencePiece, conversion_dir, convert_model, ct2_options
+from pipeline.decoding import decoding_settings, summarizer_settings
 from pipeline.registry import fingerprint, resolve_model
 from pipeline.runner import make_engine
 from pipeline.seq2seq import TransformersEngine
-from pipeline.summarize import summarizer_settings
-from pipeline.translate import decoding_settings
 from tests.conftest import SEED
 from tests.test_translate import SENTENCES
 
@@ -96,9 +95,12 @@ def test_ct2_int8_runs_end_to_end_and_conversion_is_reused(tiny_marian: Path) ->
     assert len(out) == len(SENTENCES) and all(isinstance(text, str) and n <= 8 for text, n in out)
 
 
-def test_ct2_auto_backend_picks_ctranslate2_for_supported_models(tiny_marian: Path) -> None:
+def test_ct2_auto_backend_picks_ctranslate2_for_supported_models(
+    tiny_marian: Path, tiny_bart: Path, tiny_pegasus: Path, tiny_nllb: Path
+) -> None:
+    for path in (tiny_marian, tiny_bart, tiny_pegasus, tiny_nllb):
+        assert make_engine(resolve_model(str(path)), "x").backend == "ctranslate2", path.name
     model = resolve_model(str(tiny_marian))
-    assert make_engine(model, "x").backend == "ctranslate2"
     assert make_engine(model, "x", backend="transformers").backend == "transformers"
 
 
@@ -237,3 +239,19 @@ def test_ct2_nllb_greedy_float32_gives_the_same_tokens(tiny_nllb: Path) -> None:
     assert ct.generate(SENTENCES, settings) == hf.generate(SENTENCES, settings)
     beams = decoding_settings(hf.model, {"num_beams": 2, "max_new_tokens": 10})
     assert ct.generate(SENTENCES, beams) == hf.generate(SENTENCES, beams)
+
+
+def test_ct2_nllb_translate_command_records_the_forced_language(cli: Any, tiny_nllb: Path, tmp_path: Path) -> None:
+    result = cli(
+        "translate", str(SEED), "--model", str(tiny_nllb), "--no-cache", "--out", str(tmp_path),
+        "--max-new-tokens", "4", "--run-name", "nllb",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    manifest = json.loads(next(tmp_path.glob("*/nllb/manifest.json")).read_text(encoding="utf-8"))
+    translator = manifest["translator"]
+    assert translator["engine"]["backend"] == "ctranslate2"
+    assert translator["decoding_sources"]["forced_bos_token_id"] == "target_language"
+    assert translator["decoding_sources"]["max_new_tokens"] == "cli"
+    english = json.loads((tiny_nllb / "tokenizer.json").read_text(encoding="utf-8"))
+    ids = {t["content"]: t["id"] for t in english["added_tokens"]}
+    assert translator["decoding"]["forced_bos_token_id"] == ids["eng_Latn"]
