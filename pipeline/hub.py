@@ -172,19 +172,39 @@ def _resumable_fetch(hub_id: str, filename: str, commit: str, folder: Path) -> P
     return target
 
 
-def _conversion_pr(api: Any, hub_id: str) -> tuple[str, str] | None:
-    """(git reference, commit) of the newest open conversion PR that adds ``model.safetensors``."""
+def _pickle_sha256(api: Any, hub_id: str, commit: str) -> str | None:
+    """The sha256 the hub lists for ``pytorch_model.bin`` at ``commit`` (a large file's LFS id)."""
+    for entry in api.list_repo_tree(hub_id, revision=commit):
+        if getattr(entry, "path", None) == PICKLE_WEIGHTS and getattr(entry, "lfs", None) is not None:
+            return str(entry.lfs.sha256)
+    return None
+
+
+def _conversion_pr(api: Any, hub_id: str, commit: str) -> tuple[str, str] | None:
+    """(git reference, commit) of the newest open conversion PR that adds ``model.safetensors``.
+
+    Like transformers, only the conversion bot's PRs count. transformers also wants the PR to
+    sit on the current ``main``; here it is enough that the PR still carries the very
+    ``pytorch_model.bin`` of the requested revision (same sha256), so its safetensors were
+    converted from the weights this revision has.
+    """
     found = [
         d
         for d in api.get_repo_discussions(hub_id, discussion_type="pull_request", discussion_status="open")
         if d.is_pull_request and d.status == "open" and d.author == CONVERSION_BOT and d.title == CONVERSION_PR_TITLE
     ]
+    if not found:
+        return None
     etag_timeout, _ = timeouts()
+    pickle = _pickle_sha256(api, hub_id, commit)
     for pr in sorted(found, key=lambda d: d.num, reverse=True):
         ref = pr.git_reference or f"refs/pr/{pr.num}"
         info = api.model_info(hub_id, revision=ref, timeout=etag_timeout)
-        if SAFE_WEIGHTS in {s.rfilename for s in info.siblings or []} and info.sha:
-            return ref, info.sha
+        if SAFE_WEIGHTS not in _sibling_names(info) or not info.sha:
+            continue
+        if pickle is not None and _pickle_sha256(api, hub_id, info.sha) != pickle:
+            continue  # converted from other weights than this revision's
+        return ref, info.sha
     return None
 
 
@@ -253,7 +273,7 @@ def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) 
         _resumable_fetch(hub_id, SAFE_WEIGHTS, commit, staging)
         weights["sha256"] = file_sha256(staging / SAFE_WEIGHTS)
     elif not weights:
-        pr = _conversion_pr(api, hub_id)
+        pr = _conversion_pr(api, hub_id, commit)
         if pr is not None:
             ref, pr_commit = pr
             _resumable_fetch(hub_id, SAFE_WEIGHTS, pr_commit, staging)

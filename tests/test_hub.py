@@ -174,3 +174,24 @@ def test_hub_metadata_timeout_takes_effect(hub: FakeHub, monkeypatch: pytest.Mon
     with pytest.raises(HubError, match="opus-mt-nl-en"):
         resolve_model("opus-mt-nl-en")
     assert time.monotonic() - started < 3.5
+
+
+def test_hub_conversion_pr_must_carry_the_revisions_own_pickle(hub: FakeHub, tmp_path: Path) -> None:
+    root = tmp_path / "other-hub"
+    shutil.copytree(hub.root / DISTILBART, root / DISTILBART)
+    prs = root / DISTILBART / "refs" / "pr"
+    with (prs / "18" / "pytorch_model.bin").open("ab") as fh:
+        fh.write(b"\0")  # PR 18 was converted from other weights than main's
+    hub.root = root
+    weights = record(pull_model("distilbart-cnn"))["weights"]
+    assert weights["route"] == "conversion-pr" and weights["revision"] == "refs/pr/13"
+    with (prs / "13" / "pytorch_model.bin").open("ab") as fh:
+        fh.write(b"\0")
+    shutil.rmtree(tmp_path / "models" / "hub")
+    path = pull_model("distilbart-cnn")
+    weights = record(path)["weights"]
+    assert weights["route"] == "converted-pickle" and weights["revision"] == "main"
+    from transformers import BartForConditionalGeneration
+
+    _, info = BartForConditionalGeneration.from_pretrained(path, output_loading_info=True, use_safetensors=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
