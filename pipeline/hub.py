@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipeline.errors import ModelError, ModelNotFoundError
 from pipeline.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS, file_sha256, pickle_to_safetensors
@@ -158,6 +159,8 @@ def _resumable_fetch(hub_id: str, filename: str, commit: str, folder: Path) -> P
         part.unlink()
         size = 0
     headers = build_hf_headers(token=token())
+    if urlsplit(meta.location).netloc != urlsplit(url).netloc:
+        headers.pop("authorization", None)  # a signed CDN address: the token stays with the hub
     with part.open("ab") as fh:
         http_get(
             meta.location, fh, resume_size=size, headers=headers, expected_size=meta.size, displayed_filename=filename

@@ -195,3 +195,9 @@ def test_hub_conversion_pr_must_carry_the_revisions_own_pickle(hub: FakeHub, tmp
 
     _, info = BartForConditionalGeneration.from_pretrained(path, output_loading_info=True, use_safetensors=True)
     assert not info["missing_keys"] and not info["unexpected_keys"]
+
+
+def test_hub_token_opens_a_gated_repo(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_replica_token")
+    model = resolve_model(GATED)
+    assert model.weights["route"] == "safetensors" and (model.path / "model.safetensors").is_file()
