@@ -98,7 +98,30 @@ def hub_module() -> Any:
     constants.DOWNLOAD_CHUNK_SIZE = DOWNLOAD_CHUNK
     # Retries are reported once, as the error that ends them, not as a warning per attempt.
     hub_logging.set_verbosity_error()
+    _bound_every_request(etag)
     return huggingface_hub
+
+
+_bounded: list[float] = []
+
+
+def _bound_every_request(seconds: float) -> None:
+    """A default timeout for the hub calls that take none (the PR listing, the file tree).
+
+    huggingface_hub's shared client waits forever by default; calls given their own timeout
+    (metadata, downloads) keep it.
+    """
+    if _bounded == [seconds]:
+        return
+    from huggingface_hub.utils import _http
+
+    def factory() -> Any:
+        client = _http.default_client_factory()
+        client.timeout = seconds
+        return client
+
+    _http.set_client_factory(factory)
+    _bounded[:] = [seconds]
 
 
 def endpoint() -> str | None:

@@ -201,3 +201,17 @@ def test_hub_token_opens_a_gated_repo(hub: FakeHub, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HF_TOKEN", "hf_replica_token")
     model = resolve_model(GATED)
     assert model.weights["route"] == "safetensors" and (model.path / "model.safetensors").is_file()
+
+
+def test_hub_pr_listing_is_bounded_by_the_timeout_too(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import HfApi
+
+    from pipeline.hub import endpoint, hub_module
+
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "1")
+    hub_module()
+    hub.delay = 4.0
+    started = time.monotonic()
+    with pytest.raises(Exception, match="(?i)timed out|timeout"):
+        list(HfApi(endpoint=endpoint()).get_repo_discussions(DISTILBART))
+    assert time.monotonic() - started < 3.5
