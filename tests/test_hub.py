@@ -212,6 +212,16 @@ def test_hub_pr_listing_is_bounded_by_the_timeout_too(hub: FakeHub, monkeypatch:
     hub_module()
     hub.delay = 4.0
     started = time.monotonic()
-    with pytest.raises(Exception, match="(?i)timed out|timeout"):
+    with pytest.raises(Exception, match=r"(?i)timed out|timeout"):
         list(HfApi(endpoint=endpoint()).get_repo_discussions(DISTILBART))
     assert time.monotonic() - started < 3.5
+
+
+def test_hub_download_shows_progress(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS")
+    monkeypatch.setenv("TQDM_POSITION", "-1")  # bars on although the test's stderr is no terminal
+    pull_model("opus-mt-nl-en")
+    err = capsys.readouterr().err
+    assert "pytorch_model.bin: 100%" in err and "Fetching 6 files" in err
