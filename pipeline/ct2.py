@@ -5,7 +5,10 @@ Models are converted once with CTranslate2's transformers converter into
 while the source model's fingerprint is unchanged. At run time neither torch nor
 transformers is imported: Marian models are tokenised with sentencepiece (and Moses
 punctuation normalisation, as ``MarianTokenizer`` offers), others with the
-``tokenizers`` library from their ``tokenizer.json``.
+``tokenizers`` library from their ``tokenizer.json``. Checkpoints without one (distilbart
+has only ``vocab.json`` + ``merges.txt``, PEGASUS ``spiece.model``) get the one their
+transformers tokenizer class builds from those files, saved once at conversion time
+into the converted directory, so both engines tokenise alike.
 
 CTranslate2 reads no ``generation_config.json``, so every decoding setting is mapped
 explicitly (:func:`ct2_options`); see the comments there for the two settings whose
@@ -29,8 +32,15 @@ from pipeline.registry import ResolvedModel, models_dir
 from pipeline.seq2seq import TokenMemo
 
 QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
-SUPPORTED_MODEL_TYPES = frozenset({"marian", "bart", "pegasus"})
+SUPPORTED_MODEL_TYPES = frozenset({"marian", "bart", "pegasus", "m2m_100"})
 MARKER = "nl2en-source.json"
+# CTranslate2's BART-family converter reads config.normalize_before (and normalize_embedding),
+# which transformers v5 configs no longer carry: BART is post-norm with an embedding layer
+# norm, PEGASUS pre-norm without one (as the hub configs of both still say).
+_LEGACY_CONFIG_KEYS: dict[str | None, dict[str, bool]] = {
+    "bart": {"normalize_before": False},
+    "pegasus": {"normalize_before": True, "normalize_embedding": False},
+}
 
 
 def ct2_available() -> bool:
@@ -62,14 +72,14 @@ def convert_model(model: ResolvedModel, fingerprint: str, quantization: str = "i
     if quantization not in QUANTIZATIONS:
         raise ModelError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
     target = conversion_dir(model, quantization)
-    if not force and converted_for(target, fingerprint):
+    if not force and converted_for(target, fingerprint) and has_tokenizer(model, target):
         return target
     from filelock import FileLock
 
     target.parent.mkdir(parents=True, exist_ok=True)
     # Concurrent runs converting the same model wait for one another, then reuse the result.
     with FileLock(str(target) + ".lock"):
-        if not force and converted_for(target, fingerprint):
+        if not force and converted_for(target, fingerprint) and has_tokenizer(model, target):
             return target
         return _convert(model, fingerprint, quantization, target)
 
@@ -90,14 +100,15 @@ def _convert(model: ResolvedModel, fingerprint: str, quantization: str, target: 
             if item.is_file() and item.name != "config.json":
                 os.symlink(item.resolve(), source / item.name)
         config = model.config()
-        # CTranslate2's BART converter reads config.normalize_before, which transformers v5
-        # configs no longer carry; BART-family models are post-norm.
-        config.setdefault("normalize_before", False)
+        for key, value in _LEGACY_CONFIG_KEYS.get(config.get("model_type"), {}).items():
+            config.setdefault(key, value)
         (source / "config.json").write_text(json.dumps(config), encoding="utf-8")
         output = Path(tmp) / "ct2"
         try:
             converter = ctranslate2.converters.TransformersConverter(str(source), low_cpu_mem_usage=True)
             converter.convert(str(output), quantization=quantization, force=True)
+            if not own_tokenizer(model):
+                save_fast_tokenizer(model, output)
         except Exception as exc:
             raise ModelError(f"cannot convert {model.name} for CTranslate2: {type(exc).__name__}: {exc}") from exc
         (output / MARKER).write_text(
@@ -117,6 +128,35 @@ def _convert(model: ResolvedModel, fingerprint: str, quantization: str, target: 
             shutil.rmtree(target)
         os.replace(output, target)
     return target
+
+
+def is_marian(path: Path) -> bool:
+    return (path / "source.spm").is_file() and (path / "vocab.json").is_file()
+
+
+def own_tokenizer(model: ResolvedModel) -> bool:
+    """Whether the checkpoint's own files can be tokenised without transformers."""
+    return is_marian(model.path) or (model.path / "tokenizer.json").is_file()
+
+
+def has_tokenizer(model: ResolvedModel, converted: Path) -> bool:
+    return own_tokenizer(model) or (converted / "tokenizer.json").is_file()
+
+
+def save_fast_tokenizer(model: ResolvedModel, target: Path) -> None:
+    """Save the ``tokenizer.json`` that the model's transformers tokenizer builds from its files.
+
+    transformers v5 tokenizers for BART (``vocab.json`` + ``merges.txt``, byte-level BPE)
+    and PEGASUS (``spiece.model``) are ``tokenizers`` objects, so the saved file
+    tokenises exactly as transformers does.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model.path), trust_remote_code=False)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ModelError(f"{model.path}: {type(tokenizer).__name__} has no fast tokenizer to save")
+    backend.save(str(target / "tokenizer.json"))
 
 
 class MarianSentencePiece:
@@ -147,15 +187,31 @@ class MarianSentencePiece:
 
 
 class FastTokenizer:
-    """Tokenisation from ``tokenizer.json`` with the ``tokenizers`` library (BART, PEGASUS…)."""
+    """Tokenisation from ``tokenizer.json`` with the ``tokenizers`` library (BART, PEGASUS, NLLB).
 
-    def __init__(self, path: Path) -> None:
+    With ``source_language`` (NLLB) every input is ``<lang> tokens </s>``, as
+    ``NllbTokenizer`` does with ``src_lang`` set, whatever language the file was saved with.
+    """
+
+    def __init__(self, path: Path, source_language: str | None = None) -> None:
         from tokenizers import Tokenizer
+        from tokenizers.processors import TemplateProcessing
 
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.specials = {t.content for t in self.tokenizer.get_added_tokens_decoder().values() if t.special}
+        if source_language is not None:
+            specials = [(t, self.tokenizer.token_to_id(t)) for t in (source_language, "</s>")]
+            if any(i is None for _, i in specials):
+                raise ModelError(f"{path}: the tokenizer has no {source_language} or </s> token")
+            self.tokenizer.post_processor = TemplateProcessing(
+                single=[source_language, "$A", "</s>"],
+                pair=[source_language, "$A", "$B", "</s>"],
+                special_tokens=specials,
+            )
 
     def encode(self, text: str) -> list[str]:
-        return list(self.tokenizer.encode(text).tokens)
+        # Tokens by id: a piece outside the vocabulary keeps its text in ``.tokens`` but is <unk>.
+        return [self.id_to_token(i) for i in self.tokenizer.encode(text).ids]
 
     def id_to_token(self, index: int) -> str:
         return self.tokenizer.id_to_token(index) or "<unk>"
@@ -165,11 +221,16 @@ class FastTokenizer:
         return " ".join(self.tokenizer.decode(ids, skip_special_tokens=True).split())
 
 
-def load_tokenizer(model: ResolvedModel) -> MarianSentencePiece | FastTokenizer:
-    if (model.path / "source.spm").is_file() and (model.path / "vocab.json").is_file():
+def load_tokenizer(model: ResolvedModel, converted: Path | None = None) -> MarianSentencePiece | FastTokenizer:
+    """The model's tokenizer without transformers: its own files, else the converted directory's."""
+    from pipeline.seq2seq import language_codes
+
+    if is_marian(model.path):
         return MarianSentencePiece(model.path)
-    if (model.path / "tokenizer.json").is_file():
-        return FastTokenizer(model.path)
+    codes = language_codes(model)
+    for path in (model.path, converted):
+        if path is not None and (path / "tokenizer.json").is_file():
+            return FastTokenizer(path, codes[0] if codes else None)
     raise ModelError(
         f"{model.path}: no tokenizer.json or Marian sentencepiece files for CTranslate2",
         hint="use --backend transformers",
@@ -234,8 +295,8 @@ class CT2Engine:
     # short sentences then share larger batches; CTranslate2 sorts by length either way.
     max_batch_tokens: int = 0
     _translator: Any = field(default=None, init=False, repr=False)
-    _tokenizer: Any = field(default=None, init=False, repr=False)
     _path: Path | None = field(default=None, init=False, repr=False)
+    _tokenizer: Any = field(default=None, init=False, repr=False)
     _options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _max_input_tokens: int | None = field(default=None, init=False, repr=False)
     _memo: TokenMemo | None = field(default=None, init=False, repr=False)
@@ -257,21 +318,22 @@ class CT2Engine:
     @property
     def tokenizer(self) -> MarianSentencePiece | FastTokenizer:
         if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(self.model)
+            if not own_tokenizer(self.model):
+                self.load()  # the conversion saves the tokenizer.json the checkpoint lacks
+            self._tokenizer = load_tokenizer(self.model, self._path)
         return self._tokenizer
 
     def load(self) -> Any:
         if self._translator is None:
             import ctranslate2
 
-            path = convert_model(self.model, self.fingerprint, self.compute_type)
+            path = self._path = convert_model(self.model, self.fingerprint, self.compute_type)
             device = "cuda" if self.device.startswith("cuda") else "cpu"
             index = int(self.device.split(":")[1]) if ":" in self.device else 0
             self._translator = ctranslate2.Translator(
                 str(path), device=device, device_index=index, compute_type=self.compute_type,
                 inter_threads=1, intra_threads=self.threads or 0,
             )  # fmt: skip
-            self._path = path
         return self._translator
 
     @property
@@ -324,5 +386,7 @@ class CT2Engine:
         outputs = []
         for result in results:
             tokens = list(result.hypotheses[0])[len(prefix) :]
-            outputs.append((self.tokenizer.decode(tokens), len(tokens)))
+            # as transformers counts: tokens that decoding does not drop (NLLB may generate language codes)
+            counted = sum(1 for t in tokens if t not in self.tokenizer.specials)
+            outputs.append((self.tokenizer.decode(tokens), counted))
         return outputs

@@ -133,6 +133,7 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
         "backend": translator.backend,
         "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
         "decoding": translator.settings,
+        "decoding_sources": translator.sources,
     }
 
 

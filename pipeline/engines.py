@@ -119,16 +119,18 @@ def open_translator(
     allow_pickle: bool = False,
 ) -> TranslatorSession:
     """Resolve the model and wrap its engine in the cache; loads no weights yet."""
+    from pipeline.decoding import translation_decoding
     from pipeline.memory import TranslationMemory, default_cache_path
     from pipeline.registry import fingerprint, resolve_model
-    from pipeline.translate import MarianTranslator, decoding_settings
+    from pipeline.translate import Seq2SeqTranslator
 
     options = options or EngineOptions()
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
     digest = fingerprint(model, digest_memo(memory))
     engine = make_engine(model, digest, options)
-    translator = MarianTranslator(engine, decoding_settings(model, overrides))
+    decoding = translation_decoding(model, overrides)
+    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
 
 
@@ -163,6 +165,8 @@ class SummarizerSession:
         info: dict[str, Any] = {
             "model": self.model.name if self.model else "extractive",
             "hub_id": self.model.hub_id if self.model else None,
+            "revision": self.model.revision if self.model else None,
+            "source": self.model.source if self.model else None,
             "path": str(self.model.path) if self.model else None,
             "file": self.file,
             "fingerprint": self.summarizer.fingerprint,
@@ -170,6 +174,7 @@ class SummarizerSession:
             "engine": self.summarizer.inner.identity(),
             "method": summary.method,
             "decoding": self.summarizer.settings,
+            "decoding_sources": getattr(self.summarizer.inner, "sources", {}),
             "chunks": summary.chunks,
             "flags": list(summary.flags),
             "note": summary.note,
@@ -192,15 +197,10 @@ def open_summarizer(
     allow_pickle: bool = False,
 ) -> SummarizerSession:
     """The named summariser; when the default model is missing, the extractive one, said so."""
+    from pipeline.decoding import summarization_decoding
     from pipeline.errors import ModelNotFoundError
     from pipeline.registry import fingerprint, resolve_model
-    from pipeline.summarize import (
-        EXTRACTIVE,
-        CachedSummarizer,
-        ExtractiveSummarizer,
-        Seq2SeqSummarizer,
-        summarizer_settings,
-    )
+    from pipeline.summarize import EXTRACTIVE, CachedSummarizer, ExtractiveSummarizer, Seq2SeqSummarizer
 
     options = options or EngineOptions()
     fallback = None
@@ -215,9 +215,10 @@ def open_summarizer(
             digest = fingerprint(model, digest_memo(memory))
             # summaries are generated one at a time: the translator's batch size does not apply
             engine = make_engine(model, digest, replace(options, batch_size=16))
-            summarizer = Seq2SeqSummarizer(model, engine, summarizer_settings(model, overrides))
+            decoding = summarization_decoding(model, overrides)
+            summarizer = Seq2SeqSummarizer(model, engine, decoding.settings, decoding.sources)
             cached = CachedSummarizer(summarizer, memory, digest)
-            return SummarizerSession(cached, model, None, options, summarizer_settings(model))
+            return SummarizerSession(cached, model, None, options, summarization_decoding(model).settings)
     extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
     cached = CachedSummarizer(extractive, memory, "builtin:textrank-tfidf-v1")
     return SummarizerSession(cached, None, fallback, options, ExtractiveSummarizer().settings)

@@ -2,8 +2,10 @@
 
 Resolution never loads weights and never imports torch or transformers, so a fully
 cached run can compute its cache keys from the model's fingerprint alone. The
-fingerprint is ``hub:<id>@<commit>`` for a hub snapshot and a content hash of the
-config, tokenizer and weight files for any other directory.
+fingerprint is ``hub:<id>@<commit>`` for a hub snapshot (plus the weights' sha256 when
+they came from a conversion PR or were converted here) and a content hash of the config,
+tokenizer and weight files for any other directory. Downloads (``pipeline.hub``) land in
+``models/hub/<org>--<name>/`` with a source record saying how the weights were obtained.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ModelError, ModelNotFoundError
+from pipeline.hub import SOURCE_FILE, HubError, fetch_model, hub_offline
+from pipeline.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS, PickleRejected
 
-SOURCE_FILE = ".nl2en-source.json"
+__all__ = ["SOURCE_FILE", "HubError", "ResolvedModel", "fingerprint", "hub_offline", "resolve_model"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 _MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".bin", ".spm", ".model", ".txt", ".pt", ".ckpt")
-_WEIGHT_SAFE = ("model.safetensors", "model.safetensors.index.json")
-_WEIGHT_PICKLE = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 DigestMemo = Callable[[str, Callable[[], str]], str]
 """memo(key, compute) returns a stored digest for key or computes and stores it."""
@@ -41,6 +43,7 @@ class Alias:
     hub_id: str
     revision: str
     description: str
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,21 @@ class ResolvedModel:
 
     name: str
     path: Path
-    source: str  # "local", "pulled", "imported", "hub-cache", "download"
+    # The source record (.nl2en-source.json): "source" is local, pulled, download, imported or
+    # hub-cache; downloads add "weights" (route, revision, commit, file, sha256). A bare kind is accepted.
+    source: dict[str, Any] | str
     hub_id: str | None = None
     revision: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.source if isinstance(self.source, str) else str(self.source.get("source", "local"))
+
+    @property
+    def weights(self) -> dict[str, Any]:
+        """How the weights were obtained (route, revision, commit, file, sha256), if recorded."""
+        weights = self.source.get("weights") if isinstance(self.source, dict) else None
+        return weights if isinstance(weights, dict) else {}
 
     @property
     def slug(self) -> str:
@@ -102,13 +117,16 @@ def load_aliases(directory: Path | None = None) -> dict[str, Alias]:
     with path.open("rb") as fh:
         table = tomllib.load(fh)
     return {
-        name: Alias(name, entry["task"], entry["hub_id"], entry.get("revision", "main"), entry.get("description", ""))
+        name: Alias(
+            name,
+            entry["task"],
+            entry["hub_id"],
+            entry.get("revision", "main"),
+            entry.get("description", ""),
+            entry.get("licence", ""),
+        )
         for name, entry in table.items()
     }
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -121,17 +139,81 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_model_dir(path: Path, allow_pickle: bool = False) -> None:
-    """Refuse directories that are not a model, or whose weights are pickle-only."""
+def check_model_dir(path: Path) -> None:
+    """Refuse directories that are not a model."""
     if not (path / "config.json").is_file():
         raise ModelError(f"{path}: not a model directory (no config.json)")
-    has_safe = any((path / f).is_file() for f in _WEIGHT_SAFE)
-    has_pickle = any((path / f).is_file() for f in _WEIGHT_PICKLE)
-    if not has_safe and has_pickle and not allow_pickle:
-        raise ModelError(
-            f"{path}: only pickle weights (pytorch_model.bin), which can run code when loaded",
-            hint="convert them to safetensors, or pass --allow-pickle if you trust the source",
+
+
+def _pickle_only(path: Path) -> bool:
+    return not any(path.glob("*.safetensors")) and (path / PICKLE_WEIGHTS).is_file()
+
+
+def _pickle_verdicts() -> Path:
+    return models_dir() / ".pickle-checks.json"
+
+
+def safe_weights_dir(path: Path, allow_pickle: bool = False) -> Path:
+    """``path`` if its weights can be loaded without running code; else a converted copy or an error.
+
+    Pickle-only weights are read with the restricted loader (``torch.load(weights_only=True)``,
+    which transformers uses too); the verdict is remembered per file, so this costs one load.
+    A checkpoint it refuses needs ``--allow-pickle``, and is then converted once into
+    ``models/converted/`` so nothing loads the pickle in full again.
+    """
+    if not _pickle_only(path):
+        return path
+    weights = path / PICKLE_WEIGHTS
+    stat = weights.stat()
+    key = f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    store = _pickle_verdicts()
+    verdicts: dict[str, Any] = {}
+    if store.is_file():
+        try:
+            verdicts = json.loads(store.read_text(encoding="utf-8"))
+        except ValueError:
+            verdicts = {}
+    verdict = verdicts.get(key)
+    if verdict is None:
+        from pipeline.weights import load_pickle_weights
+
+        try:
+            load_pickle_weights(weights)
+            verdict = "ok"
+        except PickleRejected:
+            verdict = "rejected"
+        verdicts[key] = verdict
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            store.write_text(json.dumps(verdicts, indent=1), encoding="utf-8")
+        except OSError:  # a read-only models folder: check again next time
+            pass
+    if verdict == "ok":
+        return path
+    if not allow_pickle:
+        raise PickleRejected(
+            f"{weights}: the restricted loader (torch.load weights_only=True) refuses this checkpoint; "
+            "it holds more than tensors, and loading it in full could run code",
+            hint="pass --allow-pickle only if you trust its source",
         )
+    return _trusted_conversion(path, key)
+
+
+def _trusted_conversion(path: Path, key: str) -> Path:
+    from pipeline.weights import pickle_to_safetensors
+
+    target = models_dir() / "converted" / f"{slugify(str(path))}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if not (target / SAFE_WEIGHTS).is_file():
+        staging = target.with_name(f".{target.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(path, staging, ignore=shutil.ignore_patterns(PICKLE_WEIGHTS, ".git", "*.lock"))
+        pickle_to_safetensors(path / PICKLE_WEIGHTS, staging / SAFE_WEIGHTS, trusted=True)
+        info = _source_info(path)
+        info.update({"source": "local", "converted_from": str(path.resolve()), "trusted_pickle": True})
+        (staging / SOURCE_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.replace(target)
+    return target
 
 
 def _source_info(path: Path) -> dict[str, Any]:
@@ -146,27 +228,6 @@ def _hub_cache_snapshot(hub_id: str) -> Path | None:
     return Path(found).parent if isinstance(found, str) else None
 
 
-def _download(hub_id: str, revision: str, local_dir: Path | None = None) -> tuple[Path, str]:
-    from huggingface_hub import snapshot_download
-
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
-    path = snapshot_download(
-        hub_id,
-        revision=revision,
-        local_dir=local_dir,
-        allow_patterns=["*.json", "*.safetensors", "*.spm", "*.model", "*.txt"],
-    )
-    commit = revision
-    try:
-        from huggingface_hub import HfApi
-
-        commit = HfApi().model_info(hub_id, revision=revision).sha or revision
-    except Exception:  # the snapshot is there; the commit id is only for the record
-        pass
-    return Path(path), commit
-
-
 def _not_found(name: str, looked: list[str]) -> ModelNotFoundError:
     where = "; ".join(looked)
     return ModelNotFoundError(
@@ -174,6 +235,20 @@ def _not_found(name: str, looked: list[str]) -> ModelNotFoundError:
         hint=f"run `nl2en models pull {name}` on a machine with network access and copy models/ here, "
         "or pass --model DIR with a local model directory",
     )
+
+
+def _resolved(name: str, path: Path, allow_pickle: bool, default: dict[str, Any]) -> ResolvedModel:
+    check_model_dir(path)
+    info = {**default, **_source_info(path)}
+    loadable = safe_weights_dir(path, allow_pickle)
+    if loadable != path:
+        info = {**info, **_source_info(loadable)}
+    return ResolvedModel(name, loadable.resolve(), info, info.get("hub_id"), info.get("revision"))
+
+
+def hub_target(hub_id: str) -> Path:
+    """Where a downloaded or pulled model lives: ``models/hub/<org>--<name>``."""
+    return models_dir() / "hub" / slugify(hub_id)
 
 
 def resolve_model(name: str, *, allow_download: bool = True, allow_pickle: bool = False) -> ResolvedModel:
@@ -185,11 +260,7 @@ def resolve_model(name: str, *, allow_download: bool = True, allow_pickle: bool 
         raise ModelError("empty model name")
     candidate = Path(name).expanduser()
     if candidate.is_dir():
-        check_model_dir(candidate, allow_pickle)
-        info = _source_info(candidate)
-        return ResolvedModel(
-            candidate.name, candidate.resolve(), info.get("source", "local"), info.get("hub_id"), info.get("revision")
-        )
+        return _resolved(candidate.name, candidate, allow_pickle, {"source": "local"})
     if (os.sep in name and not _HUB_ID.match(name)) or name.startswith((".", "~")):
         raise ModelNotFoundError(f"model directory {name!r} does not exist")
     aliases = load_aliases()
@@ -200,29 +271,39 @@ def resolve_model(name: str, *, allow_download: bool = True, allow_pickle: bool 
         raise ModelError(f"malformed model name {name!r}: expected an alias, 'org/name' or a directory")
     looked: list[str] = []
     root = models_dir()
-    for kind, sub in (("pulled", root / "hub" / slugify(hub_id)), ("imported", root / "local" / slugify(name))):
+    for kind, sub in (("pulled", hub_target(hub_id)), ("imported", root / "local" / slugify(name))):
         looked.append(str(sub))
         if (sub / "config.json").is_file():
-            check_model_dir(sub, allow_pickle)
-            info = _source_info(sub)
-            return ResolvedModel(name, sub.resolve(), kind, info.get("hub_id", hub_id), info.get("revision"))
+            return _resolved(name, sub, allow_pickle, {"source": kind, "hub_id": hub_id})
     if not _HUB_ID.match(hub_id):
         raise _not_found(name, looked)
     looked.append("the Hugging Face cache")
     snapshot = _hub_cache_snapshot(hub_id)
     if snapshot is not None:
-        check_model_dir(snapshot, allow_pickle)
-        return ResolvedModel(name, snapshot, "hub-cache", hub_id, snapshot.name)
+        return _resolved(
+            name, snapshot, allow_pickle, {"source": "hub-cache", "hub_id": hub_id, "revision": snapshot.name}
+        )
     if hub_offline() or not allow_download:
         looked.append("not the hub: HF_HUB_OFFLINE is set" if hub_offline() else "not the hub")
         raise _not_found(name, looked)
+    target = hub_target(hub_id)
     try:
-        path, commit = _download(hub_id, revision)
-    except Exception as exc:
-        looked.append(f"the hub ({type(exc).__name__})")
-        raise _not_found(name, looked) from exc
-    check_model_dir(path, allow_pickle)
-    return ResolvedModel(name, path, "download", hub_id, commit)
+        fetch_model(hub_id, revision, target, kind="download")
+    except HubError as exc:
+        raise HubError(f"model {name!r}: {exc.message}", hint=exc.hint) from exc
+    return _resolved(name, target, allow_pickle, {"source": "download", "hub_id": hub_id})
+
+
+def describe_source(model: ResolvedModel) -> str:
+    """One line: which model, which commit, and how its weights were obtained."""
+    where = f"{model.hub_id}@{model.revision[:12]}" if model.hub_id and model.revision else str(model.path)
+    weights = model.weights
+    route = {
+        "safetensors": "safetensors from the revision",
+        "conversion-pr": f"safetensors from conversion PR {weights.get('revision')} @{str(weights.get('commit'))[:12]}",
+        "converted-pickle": "pytorch_model.bin converted here to safetensors (restricted loader)",
+    }.get(str(weights.get("route")), "weights as found")
+    return f"model {model.name}: {where} ({model.kind}); weights: {route}"
 
 
 def model_files(path: Path) -> list[Path]:
@@ -284,6 +365,10 @@ def fingerprint(model: ResolvedModel, memo: DigestMemo | None = None) -> str:
     their files (memoised by path, size and mtime, so big weights are hashed once).
     """
     if model.hub_id and model.revision and re.fullmatch(r"[0-9a-f]{40}", model.revision):
+        weights = model.weights
+        if weights.get("route") in {"conversion-pr", "converted-pickle"} and weights.get("sha256"):
+            # the weights are not the revision's own files: name them too
+            return f"hub:{model.hub_id}@{model.revision}+{weights['route']}:{str(weights['sha256'])[:16]}"
         return f"hub:{model.hub_id}@{model.revision}"
     total = hashlib.sha256()
     for file in model_files(model.path):
@@ -302,22 +387,19 @@ def pull_model(name: str, revision: str | None = None) -> Path:
         raise ModelError(f"malformed model id {name!r}: expected an alias or 'org/name'")
     if hub_offline():
         raise ModelNotFoundError(f"cannot pull {hub_id}: HF_HUB_OFFLINE is set")
-    target = models_dir() / "hub" / slugify(hub_id)
-    try:
-        path, commit = _download(hub_id, revision or (alias.revision if alias else "main"), local_dir=target)
-    except Exception as exc:
-        raise ModelNotFoundError(f"cannot download {hub_id} ({type(exc).__name__}: {exc})") from exc
-    (path / SOURCE_FILE).write_text(
-        json.dumps({"source": "pulled", "hub_id": hub_id, "revision": commit}, indent=2), encoding="utf-8"
-    )
-    return path
+    target = hub_target(hub_id)
+    if revision is not None and (target / "config.json").is_file():
+        shutil.rmtree(target)  # an explicit revision replaces what is there
+    fetch_model(hub_id, revision or (alias.revision if alias else "main"), target, kind="pulled")
+    return target
 
 
 def import_model(directory: Path, name: str | None = None, allow_pickle: bool = False) -> Path:
     """Copy a model directory from elsewhere into ``models/local/<name>``."""
     if not directory.is_dir():
         raise ModelError(f"{directory}: not a directory")
-    check_model_dir(directory, allow_pickle)
+    check_model_dir(directory)
+    safe_weights_dir(directory, allow_pickle)
     target = models_dir() / "local" / slugify(name or directory.name)
     if target.exists():
         raise ModelError(f"{target} already exists", hint="choose another --name or remove it first")
@@ -335,6 +417,7 @@ class ModelListing:
     hub_id: str
     description: str
     location: str | None
+    licence: str = ""
 
 
 def list_models() -> list[ModelListing]:
@@ -345,7 +428,7 @@ def list_models() -> list[ModelListing]:
             found: str | None = str(resolve_model(alias.name, allow_download=False).path)
         except ModelError:
             found = None
-        rows.append(ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found))
+        rows.append(ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found, alias.licence))
     root = models_dir()
     for sub in ("local", "tiny"):
         for path in sorted((root / sub).glob("*/config.json")) if (root / sub).is_dir() else []:

@@ -9,32 +9,20 @@ model converted for CTranslate2. Heavy imports happen on first use only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.decoding import DECODING_KEYS
 from pipeline.errors import ModelError
 from pipeline.registry import ResolvedModel
 
-# Settings read from generation_config.json that change what generate() produces.
-DECODING_KEYS: tuple[str, ...] = (
-    "num_beams",
-    "max_length",
-    "max_new_tokens",
-    "min_length",
-    "min_new_tokens",
-    "length_penalty",
-    "no_repeat_ngram_size",
-    "repetition_penalty",
-    "early_stopping",
-    "bad_words_ids",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-    "decoder_start_token_id",
-    "eos_token_id",
-    "renormalize_logits",
-)
+# NLLB's language codes for the pair this project translates: the source code starts
+# every input, the target code is forced as the first generated token.
+NLLB_LANGUAGES: tuple[str, str] = ("nld_Latn", "eng_Latn")
+_NLLB_TOKENIZERS = frozenset({"NllbTokenizer", "NllbTokenizerFast"})
 
 
 class Seq2SeqEngine(Protocol):
@@ -57,6 +45,37 @@ class Seq2SeqEngine(Protocol):
         ...
 
 
+def _tokenizer_config(model: ResolvedModel) -> dict[str, Any]:
+    path = model.path / "tokenizer_config.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return data if isinstance(data, dict) else {}
+
+
+def language_codes(model: ResolvedModel) -> tuple[str, str] | None:
+    """(source, target) language tokens of a many-to-many model (NLLB); None for a one-pair model."""
+    config = model.config()
+    tokenizer_class = _tokenizer_config(model).get("tokenizer_class") or config.get("tokenizer_class")
+    if config.get("model_type") == "m2m_100" and tokenizer_class in _NLLB_TOKENIZERS:
+        return NLLB_LANGUAGES
+    return None
+
+
+def target_language_id(model: ResolvedModel) -> int | None:
+    """The id of the target language token, which a many-to-many model must generate first."""
+    codes = language_codes(model)
+    if codes is None:
+        return None
+    from tokenizers import Tokenizer
+
+    path = model.path / "tokenizer.json"
+    if not path.is_file():
+        raise ModelError(f"{model.path}: no tokenizer.json, needed for the language codes of {model.name}")
+    found = Tokenizer.from_file(str(path)).token_to_id(codes[1])
+    if found is None:
+        raise ModelError(f"{model.path}: the tokenizer has no {codes[1]} token")
+    return int(found)
+
+
 def moses_normalizer(model: ResolvedModel) -> Any:
     """Moses punctuation normalisation for Marian models, as opus-mt saw in training.
 
@@ -64,12 +83,7 @@ def moses_normalizer(model: ResolvedModel) -> Any:
     """
     if model.config().get("model_type") != "marian":
         return None
-    tokenizer_config = model.path / "tokenizer_config.json"
-    lang = "en"
-    if tokenizer_config.is_file():
-        import json
-
-        lang = json.loads(tokenizer_config.read_text(encoding="utf-8")).get("source_lang") or "en"
+    lang = _tokenizer_config(model).get("source_lang") or "en"
     return _moses_punct_normalizer_class()(lang).normalize
 
 
@@ -191,8 +205,10 @@ class TransformersEngine:
             if self.threads:
                 torch.set_num_threads(self.threads)
             path = str(self.model.path)
+            codes = language_codes(self.model)
+            languages = {"src_lang": codes[0], "tgt_lang": codes[1]} if codes else {}
             try:
-                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False, **languages)
                 # safetensors whenever present: pickle weights can run code when loaded
                 safe = any(self.model.path.glob("*.safetensors"))
                 net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False, use_safetensors=safe or None)

@@ -11,10 +11,10 @@ The extractive summariser (TextRank over TF-IDF sentence similarity) lives in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from pipeline.decoding import summarizer_settings as summarizer_settings  # re-exported for callers
 from pipeline.errors import InputTooLargeError
 from pipeline.extractive import EXTRACTIVE as EXTRACTIVE  # re-exported: callers import them from here
 from pipeline.extractive import ExtractiveSummarizer as ExtractiveSummarizer
@@ -23,7 +23,7 @@ from pipeline.extractive import textrank as textrank
 from pipeline.memory import TranslationMemory, cache_key, normalise_source
 from pipeline.registry import ResolvedModel
 from pipeline.segment import sentence_spans
-from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
+from pipeline.seq2seq import Seq2SeqEngine
 from pipeline.translate import split_to_fit
 
 # Each level at least halves the text (chunks fill at least half the context, and each partial
@@ -82,21 +82,6 @@ def clean_summary(text: str) -> tuple[str, list[str]]:
     return " ".join(kept), flags
 
 
-def summarizer_settings(model: ResolvedModel, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Decoding settings from ``generation_config.json`` (and task params), then overrides."""
-    from pipeline.translate import decoding_settings
-
-    settings = decoding_settings(model, None)
-    task = (model.config().get("task_specific_params") or {}).get("summarization") or {}
-    for key in DECODING_KEYS:
-        if key in task and key not in settings:
-            settings[key] = task[key]
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            settings[key] = value
-    return settings
-
-
 @dataclass
 class Seq2SeqSummarizer:
     """An abstractive summariser (DistilBART, BART, PEGASUS…) on an engine."""
@@ -104,6 +89,7 @@ class Seq2SeqSummarizer:
     model: ResolvedModel
     engine: Seq2SeqEngine
     settings: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -1,42 +1,25 @@
 """Translation engines behind one small interface, and the cache that wraps them.
 
-``MarianTranslator`` runs MarianMT (or any seq2seq model) with transformers: length-
-sorted batches, ``torch.inference_mode()``, original order restored, decoding
-settings taken from the model's ``generation_config.json`` and overridable. torch and
-transformers are imported only when the first miss needs the model, so fully cached
-documents never pay for them. ``CachedTranslator`` adds the translation memory.
+``Seq2SeqTranslator`` runs a seq2seq translation model (MarianMT, NLLB) on an engine
+(transformers or CTranslate2) with the decoding settings of ``pipeline.decoding``.
+torch and transformers are imported only when the first miss needs the model, so fully
+cached documents never pay for them. ``CachedTranslator`` adds the translation memory.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from pipeline.decoding import decoding_settings as decoding_settings  # re-exported for callers
 from pipeline.memory import TranslationMemory, cache_key
-from pipeline.registry import ResolvedModel
-from pipeline.seq2seq import DECODING_KEYS, Seq2SeqEngine
+from pipeline.seq2seq import Seq2SeqEngine
 
 _CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
 _REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE)
 LENGTH_RATIO_BAND = (0.4, 2.5)
-
-
-def decoding_settings(model: ResolvedModel, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The decoding settings of ``model``: its generation config, then explicit overrides.
-
-    Greedy or beam search only (never sampling), so outputs are reproducible and cacheable.
-    """
-    generation = model.generation_config()
-    settings = {k: generation[k] for k in DECODING_KEYS if generation.get(k) is not None}
-    settings.setdefault("num_beams", 1)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            settings[key] = value
-    if "max_new_tokens" in settings:
-        settings.pop("max_length", None)
-    return settings
 
 
 @dataclass(frozen=True)
@@ -61,6 +44,11 @@ class Translator(Protocol):
 
     @property
     def settings(self) -> dict[str, Any]: ...
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each decoding setting came from (``pipeline.decoding``)."""
+        ...
 
     def identity(self) -> dict[str, Any]:
         """Everything but the model that determines the output: backend, compute type, settings."""
@@ -108,8 +96,8 @@ def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
 
 
 @dataclass
-class MarianTranslator:
-    """MarianMT (or any seq2seq translation model) on an engine: transformers or CTranslate2.
+class Seq2SeqTranslator:
+    """A seq2seq translation model (MarianMT, NLLB) on an engine: transformers or CTranslate2.
 
     Sentences longer than the model's source limit are split at clause boundaries (then
     by words) and the translated pieces joined, so nothing is truncated; outputs are
@@ -118,6 +106,7 @@ class MarianTranslator:
 
     engine: Seq2SeqEngine
     settings: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def backend(self) -> str:
@@ -146,6 +135,9 @@ class MarianTranslator:
         return results
 
 
+MarianTranslator = Seq2SeqTranslator
+
+
 @dataclass
 class CachedTranslator:
     """Serves segments from the translation memory; asks the engine only for misses."""
@@ -164,6 +156,10 @@ class CachedTranslator:
     @property
     def settings(self) -> dict[str, Any]:
         return self.inner.settings
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self.inner.sources
 
     def identity(self) -> dict[str, Any]:
         return {"model": self.fingerprint, **self.inner.identity()}

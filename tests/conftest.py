@@ -36,6 +36,26 @@ def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _blocked)
 
 
+NETGUARD_ALLOW = "NL2EN_NETGUARD_ALLOW"
+"""Environment variable naming the one ``127.0.0.1:PORT`` a CLI subprocess may connect to."""
+
+
+def allow_loopback_port(monkeypatch: pytest.MonkeyPatch, port: int) -> dict[str, str]:
+    """Opt in: let this test (and its CLI subprocesses) reach ``127.0.0.1:port``, and nothing else.
+
+    Returns the environment entries that carry the same allowance into ``run_cli``.
+    """
+
+    def guarded(self: socket.socket, address: Any, *args: Any) -> Any:
+        if self.family == socket.AF_INET and tuple(address)[:2] == ("127.0.0.1", port):
+            return _real_connect(self, address, *args)
+        return _blocked(self, address, *args)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded)
+    return {NETGUARD_ALLOW: f"127.0.0.1:{port}"}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Session-wide defaults, so even module fixtures never touch the user's cache or the hub."""
@@ -114,3 +134,11 @@ def english_sentences() -> list[str]:
     from tests.models.tiny import training_corpus
 
     return [s for s in training_corpus() if " the " in s and s.endswith(".")]
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random M2M100 with a real NllbTokenizer and the hub's NLLB token layout."""
+    from tests.models.tiny import build_tiny_nllb
+
+    return build_tiny_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb")

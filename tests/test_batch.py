@@ -28,6 +28,10 @@ class ScriptedTranslator:
     def settings(self) -> dict[str, Any]:
         return {}
 
+    @property
+    def sources(self) -> dict[str, str]:
+        return {}
+
     def identity(self) -> dict[str, Any]:
         return {"backend": self.backend, "settings": self.settings}
 

@@ -29,7 +29,7 @@ def test_registry_aliases_name_the_real_models() -> None:
 
 def test_registry_resolves_local_directory(tmp_path: Path) -> None:
     model = resolve_model(str(fake_model(tmp_path / "m")))
-    assert model.source == "local" and model.path == (tmp_path / "m").resolve()
+    assert model.kind == "local" and model.path == (tmp_path / "m").resolve()
 
 
 def test_registry_missing_alias_fails_fast_with_instructions() -> None:
@@ -59,11 +59,62 @@ def test_registry_rejects_directory_without_config(tmp_path: Path) -> None:
         resolve_model(str(tmp_path))
 
 
-def test_registry_refuses_pickle_only_unless_allowed(tmp_path: Path) -> None:
-    path = fake_model(tmp_path / "p", pickle_only=True)
-    with pytest.raises(ModelError, match="--allow-pickle"):
+class Payload:
+    """Not a tensor: the restricted loader must refuse to rebuild it."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("code ran while loading",))
+
+
+def pickle_model(path: Path, extra: object | None = None) -> Path:
+    """A model directory with only ``pytorch_model.bin`` (torch.save of tensors, plus ``extra``)."""
+    import torch
+
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"model_type": "marian"}))
+    weight = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    state: dict[str, object] = {"model.shared.weight": weight, "lm_head.weight": weight}
+    if extra is not None:
+        state["extra"] = extra
+    torch.save(state, path / "pytorch_model.bin")
+    return path
+
+
+def test_registry_pickle_only_directory_needs_no_flag(tmp_path: Path) -> None:
+    path = pickle_model(tmp_path / "p")
+    model = resolve_model(str(path))
+    assert model.path == path.resolve() and not (path / "model.safetensors").exists()
+
+
+def test_registry_refuses_pickle_the_restricted_loader_rejects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = pickle_model(tmp_path / "evil", extra=Payload())
+    with pytest.raises(ModelError, match="--allow-pickle") as info:
         resolve_model(str(path))
-    assert resolve_model(str(path), allow_pickle=True).path == path.resolve()
+    assert "restricted loader" in str(info.value)
+    assert "code ran" not in capsys.readouterr().out
+    trusted = resolve_model(str(path), allow_pickle=True)  # the user vouches for it: converted once
+    assert "code ran" in capsys.readouterr().out
+    assert trusted.path != path.resolve() and (trusted.path / "model.safetensors").is_file()
+    assert not (trusted.path / "pytorch_model.bin").exists()
+    from safetensors.torch import load_file
+
+    assert set(load_file(trusted.path / "model.safetensors")) == {"model.shared.weight"}  # lm_head is re-tied
+
+
+def test_registry_shared_tensors_keep_one_name_per_tied_group() -> None:
+    import torch
+
+    from pipeline.weights import deduplicate_shared
+
+    shared = torch.ones(4, 2)
+    state = {"model.shared.weight": shared, "lm_head.weight": shared, "bias": torch.zeros(2)}
+    out = deduplicate_shared(state, {"lm_head.weight"})
+    assert set(out) == {"model.shared.weight", "bias"}
+    kept = deduplicate_shared(state, set())  # nothing re-tied: both names kept, in separate memory
+    assert set(kept) == set(state)
+    assert kept["lm_head.weight"].data_ptr() != kept["model.shared.weight"].data_ptr()
 
 
 def test_registry_fingerprint_tracks_content(tmp_path: Path) -> None:
@@ -89,7 +140,7 @@ def test_registry_import_then_resolve_by_name(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
     imported = import_model(fake_model(tmp_path / "mine"), name="my-marian")
     model = resolve_model("my-marian")
-    assert model.path == imported.resolve() and model.source == "imported"
+    assert model.path == imported.resolve() and model.kind == "imported"
     with pytest.raises(ModelError, match="already exists"):
         import_model(tmp_path / "mine", name="my-marian")
     names = {row.name: row.location for row in list_models()}

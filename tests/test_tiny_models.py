@@ -41,6 +41,7 @@ BUILDERS: dict[str, tuple[Builder, list[str]]] = {
     "marian": (tiny_models.build_tiny_marian, DUTCH),
     "bart": (tiny_models.build_tiny_bart, ENGLISH),
     "pegasus": (tiny_models.build_tiny_pegasus, ENGLISH),
+    "nllb": (tiny_models.build_tiny_nllb, DUTCH),
 }
 
 
@@ -268,3 +269,21 @@ def test_tiny_models_rebuild_in_place_replaces_tokenizer(tmp_path: Path) -> None
     tiny_models.build_tiny_bart(path, layers=1, vocab_size=900)
     tokenizer, model = _load(path)
     assert len(tokenizer) == model.config.vocab_size == 900
+
+
+def test_tiny_models_nllb_has_the_hub_token_layout(built: dict[str, Path]) -> None:
+    path = built["nllb"]
+    for name in ("sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json", "model.safetensors"):
+        assert (path / name).is_file(), name
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, src_lang="nld_Latn", tgt_lang="eng_Latn")
+    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(path)
+    assert isinstance(tokenizer, transformers.NllbTokenizer)
+    assert isinstance(model, transformers.M2M100ForConditionalGeneration)
+    assert [tokenizer.convert_ids_to_tokens(i) for i in range(4)] == ["<s>", "<pad>", "</s>", "<unk>"]
+    codes = tokenizer.convert_tokens_to_ids(["nld_Latn", "eng_Latn"])
+    assert all(4 < i < len(tokenizer) - 1 for i in codes)
+    assert tokenizer.convert_tokens_to_ids("<mask>") == len(tokenizer) - 1
+    assert model.config.vocab_size == len(tokenizer) + 2  # two made-up rows, as on the hub
+    assert json.loads((path / "config.json").read_text())["tokenizer_class"] == "NllbTokenizer"
+    ids = tokenizer(DUTCH[0])["input_ids"]
+    assert ids[0] == codes[0] and ids[-1] == tokenizer.eos_token_id

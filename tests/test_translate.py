@@ -134,6 +134,7 @@ class RecordingTranslator:
 
     def __init__(self) -> None:
         self.settings: dict[str, Any] = {"num_beams": 1}
+        self.sources: dict[str, str] = {"num_beams": "default"}
         self.calls: list[list[str]] = []
 
     def identity(self) -> dict[str, Any]:
@@ -178,3 +179,41 @@ def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) 
     assert set(SENTENCES) <= set(encoded)
     again = marian.translate_batch(SENTENCES)
     assert [r.target for r in again] == [r.target for r in results[:-1]]
+
+
+def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path: Path) -> None:
+    from pipeline.document import translator_manifest
+    from pipeline.engines import EngineOptions, open_translator
+
+    session = open_translator(
+        str(tiny_nllb), options=EngineOptions(backend="transformers"), cache=tmp_path / "tm.sqlite3"
+    )
+    translator = session.translator
+    tokenizer, net = translator.inner.engine.load()  # type: ignore[attr-defined]
+    english = tokenizer.convert_tokens_to_ids("eng_Latn")
+    assert translator.settings["forced_bos_token_id"] == english
+    manifest = translator_manifest(session.model, translator)
+    assert manifest["decoding_sources"]["forced_bos_token_id"] == "target_language"
+    assert manifest["decoding_sources"]["num_beams"] == "generation_config"
+    results = translator.translate_batch(SENTENCES)
+    assert len({r.target for r in results}) >= 4, "tiny model gives the same output for every input"
+    import torch
+
+    for sentence, result in zip(SENTENCES, results, strict=True):
+        with torch.inference_mode():
+            inputs = tokenizer([sentence], return_tensors="pt")
+            assert tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())[0] == "nld_Latn"
+            out = net.generate(**inputs, **translator.settings, do_sample=False)[0].tolist()
+        assert out[:2] == [net.generation_config.decoder_start_token_id, english]
+        assert result.target == " ".join(tokenizer.decode(out, skip_special_tokens=True).split())
+
+
+def test_translate_nllb_alias_is_registered_with_its_licence() -> None:
+    import tomllib
+
+    from pipeline.registry import load_aliases, models_dir
+
+    alias = load_aliases()["nllb-600m"]
+    assert alias.hub_id == "facebook/nllb-200-distilled-600M" and alias.task == "translation"
+    with (models_dir() / "registry.toml").open("rb") as fh:
+        assert "CC-BY-NC" in tomllib.load(fh)["nllb-600m"]["licence"]

@@ -84,7 +84,13 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:0, mps
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for the engine.")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8/BOM).")]
 MaxCharsOpt = Annotated[int | None, typer.Option("--max-chars", min=1, help="Refuse longer documents.")]
-PickleOpt = Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle-only model weights.")]
+PickleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Load a pickle checkpoint the restricted loader (weights_only) refuses; it can run code.",
+    ),
+]
 BackendOpt = Annotated[
     str, typer.Option("--backend", help="auto (CTranslate2 where possible), transformers or ctranslate2.")
 ]

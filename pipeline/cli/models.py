@@ -9,6 +9,7 @@ import typer
 
 from pipeline.cli.common import handled
 
+PICKLE_HELP = "Load a pickle checkpoint the restricted loader refuses (it can run code: trusted sources only)."
 models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
 
 
@@ -21,7 +22,8 @@ def list_command() -> None:
         rows = list_models()
     for row in rows:
         where = row.location or "not on this machine (nl2en models pull " + row.name + ")"
-        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}")
+        licence = f"  [licence: {row.licence}]" if row.licence else ""
+        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}{licence}")
 
 
 @models_app.command("pull")
@@ -29,11 +31,17 @@ def pull(
     name: Annotated[str, typer.Argument(help="Alias or hub id.")],
     revision: Annotated[str | None, typer.Option("--revision", help="Branch, tag or commit.")] = None,
 ) -> None:
-    """Download a pinned snapshot into models/hub/ for offline use later."""
-    from pipeline.registry import pull_model
+    """Download a pinned snapshot into models/hub/ for offline use later.
+
+    Fetches the config, generation config, tokenizer files and one set of weights: safetensors
+    from the revision, else from the hub's conversion PR, else pytorch_model.bin read with the
+    restricted loader and converted to safetensors. Never tf_model.h5, flax or rust weights.
+    """
+    from pipeline.registry import describe_source, pull_model, resolve_model
 
     with handled():
         path = pull_model(name, revision)
+        typer.echo(describe_source(resolve_model(str(path))), err=True)
     typer.echo(f"pulled {name} into {path}")
 
 
@@ -41,7 +49,7 @@ def pull(
 def import_command(
     directory: Annotated[Path, typer.Argument(help="A model directory copied from elsewhere.")],
     name: Annotated[str | None, typer.Option("--name", help="Name to register it under.")] = None,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle")] = False,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=PICKLE_HELP)] = False,
 ) -> None:
     """Register a model directory (copied into models/local/<name>)."""
     from pipeline.registry import import_model
@@ -56,7 +64,7 @@ def convert(
     name: Annotated[str, typer.Argument(help="Alias, hub id or model directory.")],
     quantization: Annotated[str, typer.Option("--quantization", help="int8, int8_float32, float16, float32…")] = "int8",
     force: Annotated[bool, typer.Option("--force", help="Convert again even if up to date.")] = False,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle")] = False,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=PICKLE_HELP)] = False,
 ) -> None:
     """Convert a model for CTranslate2 into models/ct2/<slug>-<quantization>/ (also done on first use)."""
     from pipeline.ct2 import convert_model

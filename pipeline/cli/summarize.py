@@ -176,6 +176,11 @@ def run(
             )
             if source_side:
                 check_source_side(summary)
+        from pipeline.registry import describe_source
+
+        typer.echo(describe_source(session.model), err=True)
+        if summary.model is not None:
+            typer.echo(describe_source(summary.model), err=True)
         if summary.fallback:
             typer.echo(f"note: {summary.fallback}", err=True)
         with reporting_progress(len(paths), "translating and summarising") as on_document, handled():

@@ -67,6 +67,9 @@ def translate(
             options=options,
             allow_pickle=allow_pickle,
         )
+    from pipeline.registry import describe_source
+
+    typer.echo(describe_source(session.model), err=True)
     try:
         if paths == ["-"]:
             from pipeline.reader import DEFAULT_MAX_CHARS, article_from_bytes

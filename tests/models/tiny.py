@@ -4,8 +4,9 @@ Tests, offline trials (``make tiny-models``) and benchmarks run without the
 Hugging Face hub, so they cannot download ``Helsinki-NLP/opus-mt-nl-en`` or
 ``sshleifer/distilbart-cnn-12-6``.  This module builds models of the *real*
 classes (``MarianMTModel``, ``BartForConditionalGeneration``,
-``PegasusForConditionalGeneration``) with *real* tokenizer files trained on the
-fly, saved with ``save_pretrained`` so every loader (``AutoTokenizer``,
+``PegasusForConditionalGeneration``, ``M2M100ForConditionalGeneration`` for NLLB)
+with *real* tokenizer files trained on the fly, saved with ``save_pretrained``
+(one shared builder) so every loader (``AutoTokenizer``,
 ``AutoModelForSeq2SeqLM``, CTranslate2's converter) sees the same layout as the
 hub checkpoints.  Outputs are gibberish by design; only shapes, file formats,
 special-token conventions and generation settings are faithful.
@@ -30,11 +31,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "DISTILBART_CNN_12_6",
     "MARIAN_OPUS_NL_EN",
+    "NLLB_200_DISTILLED_600M",
     "PEGASUS_CNN_DAILYMAIL",
     "build_bart_like",
     "build_marian_like",
     "build_tiny_bart",
     "build_tiny_marian",
+    "build_tiny_nllb",
     "build_tiny_pegasus",
     "training_corpus",
 ]
@@ -292,6 +295,7 @@ def _train_spm(
     eos_id: int = 2,
     unk_id: int = 0,
     bos_id: int = 1,
+    model_type: str = "unigram",
 ) -> bytes:
     """Train a unigram sentencepiece model in memory and return its serialized proto.
 
@@ -305,7 +309,7 @@ def _train_spm(
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(list(sentences)),
         model_writer=writer,
-        model_type="unigram",
+        model_type=model_type,
         vocab_size=vocab_size,
         hard_vocab_limit=False,
         character_coverage=1.0,
@@ -393,6 +397,50 @@ def _beam_settings(num_beams: int, **beam_only: Any) -> dict[str, Any]:
     return settings
 
 
+def _build_model(
+    out_dir: Path,
+    architecture: str,
+    sizes: Mapping[str, int],
+    config: Mapping[str, Any],
+    generation: Mapping[str, Any],
+    *,
+    tokenizer: Any,
+    num_beams: int,
+    max_length: int | None,
+    fixed_length: int | None,
+    seed: int,
+    init_std: float | None,
+    min_length: int | None = None,
+    beam_only: Mapping[str, Any] | None = None,
+) -> Path:
+    """What every family shares: seeded random weights of the real class, generation settings, files.
+
+    ``architecture`` names the transformers model class (``MarianMTModel``…) and picks its
+    config class; ``config`` and ``generation`` hold the family's own keys besides the sizes,
+    the beams and the lengths; ``beam_only`` keys are kept only for beam search.
+    """
+    import torch
+    import transformers
+
+    model_class = getattr(transformers, architecture)
+    model_config = model_class.config_class(
+        **sizes, init_std=_init_std(init_std, sizes), architectures=[architecture], **config
+    )
+    torch.manual_seed(seed)  # weights are initialised in the constructor
+    model = model_class(model_config).eval()
+    _sharpen_cross_attention(model)
+    _check_finite(model)
+    model.generation_config = transformers.GenerationConfig(
+        **generation,
+        **_beam_settings(num_beams, **(beam_only or {})),
+        **_length_settings(fixed_length, min_length=min_length, max_length=max_length),
+    )
+    model.save_pretrained(out_dir)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
 # ---------------------------------------------------------------------------
 # Marian (opus-mt-nl-en)
 # ---------------------------------------------------------------------------
@@ -422,8 +470,7 @@ def build_tiny_marian(
     LAST id (it doubles as decoder start token).  ``arch`` (e.g.
     ``MARIAN_OPUS_NL_EN``) overrides the size keywords.
     """
-    import torch
-    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+    from transformers import MarianTokenizer
 
     sizes = _resolve_arch(
         arch,
@@ -468,43 +515,31 @@ def build_tiny_marian(
 
     # Mirrors the hub config.json of opus-mt-nl-en (post-norm, swish, sinusoidal
     # positions, sqrt(d_model) embedding scale, tied embeddings).
-    config = MarianConfig(
-        **sizes,
-        decoder_vocab_size=total,
-        activation_function="swish",
-        dropout=0.1,
-        attention_dropout=0.0,
-        activation_dropout=0.0,
-        init_std=_init_std(init_std, sizes),
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
-        tie_word_embeddings=True,
-        pad_token_id=pad_id,
-        decoder_start_token_id=pad_id,
-        eos_token_id=0,
-        bos_token_id=0,
-        forced_eos_token_id=0,
-        architectures=["MarianMTModel"],
+    tokens = {"pad_token_id": pad_id, "decoder_start_token_id": pad_id, "eos_token_id": 0, "forced_eos_token_id": 0}
+    return _build_model(
+        out_dir,
+        "MarianMTModel",
+        sizes,
+        {
+            **tokens,
+            "decoder_vocab_size": total,
+            "activation_function": "swish",
+            "dropout": 0.1,
+            "attention_dropout": 0.0,
+            "activation_dropout": 0.0,
+            "scale_embedding": True,
+            "share_encoder_decoder_embeddings": True,
+            "tie_word_embeddings": True,
+            "bos_token_id": 0,
+        },
+        {**tokens, "bad_words_ids": [[pad_id]], "bos_token_id": 0, "renormalize_logits": True},
+        tokenizer=tokenizer,
+        num_beams=num_beams,
+        max_length=max_length,
+        fixed_length=fixed_length,
+        seed=seed,
+        init_std=init_std,
     )
-    torch.manual_seed(seed)  # weights are initialised in the constructor
-    model = MarianMTModel(config).eval()
-    _sharpen_cross_attention(model)
-    _check_finite(model)
-
-    model.generation_config = GenerationConfig(
-        bad_words_ids=[[pad_id]],
-        bos_token_id=0,
-        decoder_start_token_id=pad_id,
-        eos_token_id=0,
-        forced_eos_token_id=0,
-        pad_token_id=pad_id,
-        renormalize_logits=True,
-        **_beam_settings(num_beams),
-        **_length_settings(fixed_length, min_length=None, max_length=max_length),
-    )
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
 
 
 def build_marian_like(
@@ -552,9 +587,8 @@ def build_tiny_bart(
     ``vocab_size``.  Generation settings follow the CNN summariser
     (``no_repeat_ngram_size=3``, ``length_penalty=2.0``, early stopping).
     """
-    import torch
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer, GenerationConfig
+    from transformers import BartTokenizer
 
     sizes = _resolve_arch(
         arch,
@@ -599,41 +633,31 @@ def build_tiny_bart(
     if len(tokenizer) != total:
         raise RuntimeError(f"bart tokenizer has {len(tokenizer)} tokens, expected {total}")
 
-    config = BartConfig(
-        **sizes,
-        activation_function="gelu",
-        dropout=0.1,
-        attention_dropout=0.0,
-        activation_dropout=0.0,
-        init_std=_init_std(init_std, sizes),
-        scale_embedding=False,
-        tie_word_embeddings=True,
-        bos_token_id=0,
-        pad_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=2,
-        forced_eos_token_id=2,
-        architectures=["BartForConditionalGeneration"],
+    tokens = {"bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2}
+    return _build_model(
+        out_dir,
+        "BartForConditionalGeneration",
+        sizes,
+        {
+            **tokens,
+            "forced_eos_token_id": 2,
+            "activation_function": "gelu",
+            "dropout": 0.1,
+            "attention_dropout": 0.0,
+            "activation_dropout": 0.0,
+            "scale_embedding": False,
+            "tie_word_embeddings": True,
+        },
+        {**tokens, "forced_bos_token_id": 0, "forced_eos_token_id": 2, "no_repeat_ngram_size": 3},
+        tokenizer=tokenizer,
+        num_beams=num_beams,
+        max_length=max_length,
+        fixed_length=fixed_length,
+        seed=seed,
+        init_std=init_std,
+        min_length=min_length,
+        beam_only={"length_penalty": 2.0, "early_stopping": True},
     )
-    torch.manual_seed(seed)  # weights are initialised in the constructor
-    model = BartForConditionalGeneration(config).eval()
-    _sharpen_cross_attention(model)
-    _check_finite(model)
-
-    model.generation_config = GenerationConfig(
-        bos_token_id=0,
-        decoder_start_token_id=2,
-        eos_token_id=2,
-        pad_token_id=1,
-        forced_bos_token_id=0,
-        forced_eos_token_id=2,
-        no_repeat_ngram_size=3,
-        **_beam_settings(num_beams, length_penalty=2.0, early_stopping=True),
-        **_length_settings(fixed_length, min_length=min_length, max_length=max_length),
-    )
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
 
 
 def build_bart_like(
@@ -706,8 +730,7 @@ def build_tiny_pegasus(
     ``<unk>``=2); the tokenizer shifts ordinary pieces by its 103-token
     offset, so ``vocab_size`` counts those reserved ids too.
     """
-    import torch
-    from transformers import GenerationConfig, PegasusConfig, PegasusForConditionalGeneration, PegasusTokenizer
+    from transformers import PegasusTokenizer
 
     sizes = _resolve_arch(
         arch,
@@ -734,37 +757,143 @@ def build_tiny_pegasus(
 
     # google/pegasus-cnn_dailymail: pre-norm (hard-wired in the HF class), relu,
     # sinusoidal positions, sqrt(d_model) embedding scale.
-    config = PegasusConfig(
-        **sizes,
-        activation_function="relu",
-        dropout=0.1,
-        attention_dropout=0.1,
-        activation_dropout=0.1,
-        init_std=_init_std(init_std, sizes),
-        scale_embedding=True,
-        tie_word_embeddings=True,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-        forced_eos_token_id=1,
-        architectures=["PegasusForConditionalGeneration"],
+    tokens = {"pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0, "forced_eos_token_id": 1}
+    return _build_model(
+        out_dir,
+        "PegasusForConditionalGeneration",
+        sizes,
+        {
+            **tokens,
+            "activation_function": "relu",
+            "dropout": 0.1,
+            "attention_dropout": 0.1,
+            "activation_dropout": 0.1,
+            "scale_embedding": True,
+            "tie_word_embeddings": True,
+        },
+        tokens,
+        tokenizer=tokenizer,
+        num_beams=num_beams,
+        max_length=max_length,
+        fixed_length=fixed_length,
+        seed=seed,
+        init_std=init_std,
+        min_length=min_length,
+        beam_only={"length_penalty": 0.8},
     )
-    torch.manual_seed(seed)  # weights are initialised in the constructor
-    model = PegasusForConditionalGeneration(config).eval()
-    _sharpen_cross_attention(model)
-    _check_finite(model)
 
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=0,
-        eos_token_id=1,
-        pad_token_id=0,
-        forced_eos_token_id=1,
-        **_beam_settings(num_beams, length_penalty=0.8),
-        **_length_settings(fixed_length, min_length=min_length, max_length=max_length),
+
+# ---------------------------------------------------------------------------
+# NLLB (facebook/nllb-200-distilled-600M)
+# ---------------------------------------------------------------------------
+
+# Architecture of facebook/nllb-200-distilled-600M (M2M100ForConditionalGeneration).
+NLLB_200_DISTILLED_600M: dict[str, int] = {
+    "vocab_size": 256206,
+    "d_model": 1024,
+    "encoder_layers": 12,
+    "decoder_layers": 12,
+    "encoder_attention_heads": 16,
+    "decoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "decoder_ffn_dim": 4096,
+    "max_position_embeddings": 1024,
+}
+
+# The hub model's embedding matrix has two rows more than the tokenizer has tokens.
+_NLLB_MADEUP_WORDS = 2
+
+
+def _nllb_tokenizer(out_dir: Path, model_max_length: int) -> Any:
+    """A real ``NllbTokenizer`` with NLLB's id layout, on a small sentencepiece BPE model.
+
+    As on the hub: ``<s>`` ``<pad>`` ``</s>`` ``<unk>`` = 0..3, the sentencepiece pieces,
+    then the 202 language codes, then ``<mask>`` last; ``sentencepiece.bpe.model`` and
+    the ``tokenizer.json`` it converts to are both saved.
+    """
+    from transformers import NllbTokenizer
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+    proto = _train_spm(training_corpus(), _MAX_SPM_PIECES, model_type="bpe", unk_id=0, bos_id=1, eos_id=2)
+    (out_dir / "sentencepiece.bpe.model").write_bytes(proto)
+    languages = {"src_lang": "nld_Latn", "tgt_lang": "eng_Latn"}
+    converted = NllbTokenizer.from_pretrained(
+        str(out_dir), extra_special_tokens=list(FAIRSEQ_LANGUAGE_CODES), model_max_length=model_max_length, **languages
     )
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    converted.save_pretrained(str(out_dir))
+    # transformers puts <mask> before the language codes; the hub checkpoint has it after them.
+    path = out_dir / "tokenizer.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    mask = next(t for t in data["added_tokens"] if t["content"] == "<mask>")
+    for token in data["added_tokens"]:
+        if token["content"] in FAIRSEQ_LANGUAGE_CODES and token["id"] > mask["id"]:
+            token["id"] -= 1
+    mask["id"] = len(converted) - 1
+    data["added_tokens"].sort(key=lambda t: t["id"])
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tokenizer = NllbTokenizer.from_pretrained(str(out_dir), **languages)
+    if tokenizer.convert_tokens_to_ids("<mask>") != len(tokenizer) - 1 or len(tokenizer) != len(converted):
+        raise RuntimeError("the NLLB tokenizer did not keep the hub's id layout")
+    return tokenizer
+
+
+def build_tiny_nllb(
+    out_dir: Path,
+    *,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn: int = 128,
+    max_positions: int = 1024,
+    num_beams: int = 2,
+    max_length: int = 48,
+    fixed_length: int | None = None,
+    seed: int = 0,
+    init_std: float | None = None,
+) -> Path:
+    """Build a random ``M2M100ForConditionalGeneration`` laid out like facebook/nllb-200-distilled-600M.
+
+    The real ``NllbTokenizer`` on a sentencepiece BPE trained on the corpus, with the
+    hub's special-token layout (language codes, ``<mask>`` last, two made-up embedding
+    rows); ``tokenizer_class`` ``NllbTokenizer`` in ``config.json``; decoding starts with
+    ``</s>`` and the target language is forced by the caller (``eng_Latn``).
+    """
+    out_dir = _prepare_dir(out_dir)
+    (out_dir / "sentencepiece.bpe.model").unlink(missing_ok=True)
+    tokenizer = _nllb_tokenizer(out_dir, max_positions)
+    sizes = _resolve_arch(
+        None,
+        vocab_size=len(tokenizer) + _NLLB_MADEUP_WORDS,
+        d_model=d_model,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        max_positions=max_positions,
+    )
+    # The hub config: pre-norm, relu, sinusoidal positions, sqrt(d_model) embedding scale.
+    tokens = {"bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2}
+    return _build_model(
+        out_dir,
+        "M2M100ForConditionalGeneration",
+        sizes,
+        {
+            **tokens,
+            "activation_function": "relu",
+            "dropout": 0.1,
+            "attention_dropout": 0.1,
+            "activation_dropout": 0.0,
+            "scale_embedding": True,
+            "tie_word_embeddings": True,
+            "tokenizer_class": "NllbTokenizer",
+        },
+        tokens,
+        tokenizer=None,  # saved with the hub's layout already
+        num_beams=num_beams,
+        max_length=max_length,
+        fixed_length=fixed_length,
+        seed=seed,
+        init_std=init_std,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -800,6 +929,7 @@ def main(argv: list[str] | None = None) -> int:
             build_tiny_marian(args.out_dir / "marian", **common),
             build_tiny_bart(args.out_dir / "bart", **common),
             build_tiny_pegasus(args.out_dir / "pegasus", **common),
+            build_tiny_nllb(args.out_dir / "nllb", **common),
         ]
     for path in built:
         print(path)
