@@ -178,7 +178,8 @@ def write_translation(
     """Publish the three outputs (and ``extra`` files) as ``run_dir``'s whole content, at once."""
     files = {
         TRANSLATION_FILE: result.text,
-        ALIGNED_FILE: dumps_jsonl(result.records()),
+        # encoded record by record: a long document never holds the lines, the text and the bytes at once
+        ALIGNED_FILE: b"".join(dumps_jsonl((record,)).encode("utf-8") for record in result.records()),
         MANIFEST_FILE: dumps_manifest(manifest),
         **(extra or {}),
     }
