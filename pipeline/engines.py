@@ -105,12 +105,14 @@ def open_translator(
     use_cache: bool = True,
     options: EngineOptions | None = None,
     allow_pickle: bool = False,
+    glossary: Any = None,  # Glossary | None: terms forced into the source (None: none)
+    guards: str = "retry",  # retry | flag | off (pipeline.retry)
 ) -> TranslatorSession:
     """Resolve the model and wrap its engine in the cache; loads no weights yet."""
     from pipeline.decoding import translation_decoding
     from pipeline.memory import TranslationMemory, default_cache_path
     from pipeline.registry import fingerprint, resolve_model
-    from pipeline.translate import Seq2SeqTranslator
+    from pipeline.translate import Seq2SeqTranslator, guard_policy
 
     options = options or EngineOptions()
     model = resolve_model(model_name, allow_pickle=allow_pickle)
@@ -118,7 +120,8 @@ def open_translator(
     digest = fingerprint(model, memory.digest if memory else None)
     engine = make_engine(model, digest, options)
     decoding = translation_decoding(model, overrides)
-    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
+    policy, calibration = guard_policy(guards, digest, engine)
+    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources, glossary, policy, calibration)
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
 
 

@@ -217,3 +217,76 @@ class TransformersEngine:
             for i, result in zip(batch, self.generate_batch([texts[i] for i in batch], settings), strict=True):
                 outputs[i] = result
         return outputs
+
+    # --- scored hypotheses for the retry ladder (``pipeline.retry.CandidateEngine``) --------------
+
+    def banned_ids(self, phrases: Sequence[str]) -> list[list[int]]:
+        """Target-vocabulary token ids of each phrase, as it opens and as it continues a sentence."""
+        tokenizer, _ = self.load()
+        sequences: dict[tuple[int, ...], None] = {}
+        for phrase in phrases:
+            for text in (phrase, " " + phrase):
+                ids = tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+                if ids:
+                    sequences[tuple(int(i) for i in ids)] = None
+        return [list(ids) for ids in sequences]
+
+    def candidate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """``generate()`` arguments for n-best, banned phrases and per-token scores."""
+        from pipeline.retry import BANNED_PHRASES
+
+        kwargs = self.generate_kwargs(settings)
+        n = int(settings.get("num_return_sequences", 1) or 1)
+        if n > 1:
+            kwargs["num_return_sequences"] = n
+            kwargs["num_beams"] = max(n, int(kwargs.get("num_beams", 1) or 1))
+        banned = self.banned_ids(settings.get(BANNED_PHRASES) or ())
+        if banned:
+            kwargs["bad_words_ids"] = [*(kwargs.get("bad_words_ids") or []), *banned]
+        kwargs.update(output_scores=True, return_dict_in_generate=True)
+        return kwargs
+
+    def decode_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """One padded batch: hypotheses best first, each scored by its mean token log-probability.
+
+        ``compute_transition_scores`` gives each generated token's log-probability (greedy
+        search reports logits, normalised here); tokens after the end token are padding and
+        do not count.
+        """
+        import torch
+
+        from pipeline.retry import Candidate
+
+        tokenizer, net = self.load()
+        kwargs = self.candidate_kwargs(settings)
+        with torch.inference_mode():
+            batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
+            out = net.generate(**batch, **kwargs)
+            beams = int(kwargs.get("num_beams", 1) or 1)
+            transition = net.compute_transition_scores(
+                out.sequences, out.scores, getattr(out, "beam_indices", None) if beams > 1 else None, beams == 1
+            )
+        generated = out.sequences[:, -transition.shape[1] :]
+        eos = net.generation_config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [eos])
+        decoded = tokenizer.batch_decode(out.sequences, skip_special_tokens=True)
+        special = set(tokenizer.all_special_ids)
+        n = int(kwargs.get("num_return_sequences", 1))
+        candidates: list[list[Any]] = [[] for _ in texts]
+        for row, text in enumerate(decoded):
+            tokens = generated[row].tolist()
+            length = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
+            values = [float(v) for v in transition[row, :length].tolist()]
+            finite = [v for v in values if v > float("-inf")]
+            score = sum(finite) / len(finite) if finite else None
+            counted = sum(1 for t in out.sequences[row].tolist() if t not in special)
+            candidates[row // n].append(Candidate(" ".join(text.split()), score, counted))
+        return candidates
+
+    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """For each source, its hypotheses best first (``pipeline.retry.CandidateEngine``)."""
+        outputs: list[list[Any]] = [[] for _ in sources]
+        for batch in length_sorted_batches(self.count_tokens(sources), self.batch_size, self.max_batch_tokens):
+            for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], settings), strict=True):
+                outputs[i] = result
+        return outputs
