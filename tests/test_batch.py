@@ -23,6 +23,7 @@ class ScriptedTranslator:
     """Echoes each source in upper case, or fails the way a source asks it to."""
 
     backend = "scripted"
+    sources: dict[str, str] = {}  # noqa: RUF012 - read only: where each decoding setting came from
 
     @property
     def settings(self) -> dict[str, Any]:
