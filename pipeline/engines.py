@@ -84,8 +84,12 @@ class TranslatorSession:
         """The default run name (see :func:`pipeline.outputs.run_name`)."""
         from pipeline.translate import decoding_settings
 
+        quality: list[str] = getattr(self.translator.inner, "run_name_parts", list)()  # guards, glossary
         return run_name(
-            self.model.slug, self.translator.settings, decoding_settings(self.model), self.options.run_name_parts()
+            self.model.slug,
+            self.translator.settings,
+            decoding_settings(self.model),
+            self.options.run_name_parts() + quality,
         )
 
     def close(self) -> None:
@@ -105,7 +109,7 @@ def open_translator(
     use_cache: bool = True,
     options: EngineOptions | None = None,
     allow_pickle: bool = False,
-    glossary: Any = None,  # Glossary | None: terms forced into the source (None: none)
+    glossary: Any = "builtin",  # a Glossary, None for none, or "builtin" (the default)
     guards: str = "retry",  # retry | flag | off (pipeline.retry)
 ) -> TranslatorSession:
     """Resolve the model and wrap its engine in the cache; loads no weights yet."""
@@ -120,6 +124,10 @@ def open_translator(
     digest = fingerprint(model, memory.digest if memory else None)
     engine = make_engine(model, digest, options)
     decoding = translation_decoding(model, overrides)
+    if isinstance(glossary, str):
+        from pipeline.glossary import builtin_glossary
+
+        glossary = builtin_glossary()
     policy, calibration = guard_policy(guards, digest, engine)
     translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources, glossary, policy, calibration)
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)

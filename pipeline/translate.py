@@ -195,6 +195,15 @@ class Seq2SeqTranslator:
             "low_confidence": {"threshold": self.policy.threshold, "calibration": self.calibration},
         }
 
+    def run_name_parts(self) -> list[str]:
+        """What differs from the default quality settings (built-in glossary, ``retry``), for the run name."""
+        parts = [] if self.policy.mode == "retry" else [f"guards-{self.policy.mode}"]
+        if self.glossary is None or not len(self.glossary):
+            return [*parts, "no-glossary"]
+        if self.glossary.name != "builtin":
+            parts.append(f"glossary-{self.glossary.digest()[:8]}")
+        return parts
+
     def split(self, source: str) -> list[str]:
         limit = self.engine.max_input_tokens
         glossary = self.glossary or Glossary()
