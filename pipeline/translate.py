@@ -179,12 +179,14 @@ class Seq2SeqTranslator:
         return self.engine.backend
 
     def identity(self) -> dict[str, Any]:
-        guards = {"mode": self.policy.mode, "threshold": self.policy.threshold}
-        return {**self.engine.identity(), "settings": self.settings, "guards": guards}
+        return {**self.engine.identity(), "settings": self.settings}
 
-    def segment_key(self, source: str) -> str:
-        """The digest of the glossary entries ``source`` uses: all of the glossary its output depends on."""
-        return self.glossary.segment_key(source) if self.glossary else ""
+    def key_fields(self, source: str) -> dict[str, Any]:
+        """What the cache key adds for ``source``: the guard mode and threshold, and the digest of the
+        glossary entries the source uses (all of the glossary its output depends on; none: nothing)."""
+        fields: dict[str, Any] = {"guards": {"mode": self.policy.mode, "threshold": self.policy.threshold}}
+        used = self.glossary.segment_key(source) if self.glossary else ""
+        return {**fields, "glossary": used} if used else fields
 
     def quality_manifest(self) -> dict[str, Any]:
         """The manifest's account of the quality settings: glossary, guard mode, threshold and its origin."""
@@ -294,10 +296,9 @@ class CachedTranslator:
         return describe() if describe else {}
 
     def key(self, identity: dict[str, Any], source: str) -> str:
-        """The cache key: stage, identity, source, and only the glossary entries the source uses."""
-        segment_key = getattr(self.inner, "segment_key", None)
-        glossary = segment_key(source) if segment_key else ""
-        return cache_key(self.stage, {**identity, "glossary": glossary} if glossary else identity, source)
+        """The cache key: stage, identity, source, guard mode, and only the glossary entries the source uses."""
+        key_fields = getattr(self.inner, "key_fields", None)
+        return cache_key(self.stage, {**identity, **key_fields(source)} if key_fields else identity, source)
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         identity = self.identity()
