@@ -16,7 +16,7 @@ BENCH_ARGS ?=
 CORPUS ?= ../shared/corpora/nl-news-ud-dev
 EVAL_ARGS ?=
 
-.PHONY: setup translate summarize compare bench test test-quality lint format tiny-models clean eval-segmentation
+.PHONY: setup translate summarize compare bench test test-quality lint format tiny-models clean eval-segmentation chromium calibrate
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,11 +39,22 @@ compare: setup  ## score every run under outputs/ and write outputs/<doc>/compar
 bench: setup  ## speed and memory of each engine on the seed (random models of the real architectures)
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
-test: setup  ## the test suite, on tiny random models (no weights, no network)
+test: setup chromium  ## the test suite, on tiny random models (no weights, no network)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-quality: setup  ## quality tests with the real models (skipped where their weights are absent)
 	$(BIN)/python -m pytest -m quality $(PYTEST_ARGS)
+
+chromium:  ## Debian's chromium for the report's browser test: installed when missing (as root, with apt-get)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get)" >&2; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the browser test will skip" >&2; fi; }
+
+calibrate: setup  ## store MODEL's low_confidence threshold, calibrated on CORPUS (ARGS="--limit 500")
+	$(BIN)/nl2en models calibrate $(MODEL) --corpus "$(CORPUS)" $(ARGS)
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check pipeline tests

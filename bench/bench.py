@@ -227,9 +227,9 @@ def drive_translate_batched(spec: dict[str, Any]) -> dict[str, Any]:
 def drive_translate_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """(3)/(4) in-process: the nl2en pipeline API (segment, translate, no cache) with the model loaded first."""
     t0 = time.perf_counter()
-    from pipeline.reader import read_article
     from pipeline.document import translate_document
     from pipeline.engines import EngineOptions, open_translator
+    from pipeline.reader import read_article
 
     session = open_translator(spec["model"], use_cache=False, options=EngineOptions(backend=spec["backend"]))
     opened = time.perf_counter()
@@ -646,6 +646,101 @@ def render_corpus(corpus: dict[str, Any], settings: dict[str, Any]) -> list[str]
             f"| {fmt_num(row['rss_mib'])} | {fmt_num(row['ratio'], '×')} | {time_ok} | {rss_ok} |"
         )
     return [*lines, ""]
+
+
+def bench_guards(bench: Bench) -> dict[str, Any]:
+    """What the guards cost next to translating, and how many extra decodes a flagged segment takes.
+
+    Cost: the whole guarded path (forced terms, term checks, every guard, the ladder's bookkeeping)
+    over the seeds' reference pairs, with an engine that answers instantly with the reference
+    (kept only where it passes every guard, so nothing is retried), against the time the
+    benchmark's translation model (CTranslate2 int8, guards off) takes to decode the same sources.
+    Extra decodes: the same model with ``--guards retry`` on the seed's segments.
+    """
+    from pipeline.ct2 import CT2Engine
+    from pipeline.decoding import translation_decoding
+    from pipeline.glossary import builtin_glossary, force_terms
+    from pipeline.reader import read_article
+    from pipeline.references import load_references
+    from pipeline.registry import fingerprint, resolve_model
+    from pipeline.retry import Candidate, GuardPolicy, document_quality, translate_guarded
+    from pipeline.segment import segment_document
+    from pipeline.translate import Seq2SeqTranslator
+
+    glossary = builtin_glossary()
+    refs = [load_references(f) for f in sorted((ROOT / "seeds").glob("*.refs.toml"))]
+    pairs = [(s.nl, s.en) for r in refs for s in r.translations]
+    answers = {force_terms(nl, glossary).text: en for nl, en in pairs}
+
+    class Instant:
+        def decode(self, sources: Sequence[str], settings: Any) -> list[list[Candidate]]:
+            return [[Candidate(answers.get(s, s), -0.5, len(s.split()))] for s in sources]
+
+    retry = GuardPolicy(mode="retry")
+    checked = translate_guarded(Instant(), [nl for nl, _ in pairs], {}, glossary=glossary, policy=retry)
+    sources = [g.source for g in checked if not g.flagged]
+    guarded_s = []
+    for _ in range(bench.repeats):
+        t0 = time.perf_counter()
+        translate_guarded(Instant(), sources, {}, glossary=glossary, policy=retry)
+        guarded_s.append(time.perf_counter() - t0)
+
+    model_dir = bench.model("marian", bench.args.translate_tokens)
+    bench.converted(model_dir)
+    saved = {k: os.environ.get(k) for k in ("NL2EN_MODELS", "HF_HUB_OFFLINE")}
+    os.environ.update({k: bench.env[k] for k in saved})
+    try:
+        model = resolve_model(str(model_dir))
+        engine = CT2Engine(model, fingerprint(model), compute_type="int8", batch_size=CT2_BATCH_SIZE)
+        settings = translation_decoding(model).settings
+        engine.decode(sources[:2], settings)  # load before timing
+        plain = Seq2SeqTranslator(engine, settings, policy=GuardPolicy(mode="off"))
+        translate_s = []
+        for _ in range(bench.repeats):
+            t0 = time.perf_counter()
+            plain.translate_batch(sources)
+            translate_s.append(time.perf_counter() - t0)
+        segments = [s.source for s in segment_document(read_article(SEED).text).translatable]
+        laddered = Seq2SeqTranslator(engine, settings, glossary=glossary, policy=retry).translate_batch(segments)
+        quality = document_quality(laddered)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    guard = statistics.median(guarded_s)
+    translate = statistics.median(translate_s)
+    extra = quality["extra_decodes_per_flagged"]
+    print(f"  guards: {guard:.3f} s vs translating {translate:.2f} s ({guard / translate:.1%}) over {len(sources)} "
+          f"segments; {extra} extra decodes per flagged segment", flush=True)  # fmt: skip
+    return {
+        "segments": len(sources),
+        "reference_pairs": len(pairs),
+        "guards_s": round(guard, 4),
+        "translate_s": round(translate, 4),
+        "cost": guard / translate,
+        "seed_segments": len(segments),
+        "flagged": quality["flagged"],
+        "extra_decodes": quality["extra_decodes"],
+        "extra_decodes_per_flagged": quality["extra_decodes_per_flagged"],
+    }
+
+
+def guard_targets(guards: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The guards' rows of the targets table: cost ≤ 5 % of translate time; extra decodes per flagged segment."""
+    if not guards:
+        return []
+    cost = guards["cost"] * 100
+    extra = guards["extra_decodes_per_flagged"]
+    return [
+        {"key": "guards_cost", "target": f"guards (scripted engine, {guards['segments']} segments) / translate time",
+         "limit": "≤ 5 %", "measured": round(cost, 2), "unit": "%", "result": "PASS" if cost <= 5 else "MISS",
+         "note": "" if cost <= 5 else f"{cost / 5 - 1:.0%} over", "primary": True},
+        {"key": "guards_extra_decodes", "target": f"extra decodes per flagged segment ({guards['flagged']} of "
+         f"{guards['seed_segments']} seed segments flagged)", "limit": "≤ 3", "measured": extra, "unit": "",
+         "result": "PASS" if extra <= 3 else "MISS", "note": "", "primary": False},
+    ]  # fmt: skip
 
 
 class Bench:
@@ -1116,8 +1211,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beams", type=int, default=4, help="beam size of both models")
     parser.add_argument(
         "--only",
-        default="translate,summarize,startup,extractive,corpus",
-        help="comma list of: translate, summarize, startup, extractive, corpus",
+        default="translate,summarize,startup,extractive,corpus,guards",
+        help="comma list of: translate, summarize, startup, extractive, corpus, guards",
     )
     parser.add_argument(
         "--corpus",
@@ -1247,10 +1342,14 @@ def benchmark(args: argparse.Namespace) -> int:
         if "extractive" in only:
             print("extractive summariser, long article:", flush=True)
             results["extractive"] = bench_extractive(bench, args.extractive_mb)
+        if "guards" in only:
+            print("guards (scripted engine passing every guard) vs translating:", flush=True)
+            results["guards"] = bench_guards(bench)
     machine["load_after"] = loadavg()
     results["bench_s"] = time.perf_counter() - started
     results["targets"] = evaluate_targets(tr_table, su_table, cached, help_, results["bench_s"],
                                           results.get("extractive"))  # fmt: skip
+    results["targets"] += guard_targets(results.get("guards"))
     markdown = render_markdown(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(markdown, encoding="utf-8")

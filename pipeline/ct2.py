@@ -181,6 +181,10 @@ class MarianSentencePiece:
         pieces = self.source.encode(self.normalize(text) if self.normalize else text, out_type=str)
         return [p if p in self.vocab else "<unk>" for p in pieces] + ["</s>"]
 
+    def encode_target(self, text: str) -> list[str]:
+        """Target-side pieces of ``text`` (no end token): what banning a phrase suppresses."""
+        return [str(p) for p in self.target.encode(text, out_type=str)]
+
     def decode(self, tokens: Sequence[str]) -> str:
         text = self.target.decode_pieces([t for t in tokens if t not in self.specials])
         return " ".join(text.replace("\u2581", " ").split())
@@ -215,6 +219,10 @@ class FastTokenizer:
 
     def id_to_token(self, index: int) -> str:
         return self.tokenizer.id_to_token(index) or "<unk>"
+
+    def encode_target(self, text: str) -> list[str]:
+        """Pieces of ``text`` without special tokens: what banning a phrase suppresses."""
+        return [self.id_to_token(i) for i in self.tokenizer.encode(text, add_special_tokens=False).ids]
 
     def decode(self, tokens: Sequence[str]) -> str:
         ids = [i for i in (self.tokenizer.token_to_id(t) for t in tokens) if i is not None]
@@ -359,13 +367,16 @@ class CT2Engine:
         """``translate_batch`` options for ``settings``, worked out once per settings."""
         key = json.dumps(settings, sort_keys=True, default=str)
         if key not in self._options:
-            vocabulary: set[str] = set()
-            if settings.get("bad_words_ids"):  # only then is the target vocabulary needed, and not kept
-                path = self._path or convert_model(self.model, self.fingerprint, self.compute_type)
-                vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
-                vocabulary = set(json.loads(vocab_file.read_text(encoding="utf-8")))
+            # only bad_words_ids needs the target vocabulary, and it is not kept
+            vocabulary = self.target_vocabulary() if settings.get("bad_words_ids") else set()
             self._options[key] = ct2_options(settings, self.tokenizer.id_to_token, vocabulary)
         return dict(self._options[key])
+
+    def target_vocabulary(self) -> set[str]:
+        """The converted model's target tokens (read from disk each time: about 15 MB once loaded)."""
+        path = self._path or convert_model(self.model, self.fingerprint, self.compute_type)
+        vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
+        return set(json.loads(vocab_file.read_text(encoding="utf-8")))
 
     def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
         if not texts:
@@ -389,4 +400,64 @@ class CT2Engine:
             # as transformers counts: tokens that decoding does not drop (NLLB may generate language codes)
             counted = sum(1 for t in tokens if t not in self.tokenizer.specials)
             outputs.append((self.tokenizer.decode(tokens), counted))
+        return outputs
+
+    # --- scored hypotheses for the retry ladder (``pipeline.retry.CandidateEngine``) --------------
+
+    def banned_sequences(self, phrases: Sequence[str]) -> list[list[str]]:
+        """Target tokens of each phrase, as it opens and as it continues a sentence (in-vocabulary only)."""
+        sequences: dict[tuple[str, ...], None] = {}
+        vocabulary = self.target_vocabulary() if phrases else set()
+        for phrase in phrases:
+            for text in (phrase, " " + phrase):
+                tokens = tuple(self.tokenizer.encode_target(text))
+                if tokens and all(t in vocabulary for t in tokens):
+                    sequences[tokens] = None
+        return [list(tokens) for tokens in sequences]
+
+    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """For each source, its hypotheses best first, each scored by its mean token log-probability.
+
+        CTranslate2's ``return_scores`` gives the summed log-probability of the generated
+        tokens (the end token included when generated) divided by ``length ** length_penalty``
+        (greedy search too); multiplying back and dividing by the length gives the mean.
+        """
+        from pipeline.retry import BANNED_PHRASES, Candidate
+
+        if not sources:
+            return []
+        translator = self.load()
+        options = self.options(settings)
+        n = int(settings.get("num_return_sequences", 1) or 1)
+        options["beam_size"] = max(n, options["beam_size"])
+        banned = self.banned_sequences(settings.get(BANNED_PHRASES) or ())
+        if banned:
+            options["suppress_sequences"] = [*options.get("suppress_sequences", []), *banned]
+        options["return_end_token"] = True
+        prefix: list[str] = []
+        forced_bos = settings.get("forced_bos_token_id")
+        if isinstance(forced_bos, int):
+            prefix = [self.tokenizer.id_to_token(forced_bos)]
+        results = translator.translate_batch(
+            [self.tokenizer.encode(t) for t in sources],
+            target_prefix=[prefix] * len(sources) if prefix else None,
+            max_batch_size=self.batch_size,
+            batch_type="examples",
+            num_hypotheses=n,
+            return_scores=True,
+            **options,
+        )
+        end = options.get("end_token", "</s>")
+        penalty = options["length_penalty"]
+        outputs = []
+        for result in results:
+            candidates = []
+            for hypothesis, score in zip(result.hypotheses, result.scores, strict=True):
+                tokens = list(hypothesis)
+                length = max(1, len(tokens))
+                mean = float(score) * length**penalty / length
+                content = [t for t in tokens[len(prefix) :] if t != end]
+                counted = sum(1 for t in content if t not in self.tokenizer.specials)
+                candidates.append(Candidate(self.tokenizer.decode(content), mean, counted))
+            outputs.append(candidates)
         return outputs

@@ -25,6 +25,7 @@ from pipeline.outputs import (
 )
 from pipeline.reader import Article
 from pipeline.registry import ResolvedModel
+from pipeline.retry import document_quality
 from pipeline.segment import Document, segment_document
 from pipeline.translate import CachedTranslator, Translation
 
@@ -81,9 +82,9 @@ class TranslatedDocument:
                 "target": tr.target if tr else seg.source,
                 "translated": tr is not None,
                 "cached": tr.cached if tr else None,
-                "flags": list(tr.flags) if tr else [],
                 "pieces": tr.pieces if tr else 0,
                 "tokens": tr.tokens if tr else 0,
+                **(tr or Translation("")).record_fields(),
             }
 
 
@@ -134,6 +135,7 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
         "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
         "decoding": translator.settings,
         "decoding_sources": translator.sources,
+        "quality": translator.quality_manifest(),
     }
 
 
@@ -165,6 +167,7 @@ def document_manifest(
             # tokens this run generated (cache misses): what tokens/s is measured on
             "generated_tokens": sum(t.tokens for t in result.translations.values() if not t.cached),
         },
+        "quality": document_quality(result.translations.values()),
         "cache": {"path": cache_path, "hits": result.hits, "misses": result.misses},
         "timings": result.timings,
         "versions": library_versions(),

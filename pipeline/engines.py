@@ -86,8 +86,12 @@ class TranslatorSession:
         """The default run name (see :func:`pipeline.outputs.run_name`)."""
         from pipeline.translate import decoding_settings
 
+        quality: list[str] = getattr(self.translator.inner, "run_name_parts", list)()  # guards, glossary
         return run_name(
-            self.model.slug, self.translator.settings, decoding_settings(self.model), self.options.run_name_parts()
+            self.model.slug,
+            self.translator.settings,
+            decoding_settings(self.model),
+            self.options.run_name_parts() + quality,
         )
 
     def close(self) -> None:
@@ -117,12 +121,14 @@ def open_translator(
     use_cache: bool = True,
     options: EngineOptions | None = None,
     allow_pickle: bool = False,
+    glossary: Any = "builtin",  # a Glossary, None for none, or "builtin" (the default)
+    guards: str = "retry",  # retry | flag | off (pipeline.retry)
 ) -> TranslatorSession:
     """Resolve the model and wrap its engine in the cache; loads no weights yet."""
     from pipeline.decoding import translation_decoding
     from pipeline.memory import TranslationMemory, default_cache_path
     from pipeline.registry import fingerprint, resolve_model
-    from pipeline.translate import Seq2SeqTranslator
+    from pipeline.translate import Seq2SeqTranslator, guard_policy
 
     options = options or EngineOptions()
     model = resolve_model(model_name, allow_pickle=allow_pickle)
@@ -130,7 +136,12 @@ def open_translator(
     digest = fingerprint(model, digest_memo(memory))
     engine = make_engine(model, digest, options)
     decoding = translation_decoding(model, overrides)
-    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
+    if isinstance(glossary, str):
+        from pipeline.glossary import builtin_glossary
+
+        glossary = builtin_glossary()
+    policy, calibration = guard_policy(guards, digest, engine)
+    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources, glossary, policy, calibration)
     return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
 
 

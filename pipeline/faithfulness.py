@@ -17,7 +17,7 @@ from pipeline.glossary import Glossary
 from pipeline.guards import NumberMention, english_numbers
 from pipeline.score import key_fact_recall
 
-_CAPITALISED = re.compile(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’')\]]*\s+)[\"“‘'(\[]*")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 

@@ -524,6 +524,23 @@ def calibrate(
     )
 
 
+CALIBRATION_ENV = "NL2EN_CALIBRATION"
+
+
+def default_calibration_path() -> Path:
+    """``$NL2EN_CALIBRATION``, else ``calibration.json`` beside the translation memory."""
+    if os.environ.get(CALIBRATION_ENV):
+        return Path(os.environ[CALIBRATION_ENV])
+    from pipeline.memory import default_cache_path
+
+    return default_cache_path().parent / "calibration.json"
+
+
+def calibration_key(fingerprint: str, engine: dict[str, Any]) -> str:
+    """Scores differ per model and per engine (backend, compute type, device): a threshold is kept per pair."""
+    return f"{fingerprint}|" + "|".join(f"{k}={engine[k]}" for k in sorted(engine) if k != "settings")
+
+
 @dataclass
 class CalibrationStore:
     """Calibrations in one JSON file, keyed by model fingerprint."""

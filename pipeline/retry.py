@@ -23,11 +23,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from pipeline.glossary import ForcedSource, Glossary, TermRecord, check_terms, force_terms
+from pipeline.glossary import ForcedSource, Glossary, TermRecord, check_terms, consistency_table, force_terms
 from pipeline.guards import DEFAULT_SETTINGS, Flag, GuardSettings, check_segment
 
 GuardMode = Literal["retry", "flag", "off"]
@@ -43,6 +43,7 @@ class Candidate:
 
     target: str
     score: float | None = None
+    tokens: int = 0  # generated tokens (0 when the engine does not say)
 
 
 class CandidateEngine(Protocol):
@@ -70,6 +71,7 @@ class Attempt:
     flags: tuple[Flag, ...]
     terms: tuple[TermRecord, ...] = ()
     hypotheses: int = 1  # how many hypotheses this attempt chose from
+    tokens: int = 0  # generated tokens of the chosen hypothesis
 
     def rank(self) -> tuple[int, float]:
         return (len(self.flags), -self.score if self.score is not None else math.inf)
@@ -226,7 +228,9 @@ def _attempt(
     for candidate in candidates:
         target, terms = check_terms(candidate.target, segment.forced.matches)
         flags = policy.check(segment.source, target, candidate.score, terms) if policy.mode != "off" else []
-        attempt = Attempt(rung, dict(settings), target, candidate.score, tuple(flags), tuple(terms), len(candidates))
+        attempt = Attempt(
+            rung, dict(settings), target, candidate.score, tuple(flags), tuple(terms), len(candidates), candidate.tokens
+        )
         if best is None or attempt.rank() < best.rank():
             best = attempt
     if best is None:
@@ -258,6 +262,7 @@ def _decode_rung(
                 joined = Candidate(
                     " ".join(c.target.strip() for c in tops if c.target.strip()),
                     _mean_score([c.score for c in tops], [len(c.target) for c in tops]),
+                    sum(c.tokens for c in tops),
                 )
                 segment.attempts.append(_attempt(segment, rung, {**settings, "pieces": len(parts)}, [joined], policy))
         else:
@@ -312,4 +317,42 @@ def guard_counts(segments: Sequence[GuardedSegment]) -> dict[str, Any]:
         "extra_decodes_per_flagged": extra / len(flagged) if flagged else 0.0,
         "flags_first_attempt": dict(Counter(f.name for s in segments for f in s.attempts[0].flags)),
         "flags_final": dict(Counter(f.name for s in segments for f in s.flags)),
+    }
+
+
+def _records(terms: Iterable[Mapping[str, Any]]) -> list[TermRecord]:
+    known = set(TermRecord.__dataclass_fields__)
+    return [TermRecord(**{k: v for k, v in t.items() if k in known}) for t in terms]
+
+
+def document_quality(translations: Iterable[Any]) -> dict[str, Any]:
+    """The manifest's quality counts from a document's translations (``pipeline.translate.Translation``).
+
+    A segment is ``flagged`` when a first attempt had a flag, ``retried`` when it went up the
+    ladder, ``fixed`` when it was flagged and its final output has none; ``extra_decodes`` counts
+    the ladder's decodes. Also each flag's count and the glossary consistency table.
+    """
+    segments = list(translations)
+    flagged = retried = fixed = extra = 0
+    final: Counter[str] = Counter()
+    terms: list[TermRecord] = []
+    for translation in segments:
+        attempts = list(translation.attempts)
+        first_flags = [a for a in attempts if a.get("rung") == "normal" and a.get("flags")]
+        ladder = sum(1 for a in attempts if a.get("rung") != "normal")
+        guard_flags = [f for f in translation.flags if f != "split"]
+        flagged += bool(first_flags)
+        retried += bool(ladder)
+        fixed += bool(first_flags) and not guard_flags
+        extra += ladder
+        final.update(guard_flags)
+        terms.extend(_records(translation.terms))
+    return {
+        "flagged": flagged,
+        "retried": retried,
+        "fixed": fixed,
+        "extra_decodes": extra,
+        "extra_decodes_per_flagged": round(extra / flagged, 3) if flagged else 0.0,
+        "flags": dict(sorted(final.items())),
+        "glossary_consistency": consistency_table(terms),
     }

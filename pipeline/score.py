@@ -314,6 +314,29 @@ def summary_scores(summary: str, reference: SummaryReference) -> dict[str, Any]:
     }
 
 
+def input_text(manifest: dict[str, Any]) -> str:
+    """The run's input as written (an English document summarised directly); ``""`` when unreadable."""
+    path = (manifest.get("input") or {}).get("resolved")
+    try:
+        return read_text(Path(path)) if path else ""
+    except ScoreError:
+        return ""
+
+
+def summary_faithfulness(summary: str, source: str) -> dict[str, Any]:
+    """Entity and number precision of a summary against its English source (``pipeline.faithfulness``)."""
+    from pipeline.faithfulness import ENTITY_METHOD, entity_precision, number_precision
+    from pipeline.glossary import builtin_glossary
+
+    entities = entity_precision(summary, source, builtin_glossary())
+    numbers = number_precision(summary, source)
+    return {
+        "entity_precision": entities["precision"],
+        "number_precision": numbers["precision"],
+        "faithfulness": {"entities": entities, "numbers": numbers, "method": ENTITY_METHOD},
+    }
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -366,7 +389,9 @@ def score_run(run_dir: Path, refs: References | Path | None = None, *, write: bo
     summary_file = summary_path(run_dir, manifest)
     summary: dict[str, Any] | None = None
     if summary_file is not None and references.summary is not None:
-        summary = {"file": summary_file.name, **summary_scores(read_text(summary_file).strip(), references.summary)}
+        summary_text = read_text(summary_file).strip()
+        summary = {"file": summary_file.name, **summary_scores(summary_text, references.summary)}
+        summary.update(summary_faithfulness(summary_text, translation_text or input_text(manifest)))
         signature["rouge"] = f"rouge-score {_version('rouge-score')}|{'+'.join(ROUGE_TYPES)}|stemmer:porter|F-measure"
 
     counted = [w for s in translation["snippets"] for w in s["untranslated"]]

@@ -267,3 +267,88 @@ class TransformersEngine:
             for i, result in zip(batch, done, strict=True):
                 outputs[i] = result
         return outputs
+
+    # --- scored hypotheses for the retry ladder (``pipeline.retry.CandidateEngine``) --------------
+
+    def banned_ids(self, phrases: Sequence[str]) -> list[list[int]]:
+        """Target-vocabulary token ids of each phrase, as it opens and as it continues a sentence."""
+        tokenizer, _ = self.load()
+        sequences: dict[tuple[int, ...], None] = {}
+        for phrase in phrases:
+            for text in (phrase, " " + phrase):
+                ids = tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+                if ids:
+                    sequences[tuple(int(i) for i in ids)] = None
+        return [list(ids) for ids in sequences]
+
+    def candidate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """``generate()`` arguments for n-best hypotheses and banned phrases."""
+        from pipeline.retry import BANNED_PHRASES
+
+        kwargs = self.generate_kwargs(settings)
+        n = int(settings.get("num_return_sequences", 1) or 1)
+        if n > 1:
+            kwargs["num_return_sequences"] = n
+            kwargs["num_beams"] = max(n, int(kwargs.get("num_beams", 1) or 1))
+        banned = self.banned_ids(settings.get(BANNED_PHRASES) or ())
+        if banned:
+            kwargs["bad_words_ids"] = [*(kwargs.get("bad_words_ids") or []), *banned]
+        return kwargs
+
+    def token_log_probs(self, batch: Any, sequences: Any, copies: int, rows_per_pass: int = 4) -> Any:
+        """Each generated token's log-probability under the model, by one teacher-forced pass.
+
+        ``output_scores`` would keep a vocabulary-sized tensor per step and hypothesis (gigabytes
+        for long beams); this keeps only a few rows' logits at a time.
+        """
+        import torch
+
+        _, net = self.load()
+        inputs = {k: v.repeat_interleave(copies, dim=0) for k, v in batch.items()}
+        out = []
+        for start in range(0, sequences.shape[0], rows_per_pass):
+            rows = slice(start, start + rows_per_pass)
+            logits = net(**{k: v[rows] for k, v in inputs.items()}, decoder_input_ids=sequences[rows, :-1]).logits
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            out.append(log_probs.gather(-1, sequences[rows, 1:].unsqueeze(-1)).squeeze(-1))
+        return torch.cat(out) if out else sequences[:, 1:].float()
+
+    def decode_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """One padded batch: hypotheses best first, each scored by its mean token log-probability.
+
+        The mean runs over the generated tokens up to and including the end token (a forced
+        target-language token is left out: the model did not choose it).
+        """
+        import torch
+
+        from pipeline.retry import Candidate
+
+        tokenizer, net = self.load()
+        kwargs = self.candidate_kwargs(settings)
+        n = int(kwargs.get("num_return_sequences", 1))
+        with torch.inference_mode():
+            batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
+            sequences = net.generate(**batch, **kwargs)
+            log_probs = self.token_log_probs(batch, sequences, n).tolist()
+        eos = net.generation_config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [eos])
+        skip = 1 if settings.get("forced_bos_token_id") is not None else 0
+        special = set(tokenizer.all_special_ids)
+        decoded = tokenizer.batch_decode(sequences, skip_special_tokens=True)
+        candidates: list[list[Any]] = [[] for _ in texts]
+        for row, text in enumerate(decoded):
+            tokens = sequences[row, 1:].tolist()
+            length = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
+            values = log_probs[row][skip:length]
+            score = sum(values) / len(values) if values else None
+            counted = sum(1 for t in sequences[row].tolist() if t not in special)
+            candidates[row // n].append(Candidate(" ".join(text.split()), score, counted))
+        return candidates
+
+    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """For each source, its hypotheses best first (``pipeline.retry.CandidateEngine``)."""
+        outputs: list[list[Any]] = [[] for _ in sources]
+        for batch in length_sorted_batches(self.count_tokens(sources), self.batch_size, self.max_batch_tokens):
+            for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], settings), strict=True):
+                outputs[i] = result
+        return outputs

@@ -14,26 +14,57 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pipeline.decoding import decoding_settings as decoding_settings  # re-exported for callers
+from pipeline.glossary import Glossary, TermRecord, force_terms
+from pipeline.guards import LENGTH_RATIO_BAND as LENGTH_RATIO_BAND  # re-exported for callers
+from pipeline.guards import quality_flags as quality_flags  # re-exported for callers
 from pipeline.memory import TranslationMemory, cache_key
+from pipeline.retry import CandidateEngine, GuardedSegment, GuardPolicy, translate_guarded
 from pipeline.seq2seq import Seq2SeqEngine
 
 _CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
-_REPEAT = re.compile(r"\b(\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE)
-LENGTH_RATIO_BAND = (0.4, 2.5)
 
 
 @dataclass(frozen=True)
 class Translation:
-    """One translated segment, with what the engine noticed about it."""
+    """One translated segment, with what the guards found and how the ladder got there."""
 
     target: str
     flags: tuple[str, ...] = ()
     pieces: int = 1
     tokens: int = 0
     cached: bool = False
+    score: float | None = None  # mean token log-probability of the winning attempt
+    terms: tuple[dict[str, Any], ...] = ()  # glossary terms: nl, en, offsets, status, rendering
+    attempts: tuple[dict[str, Any], ...] = ()  # every decode: rung, settings, target, flags, score
+    flag_evidence: dict[str, Any] = field(default_factory=dict)  # flag name → what shows it
 
     def meta(self) -> dict[str, Any]:
-        return {"flags": list(self.flags), "pieces": self.pieces, "tokens": self.tokens}
+        """What the cache stores beside the target, so a cached run writes the same records."""
+        return {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields()}
+
+    def record_fields(self) -> dict[str, Any]:
+        """The quality fields of a segment's ``aligned.jsonl`` record."""
+        return {
+            "flags": list(self.flags),
+            "flag_evidence": self.flag_evidence,
+            "score": self.score,
+            "terms": list(self.terms),
+            "attempts": list(self.attempts),
+        }
+
+    @classmethod
+    def from_cache(cls, target: str, meta: dict[str, Any]) -> Translation:
+        return cls(
+            target,
+            tuple(meta.get("flags", ())),
+            meta.get("pieces", 1),
+            meta.get("tokens", 0),
+            True,
+            meta.get("score"),
+            tuple(meta.get("terms", ())),
+            tuple(meta.get("attempts", ())),
+            dict(meta.get("flag_evidence", {})),
+        )
 
 
 class Translator(Protocol):
@@ -55,21 +86,6 @@ class Translator(Protocol):
         ...
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
-
-
-def quality_flags(source: str, target: str) -> list[str]:
-    """Signs of a suspicious output: empty, looping, or far too short or long."""
-    flags: list[str] = []
-    if not target.strip():
-        flags.append("empty_output")
-        return flags
-    if _REPEAT.search(target):
-        flags.append("repetition")
-    if len(source) >= 20:
-        ratio = len(target) / len(source)
-        if not LENGTH_RATIO_BAND[0] <= ratio <= LENGTH_RATIO_BAND[1]:
-            flags.append("length_ratio")
-    return flags
 
 
 def _middle_cut(text: str, cuts: list[int]) -> int | None:
@@ -95,18 +111,68 @@ def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
     return split_to_fit(text[:cut], fits) + split_to_fit(text[cut:], fits)
 
 
+class TranslationEngine(Seq2SeqEngine, CandidateEngine, Protocol):
+    """An engine that also gives scored hypotheses (both engines do)."""
+
+
+def _term_dict(record: TermRecord, shift: int) -> dict[str, Any]:
+    return {**record.to_dict(), "start": record.start + shift, "end": record.end + shift, "lemma": record.lemma}
+
+
+def combine_pieces(source: str, parts: Sequence[str], guarded: Sequence[GuardedSegment]) -> Translation:
+    """One segment's translation from its pieces' guarded translations (one piece: the segment itself).
+
+    Term offsets are moved into the segment; a piece's flags count for the segment, with the
+    evidence of the first piece that has each; every attempt is kept, with its piece's index.
+    """
+    targets = [g.target for g in guarded]
+    target = " ".join(t for t in targets if t)
+    terms: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    evidence: dict[str, Any] = {}
+    position = 0
+    for index, (part, segment) in enumerate(zip(parts, guarded, strict=True)):
+        shift = source.find(part, position) if part else position
+        shift = max(shift, 0)
+        position = shift + len(part)
+        terms.extend(_term_dict(t, shift) for t in segment.terms)
+        for number, attempt in enumerate(segment.attempts):
+            record = {**attempt.to_dict(), "winner": number == segment.winner}
+            attempts.append({**record, "piece": index} if len(parts) > 1 else record)
+        for flag in segment.flags:
+            if flag.name not in evidence:
+                evidence[flag.name] = {**flag.evidence, "piece": index} if len(parts) > 1 else flag.evidence
+    flags = list(evidence)
+    if len(parts) > 1:
+        flags.append("split")
+        evidence["split"] = {"pieces": len(parts)}
+    scores = [g.score for g in guarded]
+    tokens = [g.best.tokens for g in guarded]
+    score = None
+    if scores and all(s is not None for s in scores):
+        weights = [max(1, n) for n in tokens]
+        score = sum(s * w for s, w in zip(scores, weights, strict=True) if s is not None) / sum(weights)
+    return Translation(
+        target, tuple(flags), len(parts), sum(tokens), False, score, tuple(terms), tuple(attempts), evidence
+    )
+
+
 @dataclass
 class Seq2SeqTranslator:
     """A seq2seq translation model (MarianMT, NLLB) on an engine: transformers or CTranslate2.
 
-    Sentences longer than the model's source limit are split at clause boundaries (then
-    by words) and the translated pieces joined, so nothing is truncated; outputs are
-    checked for signs of trouble.
+    Glossary terms are forced into the source, each output is checked by the guards and a
+    flagged one goes up the retry ladder (``pipeline.retry``; ``policy.mode``). Sentences
+    longer than the model's source limit (counted after forcing) are split at clause
+    boundaries (then by words) and the translated pieces joined, so nothing is truncated.
     """
 
-    engine: Seq2SeqEngine
+    engine: TranslationEngine
     settings: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
+    glossary: Glossary | None = None
+    policy: GuardPolicy = field(default_factory=GuardPolicy)
+    calibration: dict[str, Any] | None = None  # how the low_confidence threshold was found
 
     @property
     def backend(self) -> str:
@@ -115,27 +181,88 @@ class Seq2SeqTranslator:
     def identity(self) -> dict[str, Any]:
         return {**self.engine.identity(), "settings": self.settings}
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+    def key_fields(self, source: str) -> dict[str, Any]:
+        """What the cache key adds for ``source``: the guard mode and threshold, and the digest of the
+        glossary entries the source uses (all of the glossary its output depends on; none: nothing)."""
+        fields: dict[str, Any] = {"guards": {"mode": self.policy.mode, "threshold": self.policy.threshold}}
+        used = self.glossary.segment_key(source) if self.glossary else ""
+        return {**fields, "glossary": used} if used else fields
+
+    def quality_manifest(self) -> dict[str, Any]:
+        """The manifest's account of the quality settings: glossary, guard mode, threshold and its origin."""
+        glossary = self.glossary or Glossary()
+        return {
+            "glossary": {"name": glossary.name or None, "entries": len(glossary), "digest": glossary.digest() or None},
+            "guards": self.policy.mode,
+            "low_confidence": {"threshold": self.policy.threshold, "calibration": self.calibration},
+        }
+
+    def run_name_parts(self) -> list[str]:
+        """What differs from the default quality settings (built-in glossary, ``retry``), for the run name."""
+        parts = [] if self.policy.mode == "retry" else [f"guards-{self.policy.mode}"]
+        if self.glossary is None or not len(self.glossary):
+            return [*parts, "no-glossary"]
+        if self.glossary.name != "builtin":
+            parts.append(f"glossary-{self.glossary.digest()[:8]}")
+        return parts
+
+    def split(self, source: str) -> list[str]:
         limit = self.engine.max_input_tokens
-        pieces: list[tuple[int, str]] = []
-        for index, source in enumerate(sources):
-            parts = split_to_fit(source, lambda t: self.engine.count_tokens([t])[0] <= limit)
-            pieces.extend((index, part) for part in parts or [source])
-        outputs = self.engine.generate([p for _, p in pieces], self.settings)
-        joined: list[list[tuple[str, int]]] = [[] for _ in sources]
-        for (index, _), result in zip(pieces, outputs, strict=True):
-            joined[index].append(result)
-        results = []
-        for source, parts_out in zip(sources, joined, strict=True):
-            target = " ".join(t for t, _ in parts_out if t)
-            flags = quality_flags(source, target)
-            if len(parts_out) > 1:
-                flags.append("split")
-            results.append(Translation(target, tuple(flags), len(parts_out), sum(n for _, n in parts_out)))
-        return results
+        glossary = self.glossary or Glossary()
+        return split_to_fit(source, lambda t: self.engine.count_tokens([force_terms(t, glossary).text])[0] <= limit)
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        parts = [self.split(source) or [source] for source in sources]
+        flat = [p for ps in parts for p in ps]
+        guarded = iter(translate_guarded(self.engine, flat, self.settings, glossary=self.glossary, policy=self.policy))
+        return [
+            combine_pieces(source, pieces, [next(guarded) for _ in pieces])
+            for source, pieces in zip(sources, parts, strict=True)
+        ]
 
 
 MarianTranslator = Seq2SeqTranslator
+
+
+def guard_policy(mode: str, fingerprint: str, engine: Seq2SeqEngine) -> tuple[GuardPolicy, dict[str, Any] | None]:
+    """The policy for ``mode``, with the model's stored ``low_confidence`` threshold when it was calibrated."""
+    from pipeline.guards import CalibrationStore, calibration_key, default_calibration_path
+    from pipeline.retry import GUARD_MODES
+
+    if mode not in GUARD_MODES:
+        from pipeline.errors import Nl2enError
+
+        raise Nl2enError(f"unknown guard mode {mode!r}; choose one of {', '.join(GUARD_MODES)}")
+    found = CalibrationStore(default_calibration_path()).get(calibration_key(fingerprint, engine.identity()))
+    policy = GuardPolicy(mode=mode, threshold=found.threshold if found else None)
+    return policy, found.to_dict() if found else None
+
+
+def calibrate_translator(
+    translator: Seq2SeqTranslator,
+    fingerprint: str,
+    corpus: Any,
+    *,
+    q: float = 5.0,
+    limit: int | None = None,
+    store: Any = None,
+) -> Any:
+    """Calibrate the model's ``low_confidence`` threshold on a news corpus and store it.
+
+    The corpus sentences are decoded as attempt 1 (normal settings, no glossary, no guards);
+    the threshold is the ``q``-th percentile of their scores, kept per model and engine.
+    """
+    from dataclasses import replace as replace_fields
+
+    from pipeline.guards import CalibrationStore, calibrate, calibration_key, default_calibration_path
+
+    plain = replace_fields(translator, glossary=None, policy=GuardPolicy(mode="off"))
+    key = calibration_key(fingerprint, translator.engine.identity())
+    calibration = calibrate(
+        lambda sentences: [t.score for t in plain.translate_batch(sentences)], key, corpus, q=q, limit=limit
+    )
+    (store or CalibrationStore(default_calibration_path())).put(calibration)
+    return calibration
 
 
 @dataclass
@@ -164,9 +291,18 @@ class CachedTranslator:
     def identity(self) -> dict[str, Any]:
         return {"model": self.fingerprint, **self.inner.identity()}
 
+    def quality_manifest(self) -> dict[str, Any]:
+        describe = getattr(self.inner, "quality_manifest", None)
+        return describe() if describe else {}
+
+    def key(self, identity: dict[str, Any], source: str) -> str:
+        """The cache key: stage, identity, source, guard mode, and only the glossary entries the source uses."""
+        key_fields = getattr(self.inner, "key_fields", None)
+        return cache_key(self.stage, {**identity, **key_fields(source)} if key_fields else identity, source)
+
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         identity = self.identity()
-        keys = [cache_key(self.stage, identity, s) for s in sources]
+        keys = [self.key(identity, s) for s in sources]
         found = self.memory.get_many(keys) if self.memory else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         fresh: dict[str, Translation] = {}
@@ -182,12 +318,7 @@ class CachedTranslator:
         for key in keys:
             if key in found:
                 entry = found[key]
-                meta = entry.meta
-                results.append(
-                    Translation(
-                        entry.target, tuple(meta.get("flags", ())), meta.get("pieces", 1), meta.get("tokens", 0), True
-                    )
-                )
+                results.append(Translation.from_cache(entry.target, entry.meta))
                 self.hits += 1
             else:
                 results.append(replace(fresh[key], cached=False))

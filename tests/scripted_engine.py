@@ -50,6 +50,19 @@ class ScriptedEngine:
             outputs.append((allowed or hypotheses[-1:])[:limit])
         return outputs
 
+    # what the translator needs of an engine besides ``decode`` (``pipeline.seq2seq.Seq2SeqEngine``)
+    backend = "scripted"
+    max_input_tokens = 512
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend}
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(t.split()) + 1 for t in texts]
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        return [(c[0].target, len(c[0].target.split())) for c in self.decode(texts, settings)]
+
     def decodes(self, rung: str) -> int:
         """How many sources were decoded with ``rung``'s settings."""
         return sum(len(sources) for sources, settings in self.calls if rung_of(settings) == rung)

@@ -23,13 +23,10 @@ class ScriptedTranslator:
     """Echoes each source in upper case, or fails the way a source asks it to (the whole call, or that output)."""
 
     backend = "scripted"
+    sources: dict[str, str] = {}  # noqa: RUF012 - read only: where each decoding setting came from
 
     @property
     def settings(self) -> dict[str, Any]:
-        return {}
-
-    @property
-    def sources(self) -> dict[str, str]:
         return {}
 
     def identity(self) -> dict[str, Any]:

@@ -235,3 +235,34 @@ def test_cli_os_error_in_one_document_fails_only_that_document(cli: Any, tiny_ma
     ]
     assert (out / "een" / "r" / "manifest.json").is_file() and (out / "drie" / "r" / "manifest.json").is_file()
     assert "2 translated, 1 failed" in result.stderr.decode()
+
+
+def test_cli_translate_glossary_and_guard_options(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    source = tmp_path / "kort.txt"
+    source.write_text("Poetin sprak met Zelenski in Kyiv over de oorlog.\n\nDe regering praat.\n", encoding="utf-8")
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("# Dutch\tEnglish\nZelenski\tZelensky\tWikipedia: Volodymyr Zelenskyy\n", encoding="utf-8")
+    base = ("translate", str(source), "--model", str(tiny_marian), "--max-new-tokens", "8")
+
+    def manifest_and_records(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        (run,) = [p.parent for p in (out / "kort").glob("*/manifest.json")]
+        records = [json.loads(line) for line in (run / "aligned.jsonl").read_text().splitlines()]
+        return json.loads((run / "manifest.json").read_text()), [r for r in records if r["translated"]]
+
+    flagged = cli(*base, "--out", str(tmp_path / "flag"), "--glossary", str(terms), "--guards", "flag")
+    assert flagged.returncode == 0, flagged.stderr.decode()
+    manifest, records = manifest_and_records(tmp_path / "flag")
+    quality = manifest["translator"]["quality"]
+    assert quality["guards"] == "flag" and quality["glossary"]["name"] == "builtin+terms.tsv"
+    assert [t["en"] for t in records[0]["terms"]] == ["Putin", "Zelensky"]
+    assert all(len(r["attempts"]) == 1 and r["score"] is not None for r in records)
+    assert set(manifest["quality"]["glossary_consistency"]) == {"Poetin", "Zelenski"}
+    off = cli(*base, "--out", str(tmp_path / "off"), "--no-glossary", "--guards", "off")
+    assert off.returncode == 0, off.stderr.decode()
+    manifest, records = manifest_and_records(tmp_path / "off")
+    assert manifest["translator"]["quality"]["glossary"]["entries"] == 0
+    assert all(r["terms"] == [] and r["flags"] == [] for r in records)
+    bad = cli(*base, "--out", str(tmp_path / "bad"), "--guards", "sometimes")
+    assert bad.returncode == 2 and b"Traceback" not in bad.stderr and b"sometimes" in bad.stderr
+    missing = cli(*base, "--out", str(tmp_path / "bad"), "--glossary", str(tmp_path / "nope.tsv"))
+    assert missing.returncode == 1 and missing.stderr.decode().count("\n") == 1 and "E610" in missing.stderr.decode()

@@ -309,3 +309,85 @@ def test_compare_puts_two_model_families_side_by_side(tiny_marian: Path, tiny_nl
     translators = {row["translator"] for row in document["runs"]}
     assert len(document["runs"]) == 2 and len(translators) == 2, translators
     assert all(row["bleu"] is not None and row["chrf"] is not None for row in document["runs"])
+
+
+def test_compare_html_shows_flags_terms_attempts_and_guard_counts(comparison: Comparison) -> None:
+    page = render_html(comparison)
+    parser = ReportParser()
+    parser.feed(page)
+    assert parser.table_rows["guards"] == len(comparison.runs), "guard counts: one row per run"
+    assert parser.table_rows["sentences"] == len(comparison.sentences), "attempt lists add no table rows"
+    flagged = [q for s in comparison.sentences for q in s["quality"] if q and q["flags"]]
+    retried = [q for s in comparison.sentences for q in s["quality"] if q and len(q["attempts"]) > 1]
+    assert flagged and retried, "random weights give flagged and retried segments"
+    titles: list[tuple[str, str]] = []
+
+    class Flags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if tag == "span" and (found.get("class") or "").startswith("flag ") and found.get("title"):
+                titles.append(((found["class"] or "")[5:], found["title"] or ""))
+
+    Flags().feed(page)
+    shown = {(name, json.dumps(json.loads(title), sort_keys=True)) for name, title in titles}
+    for quality in flagged:
+        for flag in quality["flags"]:
+            assert (flag["name"], json.dumps(flag["evidence"], sort_keys=True)) in shown, "evidence on hover (title)"
+    assert page.count('<details class="attempts">') == len(retried)
+    assert "Quality control" in page and "Glossary consistency" in page
+
+
+def test_compare_html_shows_the_glossary_consistency_table(comparison: Comparison) -> None:
+    rows = [dict(r) for r in comparison.rows]
+    rows[0]["quality"] = {**rows[0]["quality"], "consistency": {"Poetin": {"Putin": 3, "Poetin": 1}}}
+    rows[1]["quality"] = {**rows[1]["quality"], "consistency": {"Poetin": {"Putin": 4}}}
+    page = render_html(dataclasses.replace(comparison, rows=rows))
+    parser = ReportParser()
+    parser.feed(page)
+    assert parser.table_rows["consistency"] == 1
+    assert '<td class="variants">Putin × 3; Poetin × 1</td><td>Putin × 4</td>' in page
+
+
+def test_compare_report_in_a_real_browser(comparison: Comparison, tmp_path: Path) -> None:
+    """Chromium renders the report: every section is there, nothing errs, and a screenshot is kept."""
+    import os
+
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if os.environ.get("NL2EN_REQUIRE_BROWSER") != "1":
+        if chromium is None:
+            pytest.skip("Debian's chromium is not installed (`make test` installs it as root)")
+        pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
+    assert chromium is not None, "NL2EN_REQUIRE_BROWSER=1 but chromium is missing"
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "compare.html"
+    page_file.write_text(render_html(comparison), encoding="utf-8")
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri())
+            headings = page.locator("h2").all_inner_texts()
+            assert headings == [
+                "Scores", "Runs", "Chart", "Quality control", "Sentences", "Summaries", "Signatures",
+            ]  # fmt: skip
+            assert page.locator("table.guards tbody tr").count() == len(comparison.runs)
+            assert page.locator("table.sentences tbody tr").count() == len(comparison.sentences)
+            assert page.locator("svg rect").count() >= 2
+            flag = page.locator("table.sentences span.flag").first
+            assert flag.is_visible() and json.loads(flag.get_attribute("title") or "") is not None
+            details = page.locator("details.attempts").first
+            assert not details.locator("ol").is_visible(), "attempts start folded"
+            details.locator("summary").click()
+            assert details.locator("ol").is_visible() and details.locator("li").count() >= 2
+            page.screenshot(path=str(tmp_path / "compare.png"), full_page=False)
+        finally:
+            browser.close()
+    assert errors == [], errors
+    assert requests == [page_file.as_uri()], "the page loads nothing else"
+    assert (tmp_path / "compare.png").stat().st_size > 10_000

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,6 +97,7 @@ def test_document_cached_run_imports_no_torch(tiny_marian: Path, tmp_path: Path)
     code = f"""
 import sys
 from pathlib import Path
+from typing import Any
 from pipeline.batch import translate_paths
 from pipeline.engines import EngineOptions, open_translator
 for out in ("a", "b"):
@@ -139,3 +141,91 @@ def test_document_window_outputs_equal_the_per_document_path(tiny_marian: Path, 
     for path in paths:
         window_text = (tmp_path / "window" / path.stem / "t" / "translation.en.txt").read_bytes()
         assert window_text == (tmp_path / "alone" / path.stem / "translation.en.txt").read_bytes()
+
+
+# --- quality control through the document path (scripted engine) -------------------------------
+
+QC_TEXT = (
+    "Poetin sprak in Moskou met Loekasjenko.\n\n"
+    "De regering in Minsk voert gesprekken over vergaande integratie.\n\n"
+    "Op 1 juli steeg de prijs met 15 procent, zei Poetin.\n"
+)
+QC_SCRIPT = {
+    "Putin sprak in Moscow met Lukashenko.": {"normal": [("Putin spoke in Moscow with Lukashenko.", -0.2)]},
+    "De regering in Minsk voert gesprekken over vergaande integratie.": {
+        "normal": [("The the the the the the the the the the the the.", -0.1)],
+        "wider_beam": [("The government in Minsk is holding talks on far-reaching integration.", -0.4)],
+    },
+    "Op 1 juli steeg de prijs met 15 procent, zei Putin.": {
+        "normal": [("On July 1 the price rose by 16 percent, Poetin said.", -0.3)],
+        "wider_beam": [("On July 1 the price rose by 16 percent, said Poetin.", -0.35)],
+        "n_best": [("On July 1 the price rose 16 percent, Putin said.", -0.3)],
+    },
+    "Op 1 juli steeg de prijs met 15 procent,": {"normal": [("On July 1 the price rose by 15 percent,", -0.5)]},
+    "zei Putin.": {"normal": [("said Putin.", -0.4)]},
+}
+
+
+def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, Any]:
+    from pipeline.document import document_manifest, translate_document, translator_manifest
+    from pipeline.glossary import builtin_glossary
+    from pipeline.memory import TranslationMemory
+    from pipeline.reader import article_from_bytes
+    from pipeline.registry import ResolvedModel
+    from pipeline.retry import GuardPolicy
+    from pipeline.translate import CachedTranslator, Seq2SeqTranslator
+    from tests.scripted_engine import ScriptedEngine
+
+    engine = ScriptedEngine(QC_SCRIPT)
+    inner = Seq2SeqTranslator(engine, {"num_beams": 4}, glossary=builtin_glossary(), policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    translator = CachedTranslator(inner, memory, "sha256:scripted")
+    article = article_from_bytes(QC_TEXT.encode(), "qc", str(tmp_path / "qc.txt"))
+    result = translate_document(article, translator)
+    model = ResolvedModel("scripted", tmp_path, "local")
+    manifest = document_manifest(result, translator_manifest(model, translator), str(memory.path))
+    memory.close()
+    return engine, result, manifest
+
+
+def test_document_records_carry_score_flags_terms_and_attempts(tmp_path: Path) -> None:
+    _, result, manifest = _scripted_document(tmp_path)
+    records = [r for r in result.records() if r["translated"]]
+    names, loop, numbers = records
+    assert names["target"] == "Putin spoke in Moscow with Lukashenko." and names["flags"] == []
+    assert [(t["nl"], t["status"]) for t in names["terms"]] == [
+        ("Poetin", "applied"), ("Moskou", "applied"), ("Loekasjenko", "applied"),
+    ]  # fmt: skip
+    assert all(names["source"][t["start"] : t["end"]] == t["nl"] for t in names["terms"])
+    assert names["score"] == -0.2 and len(names["attempts"]) == 1
+    assert [a["rung"] for a in loop["attempts"]] == ["normal", "wider_beam"] and loop["flags"] == []
+    assert loop["attempts"][0]["flags"][0]["name"] == "repetition" and loop["attempts"][1]["winner"]
+    # the number is wrong in attempts 1-3 (the Dutch name repaired on the way); the clause split gets it right
+    assert [a["rung"] for a in numbers["attempts"]] == ["normal", "wider_beam", "n_best", "clause_split"]
+    assert numbers["target"] == "On July 1 the price rose by 15 percent, said Putin." and numbers["flags"] == []
+    first = numbers["attempts"][0]
+    assert first["target"].endswith("Putin said.") and first["flags"][0]["name"] == "number_mismatch"
+    assert first["flags"][0]["evidence"]["missing"] == [{"source": "15 procent", "expected": "15%", "kind": "percent"}]
+    quality = manifest["quality"]
+    assert (quality["flagged"], quality["retried"], quality["fixed"], quality["extra_decodes"]) == (2, 2, 2, 4)
+    assert quality["glossary_consistency"] == {
+        "Loekasjenko": {"Lukashenko": 1},
+        "Moskou": {"Moscow": 1},
+        "Poetin": {"Putin": 2},
+    }
+    assert manifest["translator"]["quality"]["guards"] == "retry"
+    assert manifest["translator"]["quality"]["glossary"]["name"] == "builtin"
+    # a second run is served from the cache and writes the same records
+    _, again, manifest_again = _scripted_document(tmp_path)
+    strip = [{k: v for k, v in r.items() if k != "cached"} for r in again.records()]
+    assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in result.records()]
+    assert manifest_again["quality"] == quality and manifest_again["cache"]["misses"] == 0
+
+
+def test_document_flag_mode_flags_without_retrying(tmp_path: Path) -> None:
+    engine, result, manifest = _scripted_document(tmp_path, mode="flag")
+    records = [r for r in result.records() if r["translated"]]
+    assert [len(r["attempts"]) for r in records] == [1, 1, 1]
+    assert records[1]["flags"] == ["repetition"] and records[1]["flag_evidence"]["repetition"]["repeated"]
+    assert manifest["quality"]["flagged"] == 2 and manifest["quality"]["retried"] == 0
+    assert engine.decodes("wider_beam") == engine.decodes("n_best") == 0

@@ -85,3 +85,26 @@ def test_engines_summarizer_run_name_and_file(tiny_bart: Path) -> None:
     bart = open_summarizer(str(tiny_bart), memory=None, options=EngineOptions(backend="transformers"))
     assert isinstance(bart, SummarizerSession) and bart.abstractive
     assert (bart.run_name, bart.file) == ("tiny-bart-transformers", "summary.tiny-bart.txt")
+
+
+def test_engines_run_name_names_guard_mode_and_glossary(tiny_marian: Path, tmp_path: Path) -> None:
+    from pipeline.glossary import load_glossary
+
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Zelenski\tZelensky\n", encoding="utf-8")
+    names = {
+        label: open_translator(str(tiny_marian), use_cache=False, **kwargs).run_name  # type: ignore[arg-type]
+        for label, kwargs in {
+            "default": {},
+            "off": {"guards": "off"},
+            "none": {"glossary": None, "guards": "flag"},
+            "file": {"glossary": load_glossary(terms)},
+        }.items()
+    }
+    digest = load_glossary(terms).digest()[:8]
+    assert names == {
+        "default": "tiny-marian",
+        "off": "tiny-marian-guards-off",
+        "none": "tiny-marian-guards-flag-no-glossary",
+        "file": f"tiny-marian-glossary-{digest}",
+    }

@@ -78,3 +78,9 @@ def test_faithfulness_reference_summary_is_faithful_to_reference_translation() -
     worse = faithfulness(swapped, source, refs.summary.key_facts, builtin_glossary())
     assert "Kazan" in worse["entity_precision"]["unsupported"]
     assert worse["number_precision"]["unsupported"] == ["2026"]
+
+
+def test_faithfulness_a_capital_inside_a_word_is_no_entity() -> None:
+    from pipeline.faithfulness import summary_entities
+
+    assert summary_entities("The talks went on in tok125Mde and jjJj, said Putin.") == ["Putin"]

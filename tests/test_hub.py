@@ -220,8 +220,11 @@ def test_hub_pr_listing_is_bounded_by_the_timeout_too(hub: FakeHub, monkeypatch:
 def test_hub_download_shows_progress(
     hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from huggingface_hub.utils import enable_progress_bars
+
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS")
     monkeypatch.setenv("TQDM_POSITION", "-1")  # bars on although the test's stderr is no terminal
+    enable_progress_bars()  # an engine loaded earlier in this process turned them off (transformers' logging)
     pull_model("opus-mt-nl-en")
     err = capsys.readouterr().err
     assert "pytorch_model.bin: 100%" in err and "Fetching 6 files" in err

@@ -167,6 +167,7 @@ def test_reliability_output_paths_cannot_escape(tmp_path: Path) -> None:
 
 
 def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Path, tmp_path: Path) -> None:
+    from pipeline.retry import GuardPolicy
     from pipeline.translate import MarianTranslator, decoding_settings
 
     sentences = [s for s in SEED.read_text(encoding="utf-8").split(". ") if s.strip()][:24]
@@ -176,7 +177,9 @@ def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Pat
             str(tiny_marian), use_cache=False, options=EngineOptions(backend=backend), overrides={"max_new_tokens": 6}
         )
         engine = session.translator.inner.engine  # type: ignore[attr-defined]
-        translator = MarianTranslator(engine, decoding_settings(model, {"max_new_tokens": 6}))
+        translator = MarianTranslator(
+            engine, decoding_settings(model, {"max_new_tokens": 6}), policy=GuardPolicy(mode="off")
+        )
         together = [t.target for t in translator.translate_batch(sentences)]
         alone = [translator.translate_batch([s])[0].target for s in sentences]
         shuffled_order = list(range(len(sentences)))

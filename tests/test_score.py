@@ -21,6 +21,7 @@ from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from pipeline.glossary import builtin_glossary
 from pipeline.references import (
     ReferencesFormatError,
     ReferencesMismatchError,
@@ -53,11 +54,12 @@ def build_seed_runs(model: Path, out: Path) -> dict[str, Path]:
     """
     from pipeline.batch import translate_paths
     from pipeline.engines import open_summarizer, open_translator
+    from pipeline.glossary import builtin_glossary
     from pipeline.summary_stage import run_paths
 
     runs = {}
     for name, overrides in RUN_SETTINGS.items():
-        session = open_translator(str(model), overrides=overrides)
+        session = open_translator(str(model), overrides=overrides, glossary=builtin_glossary())
         try:
             if name == "default":
                 summarizer = open_summarizer("extractive", memory=session.memory, sentences=3)
@@ -377,3 +379,18 @@ def test_score_dutch_function_words_are_not_english_words() -> None:
     spelt_alike = {"er", "heel", "hem", "hoe", "op", "tot", "dan", "in", "is", "over", "door", "want", "die", "was"}
     assert not DUTCH_FUNCTION_WORDS & spelt_alike
     assert untranslated_words("Dan is in the op", "", "") == [], "English text has no Dutch words"
+
+
+def test_score_summary_faithfulness_against_the_translation(seed_runs: dict[str, Path]) -> None:
+    from pipeline.faithfulness import entity_precision, number_precision
+
+    result = score_run(seed_runs["default"], write=False)
+    summary = result["summary"]
+    text = (seed_runs["default"] / "translation.en.txt").read_text(encoding="utf-8")
+    summary_text = next(seed_runs["default"].glob("summary*.txt")).read_text(encoding="utf-8").strip()
+    assert summary["faithfulness"]["entities"] == entity_precision(summary_text, text, builtin_glossary())
+    assert summary["entity_precision"] == summary["faithfulness"]["entities"]["precision"]
+    assert summary["number_precision"] == number_precision(summary_text, text)["precision"]
+    # the extractive summary copies sentences of the translation: whatever it names, the source has
+    assert summary["entity_precision"] in (None, 1.0) and summary["number_precision"] in (None, 1.0)
+    assert "faithfulness" not in (result["translation"] or {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.glossary import builtin_glossary, force_terms, parse_tsv
 from pipeline.memory import TranslationMemory
 from pipeline.registry import resolve_model
+from pipeline.retry import GuardPolicy
 from pipeline.seq2seq import TransformersEngine
 from pipeline.translate import (
     CachedTranslator,
@@ -35,8 +39,10 @@ SENTENCES = [
 
 
 def translator(path: Path, overrides: dict[str, Any] | None = None, batch_size: int = 16) -> MarianTranslator:
+    """Guards off: what is tested here is attempt 1, the plain decode (the ladder is test_retry's)."""
     model = resolve_model(str(path))
-    return MarianTranslator(TransformersEngine(model, batch_size=batch_size), decoding_settings(model, overrides))
+    engine = TransformersEngine(model, batch_size=batch_size)
+    return MarianTranslator(engine, decoding_settings(model, overrides), policy=GuardPolicy(mode="off"))
 
 
 def direct_generate(translator: MarianTranslator, text: str) -> list[int]:
@@ -185,8 +191,9 @@ def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path
     from pipeline.document import translator_manifest
     from pipeline.engines import EngineOptions, open_translator
 
+    options = EngineOptions(backend="transformers")
     session = open_translator(
-        str(tiny_nllb), options=EngineOptions(backend="transformers"), cache=tmp_path / "tm.sqlite3"
+        str(tiny_nllb), options=options, cache=tmp_path / "tm.sqlite3", guards="off", glossary=None
     )
     translator = session.translator
     tokenizer, net = translator.inner.engine.load()  # type: ignore[attr-defined]
@@ -217,3 +224,173 @@ def test_translate_nllb_alias_is_registered_with_its_licence() -> None:
     assert alias.hub_id == "facebook/nllb-200-distilled-600M" and alias.task == "translation"
     with (models_dir() / "registry.toml").open("rb") as fh:
         assert "CC-BY-NC" in tomllib.load(fh)["nllb-600m"]["licence"]
+
+
+# --- quality control: scored hypotheses, guards, glossary in the cache key --------------------
+
+QC_NL = "Poetin sprak in Moskou met Loekasjenko over de integratie."
+QC_EN = "Putin spoke in Moscow with Lukashenko about the integration."
+QC_PLAIN_NL = "De regering in Minsk voert gesprekken over vergaande integratie."
+QC_PLAIN_EN = "The government in Minsk is holding talks on far-reaching integration."
+QC_LOOP = "The the the the the the the the the the the the the the the the the."
+
+
+def _engine(backend: str, tiny_marian: Path) -> Any:
+    from pipeline.engines import EngineOptions, make_engine
+
+    model = resolve_model(str(tiny_marian))
+    return make_engine(model, "sha256:tiny", EngineOptions(backend=backend, compute_type="float32"))
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_translate_candidates_are_scored_distinct_and_honour_bans(tiny_marian: Path, backend: str) -> None:
+    engine = _engine(backend, tiny_marian)
+    model = resolve_model(str(tiny_marian))
+    settings = decoding_settings(model, {"num_beams": 4, "max_new_tokens": 10})
+    nbest = engine.decode(SENTENCES, {**settings, "num_return_sequences": 3})
+    assert [len(c) for c in nbest] == [3] * len(SENTENCES)
+    scores = [h.score for c in nbest for h in c]
+    assert all(s is not None and math.isfinite(s) and s < 0 for s in scores)
+    assert all(h.tokens > 0 for c in nbest for h in c)
+    assert all(len({h.target for h in c}) > 1 for c in nbest), "n-best hypotheses differ"
+    single = engine.decode(SENTENCES, settings)
+    assert [c[0].target for c in single] == [t for t, _ in engine.generate(SENTENCES, settings)], "same as generate()"
+    # Banning: a Dutch form becomes target tokens, which the decoder must not produce. The tiny
+    # model's fillers (``▁tok44``) are not pieces its sentencepiece model makes, so the most
+    # frequent generated word's token is banned directly, and the phrase tokenisation is checked apart.
+    words = [w for c in single for w in c[0].target.split()]
+    assert len(set(words)) > 3, "tiny model gives the same word everywhere"
+    common = max(set(words), key=words.count)
+    if backend == "ctranslate2":
+        assert engine.banned_sequences(["Poetin"]) == [engine.tokenizer.encode_target("Poetin")]
+        engine.banned_sequences = lambda phrases: [["\u2581" + common]]
+    else:
+        tokenizer, _ = engine.load()
+        assert engine.banned_ids(["Poetin"]) == [tokenizer(text_target="Poetin", add_special_tokens=False)["input_ids"]]
+        token = tokenizer.convert_tokens_to_ids("\u2581" + common)
+        engine.banned_ids = lambda phrases: [[token]]
+    banned = engine.decode(SENTENCES, {**settings, "banned_phrases": ["(banned)"]})
+    assert all(common not in h.target.split() for c in banned for h in c)
+    assert [c[0].target for c in banned] != [c[0].target for c in single]
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_translate_guards_off_is_attempt_one_of_retry(tiny_marian: Path, backend: str) -> None:
+    engine = _engine(backend, tiny_marian)
+    settings = decoding_settings(resolve_model(str(tiny_marian)), {"max_new_tokens": 12})
+    glossary = builtin_glossary()
+    retry = MarianTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="retry"))
+    off = MarianTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="off"))
+    sources = [*SENTENCES, QC_NL]
+    retried, plain = retry.translate_batch(sources), off.translate_batch(sources)
+    assert len({t.target for t in plain}) > len(plain) // 2, "tiny model gives the same output for every input"
+    assert [t.attempts[0]["target"] for t in retried] == [t.target for t in plain]
+    assert [t.attempts[0]["score"] for t in retried] == pytest.approx([t.score for t in plain])
+    assert all(t.score is not None and math.isfinite(t.score) for t in retried + plain)
+    assert all(len(t.attempts) == 1 and not t.flags for t in plain)
+    assert any(len(t.attempts) > 1 for t in retried), "random output is flagged and retried"
+    record = retried[-1].record_fields()
+    assert [term["nl"] for term in record["terms"]] == ["Poetin", "Moskou", "Loekasjenko"]
+    assert all(record["flag_evidence"][name] is not None for name in record["flags"])
+
+
+def _scripted_translator(glossary: Any, memory: TranslationMemory | None = None, mode: str = "retry") -> Any:
+    from tests.scripted_engine import ScriptedEngine
+
+    engine = ScriptedEngine(
+        {
+            force_terms(QC_NL, glossary).text: {"normal": [(QC_EN, -0.3)]},
+            QC_PLAIN_NL: {"normal": [(QC_LOOP, -0.2)], "wider_beam": [(QC_PLAIN_EN, -0.5)]},
+        },
+        default=lambda s: (s, -0.4),
+    )
+    inner = MarianTranslator(engine, {"num_beams": 4}, glossary=glossary, policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
+    return engine, CachedTranslator(inner, memory, "sha256:scripted")
+
+
+def test_translate_cache_key_holds_only_the_glossary_entries_a_segment_uses(tmp_path: Path) -> None:
+    base = builtin_glossary()
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        engine, cached = _scripted_translator(base, memory)
+        first = cached.translate_batch([QC_NL, QC_PLAIN_NL])
+        assert first[0].target == QC_EN and [t["status"] for t in first[0].terms] == ["applied"] * 3
+        assert first[1].target == QC_PLAIN_EN and [a["rung"] for a in first[1].attempts] == ["normal", "wider_beam"]
+        calls = len(engine.calls)
+        # an entry neither segment uses: both are served from the cache
+        extra = parse_tsv("Zelensky\tZelenskyy\n", "extra")
+        _, unrelated = _scripted_translator(base.merged(extra), memory)
+        unrelated.inner.engine = engine
+        again = unrelated.translate_batch([QC_NL, QC_PLAIN_NL])
+        assert [t.cached for t in again] == [True, True] and len(engine.calls) == calls
+        assert [t.record_fields() for t in again] == [t.record_fields() for t in first], "cached records reproduce"
+        # changing an entry the first segment uses re-translates that segment only
+        changed = base.merged(parse_tsv("Moskou\tMoskva\n", "changed"))
+        engine2, edited = _scripted_translator(changed, memory)
+        result = edited.translate_batch([QC_NL, QC_PLAIN_NL])
+        assert [t.cached for t in result] == [False, True]
+        assert {s for sources, _ in engine2.calls for s in sources} == {force_terms(QC_NL, changed).text}
+        # a different guard mode is a different output: it misses
+        _, flag_only = _scripted_translator(base, memory, mode="flag")
+        assert [t.cached for t in flag_only.translate_batch([QC_PLAIN_NL])] == [False]
+
+
+def test_translate_long_sentence_under_guards_is_split_and_never_truncated(tiny_marian: Path) -> None:
+    engine = _engine("ctranslate2", tiny_marian)
+    settings = decoding_settings(resolve_model(str(tiny_marian)), {"num_beams": 1, "max_new_tokens": 4})
+    guarded = MarianTranslator(engine, settings, glossary=builtin_glossary(), policy=GuardPolicy(mode="retry"))
+    words = " ".join(f"Poetin{i}, Moskou en integratie" for i in range(200))
+    limit = engine.max_input_tokens
+    assert engine.count_tokens([words])[0] > limit
+    (result,) = guarded.translate_batch([words])
+    assert result.pieces > 1 and "split" in result.flags and result.flag_evidence["split"] == {"pieces": result.pieces}
+    pieces = guarded.split(words)
+    assert all(engine.count_tokens([force_terms(p, builtin_glossary()).text])[0] <= limit for p in pieces)
+    assert {a["piece"] for a in result.attempts} == set(range(result.pieces))
+    assert all(words[t["start"] : t["end"]] == t["nl"] for t in result.terms), "term offsets point into the segment"
+
+
+def test_translate_uses_the_calibrated_threshold(tiny_marian: Path, tmp_path: Path, monkeypatch: Any) -> None:
+    from pipeline.engines import EngineOptions, open_translator
+    from pipeline.guards import CalibrationStore, calibration_key
+    from pipeline.translate import calibrate_translator
+
+    monkeypatch.setenv("NL2EN_CALIBRATION", str(tmp_path / "calibration.json"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = " ".join(SENTENCES)
+    (corpus / "doc1.txt").write_text(text, encoding="utf-8")
+    ends, position = [], 0
+    for sentence in SENTENCES:
+        position += len(sentence)
+        ends.append(position)
+        position += 1
+    (corpus / "gold.jsonl").write_text(json.dumps({"doc": "doc1", "ends": ends}) + "\n", encoding="utf-8")
+    options = EngineOptions(backend="ctranslate2", compute_type="float32")
+    overrides = {"max_new_tokens": 8}
+    session = open_translator(
+        str(tiny_marian), use_cache=False, options=options, overrides=overrides, guards="flag", glossary=None
+    )
+    assert session.translator.inner.policy.threshold is None  # type: ignore[attr-defined]
+    before = session.translator.translate_batch(SENTENCES)
+    assert not any("low_confidence" in t.flags for t in before)
+    calibration = calibrate_translator(
+        session.translator.inner,  # type: ignore[arg-type]
+        session.translator.fingerprint,
+        corpus,
+        q=100,
+    )
+    key = calibration_key(session.translator.fingerprint, session.translator.inner.engine.identity())  # type: ignore[attr-defined]
+    stored = CalibrationStore(tmp_path / "calibration.json").get(key)
+    assert stored is not None and stored.segments == len(SENTENCES) and stored.percentile == 100
+    assert stored.threshold == pytest.approx(max(t.score for t in before if t.score is not None))
+    assert calibration.corpus == "corpus" and "percentile" in calibration.method
+    reopened = open_translator(
+        str(tiny_marian), use_cache=False, options=options, overrides=overrides, guards="flag", glossary=None
+    )
+    inner = reopened.translator.inner
+    assert inner.policy.threshold == stored.threshold  # type: ignore[attr-defined]
+    assert reopened.translator.quality_manifest()["low_confidence"]["calibration"]["corpus_digest"]
+    after = reopened.translator.translate_batch(SENTENCES)
+    low = [t for t in after if "low_confidence" in t.flags]
+    assert len(low) == len(SENTENCES) - 1, "at the 100th percentile every sentence but the most confident is low"
+    assert low[0].flag_evidence["low_confidence"]["threshold"] == pytest.approx(stored.threshold, abs=1e-4)

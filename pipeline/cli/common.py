@@ -10,8 +10,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -109,3 +110,37 @@ def engine_options(
     return EngineOptions(
         backend=backend, compute_type=compute_type, device=device, threads=threads, batch_size=batch_size
     )
+
+
+GlossaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--glossary", help="Glossary file (TSV nl<TAB>en, or TOML with inflected forms) over the built-in one."
+    ),
+]
+NoGlossaryOpt = Annotated[
+    bool, typer.Option("--no-glossary", help="Leave out the built-in glossary (a --glossary FILE still applies).")
+]
+
+
+class GuardMode(StrEnum):
+    retry = "retry"
+    flag = "flag"
+    off = "off"
+
+
+GuardsOpt = Annotated[
+    GuardMode,
+    typer.Option("--guards", help="retry: retry flagged sentences (default); flag: only flag them; off: no checks."),
+]
+
+
+def quality_options(glossary: Path | None, no_glossary: bool, guards: str | GuardMode) -> dict[str, Any]:
+    """``open_translator`` arguments for the glossary and guard options."""
+    from pipeline.glossary import Glossary, load_glossary, resolve_glossary
+
+    if no_glossary:
+        chosen = load_glossary(glossary) if glossary is not None else Glossary()
+    else:
+        chosen = resolve_glossary(glossary)
+    return {"glossary": chosen, "guards": str(guards)}

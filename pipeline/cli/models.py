@@ -1,4 +1,4 @@
-"""``nl2en models list|pull|import``."""
+"""``nl2en models list|pull|import|convert|calibrate``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import handled
+from pipeline.cli.common import BackendOpt, ComputeOpt, DeviceOpt, ThreadsOpt, engine_options, handled
 
 PICKLE_HELP = "Load a pickle checkpoint the restricted loader refuses (it can run code: trusted sources only)."
 models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
@@ -77,3 +77,45 @@ def convert(
             digest = fingerprint(model, memory.digest)
         path = convert_model(model, digest, quantization, force=force)
     typer.echo(f"converted {model.name} ({digest}) into {path}")
+
+
+@models_app.command("calibrate")
+def calibrate_command(
+    name: Annotated[str, typer.Argument(help="Alias, hub id or model directory of a translator.")],
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="News corpus (default: shared/corpora/nl-news-ud-dev).")
+    ] = None,
+    percentile: Annotated[float, typer.Option("--percentile", min=0, max=100, help="Threshold percentile.")] = 5.0,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Calibrate on the first N sentences.")] = None,
+    backend: BackendOpt = "auto",
+    compute_type: ComputeOpt = "int8",
+    device: DeviceOpt = "cpu",
+    threads: ThreadsOpt = None,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=PICKLE_HELP)] = False,
+) -> None:
+    """Calibrate a translator's low_confidence threshold on a news corpus and store it.
+
+    The threshold is the given percentile of the mean token log-probabilities the model gives
+    the corpus sentences; translations with this model and engine use it from then on.
+    """
+    from pipeline.engines import open_translator
+    from pipeline.errors import Nl2enError
+    from pipeline.guards import default_calibration_path, find_news_corpus
+    from pipeline.translate import calibrate_translator
+
+    with handled():
+        found = corpus or find_news_corpus()
+        if found is None or not (found / "gold.jsonl").is_file():
+            raise Nl2enError("no news corpus found", hint="pass --corpus DIR (a folder with gold.jsonl)")
+        options = engine_options(backend, compute_type, device, threads)
+        session = open_translator(name, use_cache=False, options=options, allow_pickle=allow_pickle, guards="off")
+        try:
+            inner = session.translator.inner
+            calibration = calibrate_translator(inner, session.translator.fingerprint, found, q=percentile, limit=limit)  # type: ignore[arg-type]
+        finally:
+            session.close()
+    typer.echo(
+        f"{name}: low_confidence threshold {calibration.threshold:.4f} "
+        f"(p{calibration.percentile:g} of {calibration.segments} sentences of {calibration.corpus}) "
+        f"stored in {default_calibration_path()}"
+    )

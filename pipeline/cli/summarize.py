@@ -18,15 +18,20 @@ from pipeline.cli.common import (
     ComputeOpt,
     DeviceOpt,
     EncodingOpt,
+    GlossaryOpt,
+    GuardMode,
+    GuardsOpt,
     MaxCharsOpt,
     MaxNewOpt,
     NoCacheOpt,
+    NoGlossaryOpt,
     OutOpt,
     PickleOpt,
     RunNameOpt,
     ThreadsOpt,
     engine_options,
     handled,
+    quality_options,
 )
 from pipeline.cli.progress import reporting_progress
 
@@ -143,6 +148,9 @@ def run(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    glossary: GlossaryOpt = None,
+    no_glossary: NoGlossaryOpt = False,
+    guards: GuardsOpt = GuardMode.retry,
 ) -> None:
     """Translate Dutch articles and summarise the translations into the same run directories.
 
@@ -161,6 +169,7 @@ def run(
             use_cache=not no_cache,
             options=options,
             allow_pickle=allow_pickle,
+            **quality_options(glossary, no_glossary, guards),
         )
     try:
         with handled():

@@ -17,16 +17,21 @@ from pipeline.cli.common import (
     ComputeOpt,
     DeviceOpt,
     EncodingOpt,
+    GlossaryOpt,
+    GuardMode,
+    GuardsOpt,
     MaxCharsOpt,
     MaxNewOpt,
     ModelOpt,
     NoCacheOpt,
+    NoGlossaryOpt,
     OutOpt,
     PickleOpt,
     RunNameOpt,
     ThreadsOpt,
     engine_options,
     handled,
+    quality_options,
 )
 from pipeline.cli.progress import reporting_progress
 
@@ -48,6 +53,9 @@ def translate(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    glossary: GlossaryOpt = None,
+    no_glossary: NoGlossaryOpt = False,
+    guards: GuardsOpt = GuardMode.retry,
 ) -> None:
     """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
 
@@ -66,6 +74,7 @@ def translate(
             use_cache=not no_cache,
             options=options,
             allow_pickle=allow_pickle,
+            **quality_options(glossary, no_glossary, guards),
         )
     from pipeline.registry import describe_source
 

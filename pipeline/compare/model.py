@@ -77,6 +77,8 @@ QUALITY_COLUMNS = (
     Column("facts_summary", "facts in summary %", "facts sum %", "high", 0, percent=True),
     Column("facts_translation", "facts in translation %", "facts tr %", "high", 0, percent=True),
     Column("untranslated", "untranslated words", "untransl.", "low", 0),
+    Column("entity_precision", "summary entity precision %", "ent. P %", "high", 0, percent=True),
+    Column("number_precision", "summary number precision %", "num. P %", "high", 0, percent=True),
 )
 SPEED_COLUMNS = (
     Column("translate_s", "translate s", "transl. s", "low", 2),
@@ -230,12 +232,45 @@ def run_row(view: RunView) -> dict[str, Any]:
         "facts_summary": summary.get("key_fact_recall"),
         "facts_translation": translation.get("key_fact_recall"),
         "untranslated": untranslated.get("count") if view.scores else None,
+        "entity_precision": summary.get("entity_precision"),
+        "number_precision": summary.get("number_precision"),
         "translate_s": translate_s,
         "summarize_s": timings.get("summarize_s"),
         "tokens_per_s": tokens / translate_s if tokens and translate_s else None,
         "cache_hits": cache.get("hits"),
         "cache_lookups": (cache.get("hits") or 0) + (cache.get("misses") or 0),
         "note": view.note,
+        "quality": guard_summary(manifest),
+    }
+
+
+def guard_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run's guard mode, glossary, threshold and counts (segments flagged, retried, fixed, extra decodes)."""
+    configured = (manifest.get("translator") or {}).get("quality") or {}
+    counts = manifest.get("quality") or {}
+    glossary = configured.get("glossary") or {}
+    return {
+        "guards": configured.get("guards"),
+        "glossary": f"{glossary.get('name')} ({glossary.get('entries')} terms, {glossary.get('digest')})"
+        if glossary.get("entries")
+        else None,
+        "threshold": (configured.get("low_confidence") or {}).get("threshold"),
+        **{k: counts.get(k) for k in ("flagged", "retried", "fixed", "extra_decodes")},
+        "flags": counts.get("flags") or {},
+        "consistency": counts.get("glossary_consistency") or {},
+    }
+
+
+def segment_quality(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the report shows of a segment beside its output: flags with evidence, terms, attempts, score."""
+    if record is None:
+        return None
+    evidence = record.get("flag_evidence") or {}
+    return {
+        "score": record.get("score"),
+        "flags": [{"name": name, "evidence": evidence.get(name, {})} for name in record.get("flags") or []],
+        "terms": record.get("terms") or [],
+        "attempts": record.get("attempts") or [],
     }
 
 
@@ -243,7 +278,7 @@ def best_values(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
     """For each ranked column, the runs holding the best value as shown (ties all marked, all-equal none)."""
     best: dict[str, list[str]] = {}
     for column in COLUMNS:
-        shown = {r["run"]: column.format(r[column.key]) for r in rows if r[column.key] is not None}
+        shown = {r["run"]: column.format(r.get(column.key)) for r in rows if r.get(column.key) is not None}
         if column.better is None or len(shown) < 2:
             continue
         numeric = {run: float(text) for run, text in shown.items()}
@@ -316,10 +351,11 @@ def sentence_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
     for record in baseline.records:
         if not record.get("translated"):
             continue
-        outputs = []
+        outputs, quality = [], []
         for spans in by_span:
             match = spans.get((record["start"], record["end"]))
             outputs.append(match["target"] if match else None)
+            quality.append(segment_quality(match))
         rows.append(
             {
                 "index": record["index"],
@@ -327,6 +363,7 @@ def sentence_rows(views: Sequence[RunView]) -> list[dict[str, Any]]:
                 "source": record["source"],
                 "reference": references.get(record["index"]),
                 "outputs": outputs,
+                "quality": quality,
                 "differs": any(o != outputs[0] for o in outputs[1:]),
             }
         )
