@@ -61,19 +61,20 @@ def check_doc_id(raw: object, where: str) -> str:
 class _SeenIds:
     """Ids already used in this corpus, case-folded (folders collide on case-insensitive disks).
 
-    Stored as 8-byte digests, so a million ids cost tens of megabytes, not the ids themselves.
+    Kept as 64-bit digests in a set: the one thing that grows with the corpus, at about
+    100 bytes an id (100 MB for a million), so repeats are caught without holding the ids.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[bytes, str] = {}
+        self._seen: set[int] = set()
 
-    def claim(self, doc_id: str, where: str) -> str | None:
-        """None if ``doc_id`` is new; else where it was first seen."""
-        key = hashlib.blake2b(doc_id.casefold().encode(), digest_size=8).digest()
-        first = self._seen.get(key)
-        if first is None:
-            self._seen[key] = where
-        return first
+    def claim(self, doc_id: str) -> bool:
+        """True if ``doc_id`` is new."""
+        key = int.from_bytes(hashlib.blake2b(doc_id.casefold().encode(), digest_size=8).digest())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
 
 def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[CorpusItem]:
@@ -110,9 +111,8 @@ def _jsonl_item(raw: bytes, where: str, seen: _SeenIds, max_chars: int) -> Corpu
     text = record.get("text")
     if not isinstance(text, str):
         raise InputError(f'{where}: "text" must be a string (id {doc_id})')
-    first = seen.claim(doc_id, where)
-    if first is not None:
-        raise InputError(f"{where}: id {doc_id!r} repeats the id at {first} (ids are compared ignoring case)")
+    if not seen.claim(doc_id):
+        raise InputError(f"{where}: id {doc_id!r} repeats an earlier id (ids are compared ignoring case)")
     article = article_from_bytes(text.encode("utf-8"), where, where, "utf-8", max_chars)
     return CorpusItem(doc_id, where, replace(article, name=doc_id))
 
