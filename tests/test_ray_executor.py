@@ -28,6 +28,7 @@ from pipeline.ray_executor import (
     ExecutorError,
     RayConnection,
     RayExecutor,
+    RaySummaryExecutor,
     check_address,
     time_ray,
 )
@@ -114,10 +115,14 @@ def test_ray_executor_batch_outputs_identical_to_local_with_cached_and_fresh(
             ray_executor = executor(tiny_marian, workers=2, batch_rows=8, fingerprint=translator.fingerprint)
             assert ray_executor.identity() == translator.inner.identity()
             translator = CachedTranslator(ray_executor, session.memory, translator.fingerprint)
+            # as the batch loop does per window: all segments at once, only the misses go to Ray
+            window = [s.source for p in paths for s in segment_document(p.read_text(encoding="utf-8")).translatable]
+            translator.translate_batch(window)
+            assert translator.hits > 0 and translator.misses > 0
         report = translate_paths(paths, translator, session.model, out=tmp_path / name, run_name="run")
         session.close()
         assert not report.failed and len(report.written) == 24
-        assert report.hits > 0 and report.misses > 0
+        assert report.hits > 0 and (report.misses > 0 or name == "ray")
         outs[name] = tmp_path / name
     targets = set()
     for path in paths:
@@ -226,3 +231,21 @@ print("ray" in sys.modules, any(m.startswith("ray.") for m in sys.modules))
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_ray_executor_summaries_match_the_local_summariser(
+    ray_local: RayConnection, tiny_bart: Path, english_sentences: list[str]
+) -> None:
+    from pipeline.runner import open_summarizer
+
+    session = open_summarizer(str(tiny_bart), memory=None, backend="ctranslate2")
+    local = session.summarizer.inner
+    texts = [" ".join(english_sentences[i : i + 3]) for i in range(0, 18, 3)]
+    texts.append(" ".join(english_sentences[:40]))  # longer than the context: map-reduce chunks
+    expected = [local.summarize(t) for t in texts]
+    assert len({s.text for s in expected}) >= 3, "the tiny summariser must give varied outputs"
+    remote = RaySummaryExecutor(str(tiny_bart), OPTIONS, local.settings, workers=2)
+    assert remote.identity() == local.identity() and remote.name == local.name
+    got = remote.summarize_many(texts)
+    assert [(s.text, s.chunks, s.flags) for s in got] == [(s.text, s.chunks, s.flags) for s in expected]
+    assert len(expected[-1].chunks) > 0
