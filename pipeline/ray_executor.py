@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -130,18 +131,24 @@ class RayConnection:
                 ray.init(address=address, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
             except Exception as exc:
                 raise ExecutorError(
-                    f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}",
+                    f"cannot join the Ray cluster at {address}: {_first_line(exc)}",
                     hint="check that it runs the same Ray and Python versions as this machine",
                 ) from exc
         else:
-            ray.init(
-                num_cpus=self.num_cpus,
-                include_dashboard=False,
-                logging_level="WARNING",
-                log_to_driver=False,
-                runtime_env=local_runtime_env(),
-                _node_ip_address="127.0.0.1",
-            )
+            try:
+                ray.init(
+                    num_cpus=self.num_cpus,
+                    include_dashboard=False,
+                    logging_level="WARNING",
+                    log_to_driver=False,
+                    runtime_env=local_runtime_env(),
+                    _node_ip_address="127.0.0.1",
+                )
+            except Exception as exc:
+                raise ExecutorError(
+                    f"cannot start Ray on this machine: {_first_line(exc)}",
+                    hint="see `ray start --head` for the same error in full, or pass --ray-address",
+                ) from exc
             self.owned = True
         self.address = address
         self.startup_s = time.perf_counter() - started
@@ -274,6 +281,8 @@ class RayExecutor:
         from pipeline.registry import fingerprint, resolve_model
 
         model = resolve_model(self.model_spec, allow_pickle=self.engine_options.allow_pickle)
+        if Path(self.model_spec).expanduser().is_dir():  # actors run in other directories
+            self.model_spec = str(Path(self.model_spec).expanduser().resolve())
         if self.fingerprint is None:
             self.fingerprint = fingerprint(model)
         # Built only for its identity (no weights are loaded), so cache keys match the local engine's.
@@ -439,20 +448,33 @@ class RaySummaryExecutor(RayExecutor):
         return [r for r in results if r is not None]
 
 
+_REMOTE_ERROR = re.compile(r"(?:pipeline\.errors\.)?\b(\w+Error): (.+)")
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)[:300]
+
+
 def _run_error(exc: BaseException) -> Nl2enError:
-    """A failed Ray run as one line: the model error an actor raised, or what Ray said."""
+    """A failed Ray run as one line: the nl2en error an actor raised (Ray passes it as text), or what Ray said."""
+    from pipeline import errors
+
+    text = "\n".join(str(e) for e in _chain(exc))
+    for match in reversed(list(_REMOTE_ERROR.finditer(text))):
+        kind = getattr(errors, match.group(1), None)
+        if isinstance(kind, type) and issubclass(kind, Nl2enError):
+            error: Nl2enError = kind(match.group(2).strip())
+            return error
+    return ExecutorError(f"the Ray run failed: {_first_line(exc)}")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        text = str(current)
-        if FINGERPRINT_MISMATCH in text:
-            start = text.index(FINGERPRINT_MISMATCH)
-            line = text[start:].splitlines()[0]
-            return ModelError(line.split(" (give every node")[0], hint="give every node the same model files")
+        yield current
         current = current.__cause__ or current.__context__
-    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-    return ExecutorError(f"the Ray run failed: {first[:300]}")
 
 
 def time_ray(executor: RayExecutor, sources: Sequence[str]) -> dict[str, float]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pipeline.corpus import iter_corpus
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, ModelNotFoundError
 from pipeline.memory import TranslationMemory
 from pipeline.ray_executor import (
     FAULT_ENV,
@@ -29,6 +29,7 @@ from pipeline.ray_executor import (
     RayConnection,
     RayExecutor,
     RaySummaryExecutor,
+    _run_error,
     check_address,
     time_ray,
 )
@@ -249,3 +250,28 @@ def test_ray_executor_summaries_match_the_local_summariser(
     got = remote.summarize_many(texts)
     assert [(s.text, s.chunks, s.flags) for s in got] == [(s.text, s.chunks, s.flags) for s in expected]
     assert len(expected[-1].chunks) > 0
+
+
+def test_ray_executor_refuses_more_workers_than_cpus(ray_local: RayConnection, tiny_marian: Path) -> None:
+    with pytest.raises(ExecutorError, match="need 3 CPUs; the Ray cluster has 2"):
+        executor(tiny_marian, workers=3).start()
+
+
+def test_ray_executor_sends_actors_an_absolute_model_directory(
+    tiny_marian: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tiny_marian.parent)
+    assert executor(Path(tiny_marian.name)).model_spec == str(tiny_marian.resolve())
+
+
+def test_ray_executor_turns_an_actor_error_into_the_same_nl2en_error() -> None:
+    remote = RuntimeError(
+        "ray::MapWorker(MapBatches(TranslationActor)).__init__() (pid=1, ip=10.0.0.2)\n"
+        "  File ...\n"
+        "pipeline.errors.ModelNotFoundError: model 'opus-mt-nl-en' is not available on this machine (looked in: x)"
+    )
+    error = _run_error(remote)
+    assert isinstance(error, ModelNotFoundError)
+    assert str(error) == "model 'opus-mt-nl-en' is not available on this machine (looked in: x)"
+    other = _run_error(RuntimeError("ActorDiedError: the node went away\nmore"))
+    assert isinstance(other, ExecutorError) and str(other) == "the Ray run failed: ActorDiedError: the node went away"
