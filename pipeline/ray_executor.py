@@ -27,7 +27,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +288,8 @@ class RayExecutor:
         # Built only for its identity (no weights are loaded), so cache keys match the local engine's.
         engine = build_engine(model, self.fingerprint, self.engine_options, None)
         self._identity = {**engine.identity(), "settings": self.settings}
+        # "auto" is decided here, once: a worker without CTranslate2 must fail, not switch engines
+        self.engine_options = replace(self.engine_options, backend=engine.backend)
         self.model = model
 
     # the translator interface -------------------------------------------------------------

@@ -275,3 +275,9 @@ def test_ray_executor_turns_an_actor_error_into_the_same_nl2en_error() -> None:
     assert str(error) == "model 'opus-mt-nl-en' is not available on this machine (looked in: x)"
     other = _run_error(RuntimeError("ActorDiedError: the node went away\nmore"))
     assert isinstance(other, ExecutorError) and str(other) == "the Ray run failed: ActorDiedError: the node went away"
+
+
+def test_ray_executor_decides_the_auto_backend_on_the_driver(tiny_marian: Path) -> None:
+    settings = decoding_settings(resolve_model(str(tiny_marian)), OVERRIDES)
+    auto = RayExecutor(str(tiny_marian), EngineOptions(backend="auto"), settings)
+    assert auto.engine_options.backend == "ctranslate2" == auto.backend
