@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import statistics
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -213,8 +214,11 @@ class TranslationActor(_ModelActor):
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         self.batches += 1
         _maybe_fail(self.batches)
+        started = time.perf_counter()
         results = self.translator.translate_batch([str(s) for s in batch["source"]])
+        busy = time.perf_counter() - started
         return {
+            "busy_s": [busy] + [0.0] * (len(results) - 1),
             "index": [int(i) for i in batch["index"]],
             "target": [r.target for r in results],
             "flags": [json.dumps(list(r.flags)) for r in results],
@@ -243,8 +247,11 @@ class SummaryActor(_ModelActor):
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         self.batches += 1
         _maybe_fail(self.batches)
+        started = time.perf_counter()
         summaries = [self.summarizer.summarize(str(t)) for t in batch["source"]]
+        busy = time.perf_counter() - started
         return {
+            "busy_s": [busy] + [0.0] * (len(summaries) - 1),
             "index": [int(i) for i in batch["index"]],
             "summary": [json.dumps({"text": s.text, **s.meta()}, ensure_ascii=False) for s in summaries],
             "fingerprint": [self.fingerprint] * len(summaries),
@@ -272,6 +279,7 @@ class RayExecutor:
     _connection: RayConnection | None = field(default=None, init=False, repr=False)
     _identity: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _nodes: int | None = field(default=None, init=False, repr=False)
+    busy_s: float = field(default=0.0, init=False)  # actor time spent translating in the last run
 
     actor_class: Any = field(default=TranslationActor, init=False, repr=False)
 
@@ -364,6 +372,7 @@ class RayExecutor:
         import ray
 
         env = dict(self.actor_env or {})
+        self.busy_s = 0.0
         items = [{"index": i, "source": s} for i, s in enumerate(sources)]
         # one block per actor call, and at least one per actor so none idles on small runs
         blocks = max(min(self.workers, len(items)), -(-len(items) // self.batch_rows))
@@ -389,6 +398,7 @@ class RayExecutor:
                         raise ModelError(
                             f"{FINGERPRINT_MISMATCH}: a worker has {fp}, the driver has {self.fingerprint}"
                         )
+                self.busy_s += float(sum(batch["busy_s"]))
                 columns = list(batch)
                 for row in zip(*(batch[c] for c in columns), strict=True):
                     yield dict(zip(columns, row, strict=True))
@@ -479,27 +489,32 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def time_ray(executor: RayExecutor, sources: Sequence[str]) -> dict[str, float]:
+def time_ray(executor: RayExecutor, sources: Sequence[str], pool_runs: int = 3) -> dict[str, float]:
     """Ray start-up, actor-pool start-up and translation of ``sources``, timed separately.
 
-    A first run over one sentence per worker starts Ray's worker processes (cold); a
-    second such run measures what every ``translate()`` call pays to start its actor
-    pool and load the model (``pool_s``); ``translate_s`` is the full run less that.
+    A first run over one sentence per worker starts Ray's worker processes (cold); the
+    median of ``pool_runs`` more such runs is what every ``translate()`` call pays to start
+    its actor pool and load the model (``pool_startup_s``). ``run_s`` is the full run, pool
+    included (``sentences_per_s_with_pool``); ``translate_s`` is ``run_s`` less the pool
+    start-up, an estimate that is only as steady as the two timings behind it.
+    ``actor_busy_s`` is the actors' own time inside their batches, per worker: the
+    steadiest measure of translation alone (``sentences_per_s_busy``).
     """
     started = time.perf_counter()
     executor.start()
     ray_s = time.perf_counter() - started
     warm = list(sources[: executor.workers])
-    t0 = time.perf_counter()
-    executor.translate(warm)
-    cold_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    executor.translate(warm)
-    pool_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    executor.translate(sources)
-    run_s = time.perf_counter() - t2
+
+    def timed(batch: Sequence[str]) -> float:
+        t0 = time.perf_counter()
+        executor.translate(batch)
+        return time.perf_counter() - t0
+
+    cold_s = timed(warm)
+    pool_s = statistics.median(timed(warm) for _ in range(max(1, pool_runs)))
+    run_s = timed(sources)
     translate_s = max(run_s - pool_s, 1e-3)
+    busy_s = max(executor.busy_s / executor.workers, 1e-3)
     return {
         "ray_startup_s": round(ray_s, 3),
         "first_pool_s": round(cold_s, 3),
@@ -509,6 +524,8 @@ def time_ray(executor: RayExecutor, sources: Sequence[str]) -> dict[str, float]:
         "sentences": len(sources),
         "sentences_per_s": round(len(sources) / translate_s, 2),
         "sentences_per_s_with_pool": round(len(sources) / run_s, 2),
+        "actor_busy_s": round(busy_s, 3),
+        "sentences_per_s_busy": round(len(sources) / busy_s, 2),
     }
 
 

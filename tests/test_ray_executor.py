@@ -208,9 +208,10 @@ def test_ray_executor_without_ray_says_how_to_install(monkeypatch: pytest.Monkey
 
 
 def test_ray_executor_times_start_up_apart_from_translation(ray_local: RayConnection, tiny_marian: Path) -> None:
-    figures = time_ray(executor(tiny_marian, workers=2), sentences(tiny_marian))
+    figures = time_ray(executor(tiny_marian, workers=2), sentences(tiny_marian), pool_runs=1)
     assert figures["sentences"] >= 20
     assert figures["pool_startup_s"] > 0 and figures["run_s"] > 0 and figures["sentences_per_s"] > 0
+    assert 0 < figures["actor_busy_s"] <= figures["run_s"]
 
 
 def test_ray_executor_local_runs_never_import_ray(tiny_marian: Path, tmp_path: Path) -> None:
