@@ -5,9 +5,25 @@ engine error, text that cannot be encoded), gets one line naming it and the batc
 on. Only a failure that every later document would hit too (the model cannot be loaded)
 stops the batch, and says so.
 
-The seam for other executors: :func:`process_batch` knows only "a document in, a run
-directory out"; :func:`pipeline.document.translate_document` decides which segments need
-translating, and the translator it is given decides how the misses get translated.
+Translation runs over **windows** of documents, not one document at a time: the
+translatable segments of every document in a window (at most ``Window.documents``
+documents or about ``Window.segments`` segments, which bounds memory) go through the
+translator together, in chunks of at most ``Window.segments``. The cache wrapper
+(:class:`pipeline.translate.CachedTranslator`) looks them up, drops duplicates across
+documents, and hands only the distinct misses to its inner translator, which sorts them
+by length and batches them by token budget. The cache is written after every chunk, so
+a killed run resumes from it. Each document of a window is published as soon as the
+window's translations are in. If a window's translation fails, its documents are
+translated one by one, so only the document that causes the failure reports it.
+
+The seam for other executors (e.g. a Ray cluster): the inner translator. Whatever
+implements the :class:`pipeline.translate.Translator` protocol
+(``translate_batch(sources) -> list[Translation]`` in input order, plus ``backend``,
+``settings`` and ``identity()``) receives one window chunk's de-duplicated cache misses
+in one call and may spread them over workers as it likes; wrap it in ``CachedTranslator``
+and pass it to :func:`translate_paths`. Reading, segmenting, the cache and publishing
+stay here. :func:`process_batch` is the plain one-document-at-a-time loop that the
+summary stage uses.
 """
 
 from __future__ import annotations
@@ -17,15 +33,35 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.document import document_manifest, translate_document, translator_manifest, write_translation
+from pipeline.document import (
+    TranslatedDocument,
+    document_manifest,
+    segment_article,
+    translate_segments,
+    translator_manifest,
+    write_translation,
+)
 from pipeline.errors import BatchStoppedError, DocumentError, ModelError, Nl2enError
 from pipeline.outputs import document_names, run_directory
 from pipeline.reader import DEFAULT_MAX_CHARS, read_article
 from pipeline.registry import ResolvedModel
-from pipeline.translate import CachedTranslator
+from pipeline.translate import CachedTranslator, Translation
 
 DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
 DocumentProcess = Callable[[Path, str], tuple[Path, int, int]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """How many documents, and about how many segments, are translated together.
+
+    A window closes when it holds ``documents`` documents or at least ``segments``
+    translatable segments; a longer document is a window of its own, translated in
+    chunks of ``segments``. Peak memory grows with these, not with the batch.
+    """
+
+    documents: int = 64
+    segments: int = 2048
 
 
 @dataclass
@@ -51,6 +87,33 @@ def is_fatal(error: Nl2enError) -> bool:
     return isinstance(error, ModelError)
 
 
+@dataclass
+class _Tally:
+    """Reports each document's outcome in input order and stops the batch on a fatal error."""
+
+    total: int
+    report: BatchReport = field(default_factory=BatchReport)
+    on_document: DocumentCallback | None = None
+
+    def written(self, path: Path, run_dir: Path, hits: int, misses: int) -> None:
+        self.report.written.append(run_dir)
+        self.report.hits += hits
+        self.report.misses += misses
+        if self.on_document:
+            self.on_document(str(path), run_dir, None)
+
+    def failed(self, position: int, path: Path, exc: Exception) -> None:
+        error = document_error(exc)
+        self.report.failed.append((str(path), error))
+        if self.on_document:
+            self.on_document(str(path), None, error)
+        if is_fatal(error):
+            left = self.total - position - 1
+            raise BatchStoppedError(
+                f"stopped the batch: {error}; {len(self.report.written)} written, {left} not processed"
+            ) from exc
+
+
 def process_batch(
     paths: Sequence[Path], process: DocumentProcess, on_document: DocumentCallback | None = None
 ) -> BatchReport:
@@ -60,28 +123,32 @@ def process_batch(
     folder, distinct for every input even when cleaned names collide
     (:func:`pipeline.outputs.document_names`).
     """
-    report = BatchReport()
+    tally = _Tally(len(paths), on_document=on_document)
     names = document_names([path.stem for path in paths])
     for position, (path, name) in enumerate(zip(paths, names, strict=True)):
         try:
             run_dir, hits, misses = process(path, name)
         except Exception as exc:
-            error = document_error(exc)
-            report.failed.append((str(path), error))
-            if on_document:
-                on_document(str(path), None, error)
-            if is_fatal(error):
-                left = len(paths) - position - 1
-                raise BatchStoppedError(
-                    f"stopped the batch: {error}; {len(report.written)} written, {left} not processed"
-                ) from exc
+            tally.failed(position, path, exc)
             continue
-        report.written.append(run_dir)
-        report.hits += hits
-        report.misses += misses
-        if on_document:
-            on_document(str(path), run_dir, None)
-    return report
+        tally.written(path, run_dir, hits, misses)
+    return tally.report
+
+
+@dataclass
+class _Entry:
+    """One input of a window: read and segmented, or the reason it could not be."""
+
+    position: int
+    path: Path
+    name: str
+    started: float
+    prepared: TranslatedDocument | None = None
+    error: Exception | None = None
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.source for s in self.prepared.document.translatable] if self.prepared else []
 
 
 def translate_paths(
@@ -95,17 +162,72 @@ def translate_paths(
     max_chars: int | None = None,
     cache_path: str | None = None,
     on_document: DocumentCallback | None = None,
+    window: Window | None = None,
 ) -> BatchReport:
-    """Translate every file into ``OUT/<doc>/<run>/``."""
+    """Translate every file into ``OUT/<doc>/<run>/``, window by window (see the module docstring)."""
+    window = window or Window()
     info = translator_manifest(model, translator)
+    tally = _Tally(len(paths), on_document=on_document)
+    names = document_names([path.stem for path in paths])
 
-    def process(path: Path, name: str) -> tuple[Path, int, int]:
+    def prepare(position: int, path: Path, name: str) -> _Entry:
+        entry = _Entry(position, path, name, time.perf_counter())
+        try:
+            entry.prepared = segment_article(read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS))
+        except Exception as exc:
+            entry.error = exc
+        return entry
+
+    def publish(entry: _Entry, results: list[Translation], translate_s: float, documents: int) -> None:
+        assert entry.prepared is not None
+        result = entry.prepared.with_translations(results)
+        result.timings["translate_s"] = round(translate_s, 4)
+        result.timings["total_s"] = round(time.perf_counter() - entry.started, 4)
+        run_dir = run_directory(out, entry.name, run_name)
+        manifest = document_manifest(result, info, cache_path)
+        manifest["window"] = {"documents": documents, "segments_max": window.segments}
+        write_translation(result, run_dir, manifest)
+        tally.written(entry.path, run_dir, result.hits, result.misses)
+
+    def flush(entries: list[_Entry]) -> None:
+        ready = [e for e in entries if e.prepared]
+        sources = [s for e in ready for s in e.sources]
         started = time.perf_counter()
-        article = read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS)
-        run_dir = run_directory(out, name, run_name)
-        result = translate_document(article, translator)
-        result.timings["total_s"] = round(time.perf_counter() - started, 4)
-        write_translation(result, run_dir, document_manifest(result, info, cache_path))
-        return run_dir, result.hits, result.misses
+        together: list[Translation] | None
+        try:
+            together = translate_segments(translator, sources, window.segments)
+        except Exception:
+            together = None  # translated one by one below, so only the failing document reports it
+        translate_s = time.perf_counter() - started
+        offset = 0
+        for entry in entries:
+            if entry.error or not entry.prepared:
+                tally.failed(entry.position, entry.path, entry.error or DocumentError("not read"))
+                continue
+            count = len(entry.sources)
+            try:
+                if together is not None:
+                    results = together[offset : offset + count]
+                    publish(entry, results, translate_s, len(ready))
+                else:
+                    alone = time.perf_counter()
+                    results = translate_segments(translator, entry.sources, window.segments)
+                    publish(entry, results, time.perf_counter() - alone, 1)
+            except Exception as exc:
+                tally.failed(entry.position, entry.path, exc)
+            finally:
+                offset += count
+                entry.prepared = None  # free the document as soon as it is out
 
-    return process_batch(paths, process, on_document)
+    pending: list[_Entry] = []
+    segments = 0
+    for position, (path, name) in enumerate(zip(paths, names, strict=True)):
+        entry = prepare(position, path, name)
+        pending.append(entry)
+        segments += len(entry.sources)
+        if len(pending) >= window.documents or segments >= window.segments:
+            flush(pending)
+            pending, segments = [], 0
+    if pending:
+        flush(pending)
+    return tally.report

@@ -29,6 +29,7 @@ from typing import Any
 
 from pipeline.errors import ModelError
 from pipeline.registry import ResolvedModel, models_dir
+from pipeline.seq2seq import TokenMemo
 
 QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
 SUPPORTED_MODEL_TYPES = frozenset({"marian", "bart", "pegasus", "m2m_100"})
@@ -290,15 +291,25 @@ class CT2Engine:
     # over a 67k vocabulary costs memory per sentence, and 16 keeps the seed under 400 MB at
     # the speed of larger batches (bench/README.md).
     batch_size: int = 16
+    # When set, batches are bounded by this many source tokens instead (``batch_type="tokens"``):
+    # short sentences then share larger batches; CTranslate2 sorts by length either way.
+    max_batch_tokens: int = 0
     _translator: Any = field(default=None, init=False, repr=False)
     _path: Path | None = field(default=None, init=False, repr=False)
     _tokenizer: Any = field(default=None, init=False, repr=False)
     _vocab: set[str] = field(default_factory=set, init=False, repr=False)
     _max_input_tokens: int | None = field(default=None, init=False, repr=False)
+    _memo: TokenMemo | None = field(default=None, init=False, repr=False)
 
     @property
     def backend(self) -> str:
         return "ctranslate2"
+
+    @property
+    def memo(self) -> TokenMemo:
+        if self._memo is None:
+            self._memo = TokenMemo(self.tokenizer.encode)
+        return self._memo
 
     def identity(self) -> dict[str, Any]:
         # the device kind changes the kernels, so the tokens; which card of a kind does not
@@ -344,7 +355,7 @@ class CT2Engine:
         return limit
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(self.tokenizer.encode(t)) for t in texts]
+        return self.memo.count(texts)
 
     def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
         if not texts:
@@ -356,10 +367,10 @@ class CT2Engine:
         if isinstance(forced_bos, int):
             prefix = [self.tokenizer.id_to_token(forced_bos)]
         results = translator.translate_batch(
-            [self.tokenizer.encode(t) for t in texts],
+            self.memo.take(texts),
             target_prefix=[prefix] * len(texts) if prefix else None,
-            max_batch_size=self.batch_size,
-            batch_type="examples",
+            max_batch_size=self.max_batch_tokens or self.batch_size,
+            batch_type="tokens" if self.max_batch_tokens else "examples",
             **options,
         )
         outputs = []

@@ -32,10 +32,7 @@ SEGMENT_CHUNK = 256
 
 
 class SegmentTranslator(Protocol):
-    """What translating a document needs: sources in, translations out, hits and misses counted."""
-
-    hits: int
-    misses: int
+    """What translating a document needs: sources in, translations out (``cached`` says which were hits)."""
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
 
@@ -50,6 +47,19 @@ class TranslatedDocument:
     hits: int
     misses: int
     timings: dict[str, float]
+
+    def with_translations(self, results: Sequence[Translation]) -> TranslatedDocument:
+        """This document with ``results`` for its translatable segments, in order; hits and misses counted."""
+        segments = self.document.translatable
+        hits = sum(1 for r in results if r.cached)
+        return TranslatedDocument(
+            article=self.article,
+            document=self.document,
+            translations={s.index: r for s, r in zip(segments, results, strict=True)},
+            hits=hits,
+            misses=len(results) - hits,
+            timings=dict(self.timings),
+        )
 
     @property
     def text(self) -> str:
@@ -80,6 +90,25 @@ class TranslatedDocument:
         return out
 
 
+def segment_article(article: Article) -> TranslatedDocument:
+    """An article segmented, nothing translated yet (see :meth:`TranslatedDocument.with_translations`)."""
+    started = time.perf_counter()
+    document = segment_document(article.text)
+    return TranslatedDocument(article, document, {}, 0, 0, {"segment_s": round(time.perf_counter() - started, 4)})
+
+
+def translate_segments(translator: SegmentTranslator, sources: Sequence[str], chunk_size: int) -> list[Translation]:
+    """``sources`` through the translator in chunks: each chunk's results reach the cache before the next starts.
+
+    Chunks bound the translation working set on long inputs and let a killed run resume
+    from the cache.
+    """
+    results: list[Translation] = []
+    for i in range(0, len(sources), max(1, chunk_size)):
+        results.extend(translator.translate_batch(sources[i : i + chunk_size]))
+    return results
+
+
 def translate_document(
     article: Article, translator: SegmentTranslator, chunk_size: int = SEGMENT_CHUNK
 ) -> TranslatedDocument:
@@ -88,24 +117,12 @@ def translate_document(
     Which segments need translating is decided here (``document.translatable``); how they
     are translated (cache lookups, then the engine for misses) is the translator's job.
     """
-    t0 = time.perf_counter()
-    document = segment_document(article.text)
-    t1 = time.perf_counter()
-    segments = document.translatable
-    hits, misses = translator.hits, translator.misses
-    results: list[Translation] = []
-    # Chunks bound memory on long documents and let a killed run resume from the cache.
-    for i in range(0, len(segments), chunk_size):
-        results.extend(translator.translate_batch([s.source for s in segments[i : i + chunk_size]]))
-    t2 = time.perf_counter()
-    return TranslatedDocument(
-        article=article,
-        document=document,
-        translations={s.index: r for s, r in zip(segments, results, strict=True)},
-        hits=translator.hits - hits,
-        misses=translator.misses - misses,
-        timings={"segment_s": round(t1 - t0, 4), "translate_s": round(t2 - t1, 4)},
-    )
+    prepared = segment_article(article)
+    started = time.perf_counter()
+    results = translate_segments(translator, [s.source for s in prepared.document.translatable], chunk_size)
+    result = prepared.with_translations(results)
+    result.timings["translate_s"] = round(time.perf_counter() - started, 4)
+    return result
 
 
 def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> dict[str, Any]:

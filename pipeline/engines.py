@@ -26,6 +26,7 @@ class EngineOptions:
     device: str = "cpu"
     threads: int | None = None
     batch_size: int = 16
+    batch_tokens: int = 0  # CTranslate2: bound batches by source tokens instead of sentences when set
 
     def run_name_parts(self) -> list[str]:
         """What the user chose differently from the defaults, and can change outputs (not threads or batch size)."""
@@ -62,6 +63,7 @@ def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None
             device=options.device,
             threads=options.threads,
             batch_size=options.batch_size,
+            max_batch_tokens=options.batch_tokens,
         )
     return TransformersEngine(model, device=options.device, threads=options.threads, batch_size=options.batch_size)
 
@@ -93,6 +95,16 @@ class TranslatorSession:
             self.memory.close()
 
 
+def digest_memo(memory: Any) -> Any:
+    """The memo of model file digests: the translation memory's, or a small file beside it with ``--no-cache``."""
+    if memory is not None:
+        return memory.digest
+    from pipeline.memory import default_cache_path
+    from pipeline.registry import DigestFile
+
+    return DigestFile(default_cache_path().with_name("file-digests.json"))
+
+
 def default_run_name(session: TranslatorSession) -> str:
     return session.run_name
 
@@ -115,7 +127,7 @@ def open_translator(
     options = options or EngineOptions()
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
-    digest = fingerprint(model, memory.digest if memory else None)
+    digest = fingerprint(model, digest_memo(memory))
     engine = make_engine(model, digest, options)
     decoding = translation_decoding(model, overrides)
     translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
@@ -200,7 +212,7 @@ def open_summarizer(
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
-            digest = fingerprint(model, memory.digest if memory else None)
+            digest = fingerprint(model, digest_memo(memory))
             # summaries are generated one at a time: the translator's batch size does not apply
             engine = make_engine(model, digest, replace(options, batch_size=16))
             decoding = summarization_decoding(model, overrides)

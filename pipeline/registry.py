@@ -312,6 +312,42 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+class DigestFile:
+    """A :data:`DigestMemo` kept in a small JSON file, for runs without the translation memory.
+
+    Keys name the file by resolved path, size and mtime, so a changed file is hashed again;
+    the newest ``limit`` entries are kept. The memo is a shortcut only: when the file cannot
+    be read or written, digests are simply computed.
+    """
+
+    def __init__(self, path: Path, limit: int = 256) -> None:
+        self.path = path
+        self.limit = limit
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def __call__(self, key: str, compute: Callable[[], str]) -> str:
+        entries = self._load()
+        if key in entries:
+            return entries[key]
+        value = compute()
+        entries[key] = value
+        kept = dict(list(entries.items())[-self.limit :])
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(kept, indent=0), encoding="utf-8")
+            os.replace(tmp, self.path)  # concurrent writers: the last one wins, nothing is half-written
+        except OSError:
+            tmp.unlink(missing_ok=True)
+        return value
+
+
 def fingerprint(model: ResolvedModel, memo: DigestMemo | None = None) -> str:
     """A stable identity of the model's behaviour, used in cache keys and manifests.
 

@@ -10,7 +10,7 @@ model converted for CTranslate2. Heavy imports happen on first use only.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -113,6 +113,44 @@ def _moses_punct_normalizer_class() -> Any:
     return module.MosesPunctNormalizer
 
 
+class TokenMemo:
+    """Each text tokenised once: ``count`` keeps what it encoded, ``take`` hands it to generation.
+
+    The translator measures every source (to split those longer than the model allows)
+    before generating; without the memo the long ones would be tokenised twice. ``take``
+    empties the memo; it keeps no text longer than ``longest`` tokens (never generated
+    as it is) and at most ``budget`` tokens in all, so counting a long text costs no memory.
+    """
+
+    def __init__(self, encode: Callable[[str], Any], longest: int = 4096, budget: int = 200_000) -> None:
+        self.encode = encode
+        self.longest = longest
+        self.budget = budget
+        self.held = 0
+        self.tokens: dict[str, Any] = {}
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        counts = []
+        for text in texts:
+            tokens = self.tokens.get(text)
+            if tokens is None:
+                tokens = self.encode(text)
+                if len(tokens) <= self.longest:
+                    if self.held + len(tokens) > self.budget:
+                        self.tokens.clear()
+                        self.held = 0
+                    self.tokens[text] = tokens
+                    self.held += len(tokens)
+            counts.append(len(tokens))
+        return counts
+
+    def take(self, texts: Sequence[str]) -> list[Any]:
+        found = [self.tokens.get(text) for text in texts]
+        self.tokens.clear()
+        self.held = 0
+        return [self.encode(text) if tokens is None else tokens for text, tokens in zip(texts, found, strict=True)]
+
+
 def length_sorted_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:
     """Indices grouped into length-sorted batches bounded by count and padded tokens."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -145,6 +183,7 @@ class TransformersEngine:
     max_batch_tokens: int = 6000
     _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
     _normalize: Any = field(default=None, init=False, repr=False)
+    _memo: TokenMemo | None = field(default=None, init=False, repr=False)
 
     @property
     def backend(self) -> str:
@@ -189,22 +228,31 @@ class TransformersEngine:
     def max_input_tokens(self) -> int:
         return context_limit(*self.load())
 
+    @property
+    def memo(self) -> TokenMemo:
+        if self._memo is None:
+            tokenizer, _ = self.load()
+            self._memo = TokenMemo(lambda text: tokenizer(self.prepare(text))["input_ids"])
+        return self._memo
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        tokenizer, _ = self.load()
-        return [len(ids) for ids in tokenizer([self.prepare(t) for t in texts])["input_ids"]]
+        return self.memo.count(texts)
 
     def generate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         kwargs = {k: v for k, v in settings.items() if k in DECODING_KEYS}
         kwargs["do_sample"] = False
         return kwargs
 
-    def generate_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
-        """One padded batch through ``generate()``."""
+    def generate_batch(
+        self, texts: Sequence[str], settings: Mapping[str, Any], ids: Sequence[list[int]] | None = None
+    ) -> list[tuple[str, int]]:
+        """One padded batch through ``generate()``; ``ids`` are the texts' token ids when already known."""
         import torch
 
         tokenizer, net = self.load()
+        ids = ids if ids is not None else [tokenizer(self.prepare(t))["input_ids"] for t in texts]
         with torch.inference_mode():
-            batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
+            batch = tokenizer.pad({"input_ids": list(ids)}, return_tensors="pt", padding=True).to(self.device)
             out = net.generate(**batch, **self.generate_kwargs(settings))
         special = set(tokenizer.all_special_ids)
         decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
@@ -213,7 +261,9 @@ class TransformersEngine:
 
     def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
         outputs: list[tuple[str, int]] = [("", 0)] * len(texts)
-        for batch in length_sorted_batches(self.count_tokens(texts), self.batch_size, self.max_batch_tokens):
-            for i, result in zip(batch, self.generate_batch([texts[i] for i in batch], settings), strict=True):
+        ids = self.memo.take(texts)
+        for batch in length_sorted_batches([len(x) for x in ids], self.batch_size, self.max_batch_tokens):
+            done = self.generate_batch([texts[i] for i in batch], settings, [ids[i] for i in batch])
+            for i, result in zip(batch, done, strict=True):
                 outputs[i] = result
         return outputs

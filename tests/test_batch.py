@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.batch import translate_paths
+from pipeline.batch import Window, translate_paths
 from pipeline.errors import BatchStoppedError, ModelError, Nl2enError
 from pipeline.registry import ResolvedModel
 from pipeline.score import read_records
@@ -20,12 +20,16 @@ from tests.test_outputs import LINE_BREAKS
 
 
 class ScriptedTranslator:
-    """Echoes each source in upper case, or fails the way a source asks it to."""
+    """Echoes each source in upper case, or fails the way a source asks it to (the whole call, or that output)."""
 
     backend = "scripted"
 
     @property
     def settings(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def sources(self) -> dict[str, str]:
         return {}
 
     def identity(self) -> dict[str, Any]:
@@ -39,9 +43,12 @@ class ScriptedTranslator:
             raise sqlite3.OperationalError("database disk image is malformed")
         if "MODEL-FAILS" in text:
             raise ModelError("cannot load the model weights")
-        if "ENCODING-FAILS" in text:
-            return [Translation("\ud800 lone surrogate", tokens=1) for _ in sources]
-        return [Translation(s.upper(), tokens=len(s.split())) for s in sources]
+        return [
+            Translation("\ud800 lone surrogate", tokens=1)
+            if "ENCODING-FAILS" in s
+            else Translation(s.upper(), tokens=len(s.split()))
+            for s in sources
+        ]
 
 
 def translate(paths: list[Path], out: Path) -> Any:
@@ -129,3 +136,96 @@ def test_batch_any_unicode_round_trips_through_translate_and_score(tmp_path: Pat
             assert record["target"] == record["source"].upper()
     covered = {i for r in records for i in range(r["start"], r["end"])}
     assert all(ch.isspace() for i, ch in enumerate(decoded) if i not in covered), "nothing is lost"
+
+
+class RecordingTranslator(ScriptedTranslator):
+    """The scripted translator, keeping the sources of every call it gets."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        self.calls.append(list(sources))
+        return super().translate_batch(sources)
+
+
+def write_documents(root: Path, texts: dict[str, str]) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in texts.items():
+        paths.append(root / f"{name}.txt")
+        paths[-1].write_text(text + "\n", encoding="utf-8")
+    return paths
+
+
+def test_batch_sentence_shared_by_two_documents_is_translated_once(tmp_path: Path) -> None:
+    paths = write_documents(
+        tmp_path / "in",
+        {"a": "Dit is gedeeld. Alleen in het eerste stuk.", "b": "Alleen in het tweede stuk. Dit is gedeeld.", "c": "Dit is gedeeld."},
+    )
+    engine = RecordingTranslator()
+    report = translate_paths(paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+                             out=tmp_path / "out", run_name="r")  # fmt: skip
+    assert not report.failed and len(report.written) == 3
+    assert len(engine.calls) == 1, "one pass over the whole window"
+    assert sorted(engine.calls[0]) == ["Alleen in het eerste stuk.", "Alleen in het tweede stuk.", "Dit is gedeeld."]
+    for run_dir in report.written:
+        assert "DIT IS GEDEELD." in (run_dir / "translation.en.txt").read_text()
+
+
+def test_batch_window_misses_are_deduplicated_against_the_cache(tmp_path: Path) -> None:
+    from pipeline.memory import TranslationMemory
+
+    paths = write_documents(tmp_path / "in", {"a": "Eerste zin. Tweede zin.", "b": "Tweede zin. Derde zin."})
+    model = ResolvedModel("s", tmp_path, "local")
+    with TranslationMemory(tmp_path / "memory.sqlite3") as memory:
+        first = RecordingTranslator()
+        translate_paths(
+            paths[:1], CachedTranslator(first, memory, "sha256:x"), model, out=tmp_path / "o1", run_name="r"
+        )
+        second = RecordingTranslator()
+        report = translate_paths(paths, CachedTranslator(second, memory, "sha256:x"), model, out=tmp_path / "o2",
+                                 run_name="r")  # fmt: skip
+    assert second.calls == [["Derde zin."]]
+    assert (report.hits, report.misses) == (3, 1)
+
+
+def test_batch_documents_are_published_as_their_window_completes(tmp_path: Path) -> None:
+    paths = write_documents(tmp_path / "in", {f"d{i}": f"Zin nummer {i}. Nog een zin {i}." for i in range(5)})
+    engine = RecordingTranslator()
+    calls_seen: dict[str, int] = {}
+    translate_paths(
+        paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+        out=tmp_path / "out", run_name="r", window=Window(documents=2),
+        on_document=lambda path, run_dir, error: calls_seen.setdefault(Path(path).stem, len(engine.calls)),
+    )  # fmt: skip
+    assert calls_seen == {"d0": 1, "d1": 1, "d2": 2, "d3": 2, "d4": 3}
+    assert [len(call) for call in engine.calls] == [4, 4, 2]
+
+
+def test_batch_window_bounds_the_segments_translated_at_once(tmp_path: Path) -> None:
+    long = " ".join(f"Lange zin nummer {i}." for i in range(23))
+    paths = write_documents(tmp_path / "in", {"kort1": "Een. Twee.", "lang": long, "kort2": "Drie. Vier. Vijf."})
+    engine = RecordingTranslator()
+    report = translate_paths(
+        paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+        out=tmp_path / "out", run_name="r", window=Window(documents=10, segments=8),
+    )  # fmt: skip
+    assert not report.failed
+    assert max(len(call) for call in engine.calls) <= 8, "no call is larger than the window"
+    assert sum(len(call) for call in engine.calls) == 2 + 23 + 3
+    text = (tmp_path / "out" / "lang" / "r" / "translation.en.txt").read_text()
+    assert text.strip() == long.upper()
+
+
+def test_batch_failure_inside_a_window_is_isolated_to_its_document(tmp_path: Path) -> None:
+    paths = write_documents(
+        tmp_path / "in", {"een": "Goed. Gedeeld.", "twee": "ENGINE-FAILS hier. Gedeeld.", "drie": "Ook goed."}
+    )
+    engine = RecordingTranslator()
+    report = translate_paths(paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+                             out=tmp_path / "out", run_name="r")  # fmt: skip
+    assert [p.parent.name for p in report.written] == ["een", "drie"]
+    [(name, error)] = report.failed
+    assert name == str(paths[1]) and "RuntimeError" in str(error) and "\n" not in str(error)
+    assert len(engine.calls[0]) == 4, "the window was tried as a whole first"
