@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ModelError, Nl2enError
+from pipeline.engines import EngineOptions
+from pipeline.errors import ExecutorError, ModelError, Nl2enError
 from pipeline.translate import Translation
 
 INSTALL_HINT = "pip install 'nl2en[ray]'"
@@ -42,36 +43,11 @@ FINGERPRINT_MISMATCH = "model fingerprint mismatch"
 FAULT_ENV = "NL2EN_RAY_FAULT"  # test hook: "<marker file>:<batch number>", see _maybe_fail
 
 
-class ExecutorError(Nl2enError):
-    """Ray is missing, unreachable, too small for the run, or a run on it failed."""
-
-    code = "E500"
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How each actor builds its engine: the options the CLI passes to the engine factory."""
-
-    backend: str = "auto"
-    compute_type: str = "int8"
-    device: str = "cpu"
-    batch_size: int = 16
-    allow_pickle: bool = False
-
-
 def build_engine(model: Any, digest: str, options: EngineOptions, threads: int | None) -> Any:
-    """The engine factory the CLI uses; the one place to change when it moves."""
-    from pipeline.runner import make_engine
+    """The engine the local executor would build, with ``threads`` CPU threads (``None``: the engine's default)."""
+    from pipeline.engines import make_engine
 
-    return make_engine(
-        model,
-        digest,
-        backend=options.backend,
-        compute_type=options.compute_type,
-        device=options.device,
-        threads=threads,
-        batch_size=options.batch_size,
-    )
+    return make_engine(model, digest, replace(options, threads=threads))
 
 
 def import_ray() -> Any:
@@ -177,10 +153,17 @@ def _maybe_fail(batch_number: int) -> None:
 class _ModelActor:
     """What both actors share: resolve the model as the CLI does, check it is the driver's, build the engine."""
 
-    def __init__(self, model_spec: str, options: EngineOptions, expected_fingerprint: str, threads: int | None) -> None:
+    def __init__(
+        self,
+        model_spec: str,
+        options: EngineOptions,
+        expected_fingerprint: str,
+        threads: int | None,
+        allow_pickle: bool,
+    ) -> None:
         from pipeline.registry import fingerprint, resolve_model
 
-        model = resolve_model(model_spec, allow_pickle=options.allow_pickle)
+        model = resolve_model(model_spec, allow_pickle=allow_pickle)
         found = fingerprint(model)
         if found != expected_fingerprint:
             host = socket.gethostname()
@@ -203,13 +186,15 @@ class TranslationActor(_ModelActor):
         model_spec: str,
         options: EngineOptions,
         settings: dict[str, Any],
+        sources: dict[str, str],
         expected_fingerprint: str,
         threads: int | None,
+        allow_pickle: bool = False,
     ) -> None:
-        super().__init__(model_spec, options, expected_fingerprint, threads)
-        from pipeline.translate import MarianTranslator
+        super().__init__(model_spec, options, expected_fingerprint, threads, allow_pickle)
+        from pipeline.translate import Seq2SeqTranslator
 
-        self.translator = MarianTranslator(self.engine, settings)
+        self.translator = Seq2SeqTranslator(self.engine, settings, sources)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         self.batches += 1
@@ -236,13 +221,15 @@ class SummaryActor(_ModelActor):
         model_spec: str,
         options: EngineOptions,
         settings: dict[str, Any],
+        sources: dict[str, str],
         expected_fingerprint: str,
         threads: int | None,
+        allow_pickle: bool = False,
     ) -> None:
-        super().__init__(model_spec, options, expected_fingerprint, threads)
+        super().__init__(model_spec, options, expected_fingerprint, threads, allow_pickle)
         from pipeline.summarize import Seq2SeqSummarizer
 
-        self.summarizer = Seq2SeqSummarizer(self.model, self.engine, settings)
+        self.summarizer = Seq2SeqSummarizer(self.model, self.engine, settings, sources)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         self.batches += 1
@@ -270,12 +257,14 @@ class RayExecutor:
     model_spec: str
     engine_options: EngineOptions
     settings: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)  # where each decoding setting came from
     workers: int = 1
     cpus_per_worker: int = 1
     address: str | None = None
     fingerprint: str | None = None  # the driver's; computed from model_spec when None
     batch_rows: int = BATCH_ROWS
     actor_env: Mapping[str, str] | None = None  # extra environment for the actors
+    allow_pickle: bool = False
     _connection: RayConnection | None = field(default=None, init=False, repr=False)
     _identity: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _nodes: int | None = field(default=None, init=False, repr=False)
@@ -288,7 +277,7 @@ class RayExecutor:
             raise ExecutorError("--workers, --cpus-per-worker and the batch size must be at least 1")
         from pipeline.registry import fingerprint, resolve_model
 
-        model = resolve_model(self.model_spec, allow_pickle=self.engine_options.allow_pickle)
+        model = resolve_model(self.model_spec, allow_pickle=self.allow_pickle)
         if Path(self.model_spec).expanduser().is_dir():  # actors run in other directories
             self.model_spec = str(Path(self.model_spec).expanduser().resolve())
         if self.fingerprint is None:
@@ -386,8 +375,10 @@ class RayExecutor:
                 self.model_spec,
                 self.engine_options,
                 self.settings,
+                self.sources,
                 self.fingerprint,
                 self.cpus_per_worker,
+                self.allow_pickle,
             ),
             runtime_env={"env_vars": env} if env else None,
         )

@@ -24,7 +24,6 @@ from pipeline.memory import TranslationMemory
 from pipeline.ray_executor import (
     FAULT_ENV,
     INSTALL_HINT,
-    EngineOptions,
     ExecutorError,
     RayConnection,
     RayExecutor,
@@ -34,7 +33,9 @@ from pipeline.ray_executor import (
     time_ray,
 )
 from pipeline.registry import fingerprint, resolve_model
-from pipeline.runner import open_translator, translate_document, translate_paths
+from pipeline.batch import translate_paths
+from pipeline.document import translate_document
+from pipeline.engines import EngineOptions, open_summarizer, open_translator
 from pipeline.segment import segment_document
 from pipeline.translate import CachedTranslator, decoding_settings
 from tests.conftest import ROOT, SEED, loopback_only
@@ -76,7 +77,7 @@ def sentences(model: Path) -> list[str]:
 
 
 def local_targets(model: Path, sources: list[str]) -> list[str]:
-    session = open_translator(str(model), overrides=OVERRIDES, use_cache=False, backend="ctranslate2")
+    session = open_translator(str(model), overrides=OVERRIDES, use_cache=False, options=OPTIONS)
     return [t.target for t in session.translator.translate_batch(sources)]
 
 
@@ -107,7 +108,7 @@ def test_ray_executor_batch_outputs_identical_to_local_with_cached_and_fresh(
     outs = {}
     for name in ("local", "ray"):
         session = open_translator(
-            str(tiny_marian), overrides=OVERRIDES, cache=tmp_path / f"{name}.sqlite3", backend="ctranslate2"
+            str(tiny_marian), overrides=OVERRIDES, cache=tmp_path / f"{name}.sqlite3", options=OPTIONS
         )
         for path in paths[:8]:  # warm the memory: a third of the documents are cached
             translate_document(next(iter_corpus([path])).article, session.translator)  # type: ignore[arg-type]
@@ -159,7 +160,7 @@ def test_ray_executor_translates_a_jsonl_corpus(ray_local: RayConnection, tiny_m
         fh.write("{broken\n")
     items = list(iter_corpus([corpus]))
     assert [i.error is None for i in items] == [True] * 20 + [False]
-    session = open_translator(str(tiny_marian), overrides=OVERRIDES, use_cache=False, backend="ctranslate2")
+    session = open_translator(str(tiny_marian), overrides=OVERRIDES, use_cache=False, options=OPTIONS)
     memory = TranslationMemory(tmp_path / "memory.sqlite3")
     ray_executor = executor(tiny_marian, workers=2, fingerprint=session.translator.fingerprint)
     translator = CachedTranslator(ray_executor, memory, session.translator.fingerprint)
@@ -221,7 +222,8 @@ def test_ray_executor_local_runs_never_import_ray(tiny_marian: Path, tmp_path: P
 import sys
 import pipeline.ray_executor, pipeline.corpus
 from pathlib import Path
-from pipeline.runner import open_translator, translate_document
+from pipeline.engines import open_translator
+from pipeline.document import translate_document
 session = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 4}}, use_cache=False)
 for item in pipeline.corpus.iter_corpus([Path({str(corpus)!r})]):
     translate_document(item.article, session.translator)
@@ -238,15 +240,13 @@ print("ray" in sys.modules, any(m.startswith("ray.") for m in sys.modules))
 def test_ray_executor_summaries_match_the_local_summariser(
     ray_local: RayConnection, tiny_bart: Path, english_sentences: list[str]
 ) -> None:
-    from pipeline.runner import open_summarizer
-
-    session = open_summarizer(str(tiny_bart), memory=None, backend="ctranslate2")
+    session = open_summarizer(str(tiny_bart), memory=None, options=OPTIONS)
     local = session.summarizer.inner
     texts = [" ".join(english_sentences[i : i + 3]) for i in range(0, 18, 3)]
     texts.append(" ".join(english_sentences[:40]))  # longer than the context: map-reduce chunks
     expected = [local.summarize(t) for t in texts]
     assert len({s.text for s in expected}) >= 3, "the tiny summariser must give varied outputs"
-    remote = RaySummaryExecutor(str(tiny_bart), OPTIONS, local.settings, workers=2)
+    remote = RaySummaryExecutor(str(tiny_bart), OPTIONS, local.settings, local.sources, workers=2)
     assert remote.identity() == local.identity() and remote.name == local.name
     got = remote.summarize_many(texts)
     assert [(s.text, s.chunks, s.flags) for s in got] == [(s.text, s.chunks, s.flags) for s in expected]
