@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.batch import translate_paths
 from pipeline.corpus import iter_corpus
+from pipeline.document import translate_document
+from pipeline.engines import EngineOptions, open_summarizer, open_translator
 from pipeline.errors import ModelError, ModelNotFoundError
 from pipeline.memory import TranslationMemory
 from pipeline.ray_executor import (
@@ -33,9 +36,6 @@ from pipeline.ray_executor import (
     time_ray,
 )
 from pipeline.registry import fingerprint, resolve_model
-from pipeline.batch import translate_paths
-from pipeline.document import translate_document
-from pipeline.engines import EngineOptions, open_summarizer, open_translator
 from pipeline.segment import segment_document
 from pipeline.translate import CachedTranslator, decoding_settings
 from tests.conftest import ROOT, SEED, loopback_only
