@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pipeline.errors import InputError, Nl2enError
-from pipeline.outputs import safe_name
+from pipeline.outputs import document_names, safe_name
 from pipeline.reader import DEFAULT_MAX_CHARS, Article, article_from_bytes, read_article
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -36,7 +36,7 @@ class CorpusItem:
     doc_id: str
     origin: str  # where it came from, for messages: a path, or ``corpus.jsonl:12``
     article: Article | None = None
-    error: Nl2enError | None = None
+    error: Exception | None = None
 
 
 def is_jsonl(path: Path) -> bool:
@@ -117,35 +117,35 @@ def _jsonl_item(raw: bytes, where: str, seen: _SeenIds, max_chars: int) -> Corpu
     return CorpusItem(doc_id, where, replace(article, name=doc_id))
 
 
-def expand_inputs(paths: Sequence[Path]) -> Iterator[Path]:
-    """The given files, and the visible files directly inside the given directories, sorted."""
+def expand_inputs(paths: Sequence[Path], directories: bool = True) -> Iterator[Path]:
+    """The given files, and (with ``directories``) the visible files directly inside the given directories, sorted."""
     for path in paths:
-        if path.is_dir():
+        if directories and path.is_dir():
             yield from sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         else:
             yield path
 
 
 def iter_corpus(
-    paths: Sequence[Path], *, encoding: str | None = None, max_chars: int | None = None
+    paths: Sequence[Path], *, encoding: str | None = None, max_chars: int | None = None, directories: bool = True
 ) -> Iterator[CorpusItem]:
     """Every document of the inputs, lazily: files, directories' files, and JSONL corpora' lines.
 
-    Files are named by their stem, with ``-2``, ``-3``… for repeats, as the local batch does;
-    JSONL records by their id. A bad document is an item with ``error`` set, never an exception.
+    Files are named by their cleaned stem, with ``-2``, ``-3``… for repeats
+    (:func:`pipeline.outputs.document_names`); JSONL records by their id. A bad document
+    is an item with ``error`` set, never an exception. Without ``directories``, a directory
+    is such a bad document (the batch commands' contract), not a list of files.
     """
     limit = max_chars or DEFAULT_MAX_CHARS
-    used: dict[str, int] = {}
-    for path in expand_inputs(paths):
+    taken: set[str] = set()  # file names only: one per file given, never per corpus line
+    for path in expand_inputs(paths, directories):
         if is_jsonl(path) and path.is_file():
             yield from read_jsonl_corpus(path, limit)
             continue
-        stem = path.stem
-        used[stem] = used.get(stem, 0) + 1
-        doc_id = stem if used[stem] == 1 else f"{stem}-{used[stem]}"
+        doc_id = document_names([path.stem], taken)[0]
         try:
             yield CorpusItem(doc_id, str(path), read_article(path, encoding, limit))
-        except Nl2enError as exc:
+        except Exception as exc:
             yield CorpusItem(doc_id, str(path), error=exc)
 
 
