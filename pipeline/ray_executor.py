@@ -40,6 +40,7 @@ INSTALL_HINT = "pip install 'nl2en[ray]'"
 ADDRESS_TIMEOUT_S = 10.0
 BATCH_ROWS = 64  # sentences (or texts) per actor call: one Ray Data block each
 FINGERPRINT_MISMATCH = "model fingerprint mismatch"
+AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 FAULT_ENV = "NL2EN_RAY_FAULT"  # test hook: "<marker file>:<batch number>", see _maybe_fail
 
 
@@ -97,6 +98,9 @@ class RayConnection:
 
     def open(self) -> Any:
         ray = import_ray()
+        # a local Ray's default token auth, and Ray Data's progress notes, are not the user's business
+        for name in (AUTH_LOGGER, "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         address = self.address or os.environ.get("RAY_ADDRESS") or None
         if address:
             check_address(address)
@@ -148,6 +152,17 @@ def _maybe_fail(batch_number: int) -> None:
     if int(number) == batch_number and not os.path.exists(marker):
         Path(marker).write_text(str(os.getpid()))
         os._exit(1)
+
+
+def bound_actor(actor_class: type, args: tuple[Any, ...]) -> type:
+    """``actor_class`` with its constructor arguments built in (Ray ships the class by value)."""
+
+    class Bound(actor_class):
+        def __init__(self) -> None:
+            super().__init__(*args)
+
+    Bound.__name__ = Bound.__qualname__ = actor_class.__name__
+    return Bound
 
 
 class _ModelActor:
@@ -322,7 +337,6 @@ class RayExecutor:
             context = DataContext.get_current()
             context.enable_progress_bars = False
             context.print_on_execution_start = False
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
         return self
 
     def close(self) -> None:
@@ -366,19 +380,22 @@ class RayExecutor:
         # one block per actor call, and at least one per actor so none idles on small runs
         blocks = max(min(self.workers, len(items)), -(-len(items) // self.batch_rows))
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            self.actor_class,
             batch_size=-(-len(items) // blocks),
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.workers),
             num_cpus=self.cpus_per_worker,
-            fn_constructor_args=(
-                self.model_spec,
-                self.engine_options,
-                self.settings,
-                self.sources,
-                self.fingerprint,
-                self.cpus_per_worker,
-                self.allow_pickle,
+            # the arguments travel inside the class, not the object store, so a restarted actor always has them
+            fn=bound_actor(
+                self.actor_class,
+                (
+                    self.model_spec,
+                    self.engine_options,
+                    self.settings,
+                    self.sources,
+                    self.fingerprint,
+                    self.cpus_per_worker,
+                    self.allow_pickle,
+                ),
             ),
             runtime_env={"env_vars": env} if env else None,
         )

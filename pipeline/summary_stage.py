@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from pipeline.errors import ModelError
 from pipeline.outputs import MANIFEST_FILE, dumps_manifest, library_versions, publish_directory, run_directory
 from pipeline.reader import read_article
 
+SUMMARY_WINDOW = 64  # documents an executor summarises in one run
+
 
 def summarize_paths(
     paths: Sequence[Path],
@@ -31,17 +34,34 @@ def summarize_paths(
 ) -> BatchReport:
     """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest."""
 
+    remote = callable(getattr(session.summarizer.inner, "summarize_many", None))
+    ready: dict[str, Any] = {}  # an executor's summaries of the current window, by text
+    position = 0
+
+    def prefetch() -> None:
+        """On an executor: summarise the next window's texts in one run (unreadable files are left to ``process``)."""
+        ready.clear()
+        texts = []
+        for path in paths[position : position + SUMMARY_WINDOW]:
+            with contextlib.suppress(Exception):
+                texts.append(read_article(path, encoding).text)
+        with contextlib.suppress(Exception):  # on failure each document is summarised alone, and reports it
+            texts = list(dict.fromkeys(texts))
+            ready.update(zip(texts, session.summarizer.summarize_many(texts), strict=True))
+
     def process(path: Path, name: str) -> tuple[Path, int, int]:
+        nonlocal position
+        if remote and position % SUMMARY_WINDOW == 0:
+            prefetch()
+        position += 1
         started = time.perf_counter()
         article = read_article(path, encoding)
         run_dir = run_directory(out, name, run_name)
-        hits = session.summarizer.hits
-        summary = session.summarizer.summarize(article.text)
+        summary = ready.get(article.text) or session.summarizer.summarize(article.text)
         manifest = {
             "input": input_manifest(article),
             "summarizer": session.manifest(summary),
-            "cache": {"path": cache_path, "hits": session.summarizer.hits - hits,
-                      "misses": 0 if summary.cached else 1},
+            "cache": {"path": cache_path, "hits": int(summary.cached), "misses": int(not summary.cached)},
             "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
             "versions": library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -16,16 +16,21 @@ from pipeline.cli.common import (
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
+    ExecutorOpt,
     MaxCharsOpt,
     MaxNewOpt,
     NoCacheOpt,
     OutOpt,
     PickleOpt,
+    RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    WorkersOpt,
     engine_options,
+    executor_options,
     handled,
 )
 from pipeline.cli.progress import reporting_progress
@@ -63,6 +68,10 @@ def summarize(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Summarise English text; writes summary.<summariser>.txt and manifest.json per document.
 
@@ -73,6 +82,7 @@ def summarize(
     from pipeline.summary_stage import summarize_paths
 
     options = engine_options(backend, compute_type, device, threads)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         memory = None if no_cache else TranslationMemory(cache or default_cache_path())
         session = open_summarizer(
@@ -84,6 +94,7 @@ def summarize(
             ratio=ratio,
             options=options,
             allow_pickle=allow_pickle,
+            executor=where,
         )
     if session.fallback:
         typer.echo(f"note: {session.fallback}", err=True)
@@ -113,12 +124,15 @@ def summarize(
         if result.failed:
             raise typer.Exit(1)
     finally:
+        session.close()
         if memory:
             memory.close()
 
 
 def run(
-    paths: Annotated[list[str], typer.Argument(help="Dutch text files.")],
+    paths: Annotated[
+        list[str], typer.Argument(help='Dutch text files, or JSONL corpora ({"id": …, "text": …} a line).')
+    ],
     translator: Annotated[str, typer.Option("--translator", "-t", help="Translation model.")] = DEFAULT_TRANSLATOR,
     summarizer: Annotated[str | None, typer.Option("--summarizer", "-s", help="Summariser, or 'extractive'.")] = None,
     out: OutOpt = Path("outputs"),
@@ -143,6 +157,10 @@ def run(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Translate Dutch articles and summarise the translations into the same run directories.
 
@@ -153,6 +171,7 @@ def run(
     from pipeline.summary_stage import check_source_side, run_paths
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         session = open_translator(
             translator,
@@ -161,7 +180,9 @@ def run(
             use_cache=not no_cache,
             options=options,
             allow_pickle=allow_pickle,
+            executor=where,
         )
+    summary = None
     try:
         with handled():
             summary = open_summarizer(
@@ -173,6 +194,7 @@ def run(
                 ratio=ratio,
                 options=options,
                 allow_pickle=allow_pickle,
+                executor=where,
             )
             if source_side:
                 check_source_side(summary)
@@ -203,4 +225,6 @@ def run(
         if result.failed:
             raise typer.Exit(1)
     finally:
+        if summary is not None:
+            summary.close()
         session.close()

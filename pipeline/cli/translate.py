@@ -15,24 +15,31 @@ from pipeline.cli.common import (
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
+    ExecutorOpt,
     MaxCharsOpt,
     MaxNewOpt,
     ModelOpt,
     NoCacheOpt,
     OutOpt,
     PickleOpt,
+    RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    WorkersOpt,
     engine_options,
+    executor_options,
     handled,
 )
 from pipeline.cli.progress import reporting_progress
 
 
 def translate(
-    paths: Annotated[list[str], typer.Argument(help="Dutch text files, or - for stdin.")],
+    paths: Annotated[
+        list[str], typer.Argument(help='Dutch text files, JSONL corpora ({"id": …, "text": …} a line), or - for stdin.')
+    ],
     model: ModelOpt = DEFAULT_TRANSLATOR,
     out: OutOpt = Path("outputs"),
     run_name: RunNameOpt = None,
@@ -48,6 +55,10 @@ def translate(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
 
@@ -58,6 +69,7 @@ def translate(
     from pipeline.engines import open_translator
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         session = open_translator(
             model,
@@ -66,6 +78,7 @@ def translate(
             use_cache=not no_cache,
             options=options,
             allow_pickle=allow_pickle,
+            executor=where,
         )
     from pipeline.registry import describe_source
 
