@@ -177,3 +177,7 @@ def allow_loopback(socket_guard: None) -> Iterator[None]:
     """Opt in: this test may reach loopback addresses; every other address stays blocked."""
     with loopback_only():
         yield
+
+
+RAY_CLI_ENV = {NETGUARD_ALLOW: "loopback", "RAY_USAGE_STATS_ENABLED": "0"}
+"""For a CLI subprocess that starts a local Ray: loopback only (its own processes), no usage reports."""
