@@ -171,11 +171,11 @@ class MarianSentencePiece:
         self.target = sentencepiece.SentencePieceProcessor(model_file=str(path / "target.spm"))
         self.vocab: dict[str, int] = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
         self.normalize = moses_normalizer(ResolvedModel(path.name, path, "local"))
-        self.by_id = {i: t for t, i in self.vocab.items()}
         self.specials = {"</s>", "<pad>", "<unk>"}  # what MarianTokenizer.decode(skip_special_tokens) drops
 
     def id_to_token(self, index: int) -> str:
-        return self.by_id.get(index, "<unk>")
+        # a scan, not a second 60k-entry map: only a few settings ids are ever looked up
+        return next((token for token, i in self.vocab.items() if i == index), "<unk>")
 
     def encode(self, text: str) -> list[str]:
         pieces = self.source.encode(self.normalize(text) if self.normalize else text, out_type=str)
@@ -297,7 +297,8 @@ class CT2Engine:
     _translator: Any = field(default=None, init=False, repr=False)
     _path: Path | None = field(default=None, init=False, repr=False)
     _tokenizer: Any = field(default=None, init=False, repr=False)
-    _vocab: set[str] = field(default_factory=set, init=False, repr=False)
+    _path: Path | None = field(default=None, init=False, repr=False)
+    _options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _max_input_tokens: int | None = field(default=None, init=False, repr=False)
     _memo: TokenMemo | None = field(default=None, init=False, repr=False)
 
@@ -334,8 +335,7 @@ class CT2Engine:
                 str(path), device=device, device_index=index, compute_type=self.compute_type,
                 inter_threads=1, intra_threads=self.threads or 0,
             )  # fmt: skip
-            vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
-            self._vocab = set(json.loads(vocab_file.read_text(encoding="utf-8")))
+            self._path = path
         return self._translator
 
     @property
@@ -357,11 +357,23 @@ class CT2Engine:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.memo.count(texts)
 
+    def options(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """``translate_batch`` options for ``settings``, worked out once per settings."""
+        key = json.dumps(settings, sort_keys=True, default=str)
+        if key not in self._options:
+            vocabulary: set[str] = set()
+            if settings.get("bad_words_ids"):  # only then is the target vocabulary needed, and not kept
+                path = self._path or convert_model(self.model, self.fingerprint, self.compute_type)
+                vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
+                vocabulary = set(json.loads(vocab_file.read_text(encoding="utf-8")))
+            self._options[key] = ct2_options(settings, self.tokenizer.id_to_token, vocabulary)
+        return dict(self._options[key])
+
     def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
         if not texts:
             return []
         translator = self.load()
-        options = ct2_options(settings, self.tokenizer.id_to_token, self._vocab)
+        options = self.options(settings)
         prefix: list[str] = []
         forced_bos = settings.get("forced_bos_token_id")
         if isinstance(forced_bos, int):

@@ -9,7 +9,7 @@ number can be reproduced and ``compare`` needs nothing else).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,29 +66,26 @@ class TranslatedDocument:
     def text(self) -> str:
         return self.document.render({i: t.target for i, t in self.translations.items()})
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> Iterator[dict[str, Any]]:
+        """One aligned record per segment, made one at a time (a long document never holds them all)."""
         blocks = {b.index: b.kind for b in self.document.blocks}
-        out = []
         for seg in self.document.segments:
             tr = self.translations.get(seg.index)
-            out.append(
-                {
-                    "index": seg.index,
-                    "kind": seg.kind,
-                    "block": seg.block,
-                    "block_kind": blocks[seg.block],
-                    "start": seg.start,
-                    "end": seg.end,
-                    "source": seg.source,
-                    "target": tr.target if tr else seg.source,
-                    "translated": tr is not None,
-                    "cached": tr.cached if tr else None,
-                    "flags": list(tr.flags) if tr else [],
-                    "pieces": tr.pieces if tr else 0,
-                    "tokens": tr.tokens if tr else 0,
-                }
-            )
-        return out
+            yield {
+                "index": seg.index,
+                "kind": seg.kind,
+                "block": seg.block,
+                "block_kind": blocks[seg.block],
+                "start": seg.start,
+                "end": seg.end,
+                "source": seg.source,
+                "target": tr.target if tr else seg.source,
+                "translated": tr is not None,
+                "cached": tr.cached if tr else None,
+                "flags": list(tr.flags) if tr else [],
+                "pieces": tr.pieces if tr else 0,
+                "tokens": tr.tokens if tr else 0,
+            }
 
 
 def segment_article(article: Article) -> TranslatedDocument:

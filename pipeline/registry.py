@@ -10,6 +10,7 @@ tokenizer and weight files for any other directory. Downloads (``pipeline.hub``)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -344,7 +345,8 @@ class DigestFile:
             tmp.write_text(json.dumps(kept, indent=0), encoding="utf-8")
             os.replace(tmp, self.path)  # concurrent writers: the last one wins, nothing is half-written
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         return value
 
 

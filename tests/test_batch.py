@@ -161,7 +161,11 @@ def write_documents(root: Path, texts: dict[str, str]) -> list[Path]:
 def test_batch_sentence_shared_by_two_documents_is_translated_once(tmp_path: Path) -> None:
     paths = write_documents(
         tmp_path / "in",
-        {"a": "Dit is gedeeld. Alleen in het eerste stuk.", "b": "Alleen in het tweede stuk. Dit is gedeeld.", "c": "Dit is gedeeld."},
+        {
+            "a": "Dit is gedeeld. Alleen in het eerste stuk.",
+            "b": "Alleen in het tweede stuk. Dit is gedeeld.",
+            "c": "Dit is gedeeld.",
+        },
     )
     engine = RecordingTranslator()
     report = translate_paths(paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),

@@ -38,7 +38,7 @@ def ct2_tokens(
     engine: CT2Engine, text: str, settings: dict[str, Any], drop: Collection[str] = ("<s>", "</s>")
 ) -> list[str]:
     translator = engine.load()
-    options = ct2_options(settings, engine.tokenizer.id_to_token, engine._vocab)
+    options = engine.options(settings)
     forced = settings.get("forced_bos_token_id")
     prefix = [[engine.tokenizer.id_to_token(forced)]] if isinstance(forced, int) else None
     result = translator.translate_batch([engine.tokenizer.encode(text)], target_prefix=prefix, **options)

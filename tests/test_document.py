@@ -111,3 +111,31 @@ print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)
         [sys.executable, "-c", code.replace('("a", "b")', '("b",)')], check=True, capture_output=True, text=True
     )
     assert fresh.stdout.split() == ["0", "False", "False"]
+
+
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_document_window_outputs_equal_the_per_document_path(tiny_marian: Path, tmp_path: Path, backend: str) -> None:
+    from pipeline.document import document_manifest, translate_document, translator_manifest, write_translation
+    from pipeline.reader import read_article
+
+    paragraphs = [p for p in SEED.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    paths = []
+    for i in range(4):  # overlapping documents: shared paragraphs are de-duplicated in the window
+        paths.append(tmp_path / "in" / f"doc{i}.txt")
+        paths[-1].parent.mkdir(exist_ok=True)
+        paths[-1].write_text("\n\n".join(paragraphs[i : i + 3]) + "\n", encoding="utf-8")
+    options = EngineOptions(backend=backend)
+    session = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
+    report = translate_paths(paths, session.translator, session.model, out=tmp_path / "window", run_name="t")
+    assert not report.failed
+    info = translator_manifest(session.model, session.translator)
+    alone: dict[str, str] = {}
+    for path in paths:  # a fresh translator per document: nothing shared between them
+        single = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
+        result = translate_document(read_article(path), single.translator)
+        write_translation(result, tmp_path / "alone" / path.stem, document_manifest(result, info, None))
+        alone.update((s.source, result.translations[s.index].target) for s in result.document.translatable)
+    assert len(set(alone.values())) > len(alone) // 2, "tiny model gives the same output for every input"
+    for path in paths:
+        window_text = (tmp_path / "window" / path.stem / "t" / "translation.en.txt").read_bytes()
+        assert window_text == (tmp_path / "alone" / path.stem / "translation.en.txt").read_bytes()

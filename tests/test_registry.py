@@ -171,3 +171,49 @@ def test_registry_local_model_slug_is_its_directory_name(tmp_path: Path, monkeyp
     (model_dir / "model.safetensors").write_bytes(b"x")
     monkeypatch.chdir(tmp_path)
     assert resolve_model("models/my-model").slug == resolve_model(str(model_dir)).slug == "my-model"
+
+
+def test_registry_digest_file_hashes_once_and_again_when_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import pipeline.registry as registry
+
+    model = resolve_model(str(fake_model(tmp_path / "m")))
+    hashed: list[str] = []
+    real = registry._file_digest
+    monkeypatch.setattr(registry, "_file_digest", lambda path: hashed.append(path.name) or real(path))
+    memo = registry.DigestFile(tmp_path / "state" / "file-digests.json")
+    first = fingerprint(model, memo)
+    files = len(hashed)
+    assert files >= 2
+    assert fingerprint(model, registry.DigestFile(memo.path)) == first and len(hashed) == files, "hashed once"
+    weights = next(p for p in model.path.iterdir() if p.suffix == ".safetensors")
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # same content, new mtime
+    assert fingerprint(model, memo) == first
+    assert hashed[files:] == [weights.name], "only the touched file is hashed again"
+    weights.write_bytes(b"changed weights")  # new size
+    assert fingerprint(model, memo) != first
+    assert hashed[files + 1 :] == [weights.name]
+
+
+def test_registry_digest_file_is_used_without_the_cache(tiny_marian: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.registry as registry
+    from pipeline.engines import open_translator
+
+    open_translator(str(tiny_marian), use_cache=False)  # fills the memo
+    monkeypatch.setattr(registry, "_file_digest", lambda path: pytest.fail(f"{path.name} hashed again"))
+    session = open_translator(str(tiny_marian), use_cache=False)
+    assert session.memory is None and session.translator.fingerprint.startswith("sha256:")
+
+
+def test_registry_digest_file_unwritable_still_gives_the_digest(tmp_path: Path) -> None:
+    from pipeline.registry import DigestFile
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    memo = DigestFile(blocker / "file-digests.json")
+    assert memo("k", lambda: "d1") == "d1"
+    assert memo("k", lambda: "d2") == "d2", "nothing could be stored, so it is computed again"
