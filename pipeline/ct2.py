@@ -297,7 +297,6 @@ class CT2Engine:
     _translator: Any = field(default=None, init=False, repr=False)
     _path: Path | None = field(default=None, init=False, repr=False)
     _tokenizer: Any = field(default=None, init=False, repr=False)
-    _path: Path | None = field(default=None, init=False, repr=False)
     _options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _max_input_tokens: int | None = field(default=None, init=False, repr=False)
     _memo: TokenMemo | None = field(default=None, init=False, repr=False)
