@@ -366,6 +366,7 @@ class RayExecutor:
             "cpus_per_worker": self.cpus_per_worker,
             "nodes": self._nodes,
             "address": (self._connection.address if self._connection else None) or "local",
+            "startup_s": round(self.startup_s, 3),  # joining or starting Ray (0 when this process had joined one)
         }
 
     # running -----------------------------------------------------------------------------

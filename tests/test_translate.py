@@ -163,9 +163,11 @@ def test_translate_cache_serves_hits_and_asks_only_for_misses(tmp_path: Path) ->
 
 
 def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path: Path) -> None:
-    from pipeline.runner import open_translator, translator_manifest
+    from pipeline.document import translator_manifest
+    from pipeline.engines import EngineOptions, open_translator
 
-    session = open_translator(str(tiny_nllb), backend="transformers", cache=tmp_path / "tm.sqlite3")
+    options = EngineOptions(backend="transformers")
+    session = open_translator(str(tiny_nllb), options=options, cache=tmp_path / "tm.sqlite3")
     translator = session.translator
     tokenizer, net = translator.inner.engine.load()  # type: ignore[attr-defined]
     english = tokenizer.convert_tokens_to_ids("eng_Latn")
