@@ -68,6 +68,11 @@ class Window:
     segments: int = 2048
 
 
+REMOTE_WINDOW = Window(documents=1024, segments=32768)
+"""Windows for an executor on a cluster: each window's misses start one actor pool (seconds), so
+windows are larger than local ones; memory still grows with the window, not with the corpus."""
+
+
 @dataclass
 class BatchReport:
     """What happened to each input of a batch: written run directories and failures."""

@@ -197,7 +197,28 @@ def open_translator(
     else:
         engine = make_engine(model, digest, options)
         translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources)
-    return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
+    cached = CachedTranslator(translator, memory, digest)
+    if memory is not None and executor is not None and executor.remote:
+        translator.sink = memory_writer(cached)
+    return TranslatorSession(model, cached, memory, options)
+
+
+def memory_writer(cached: CachedTranslator) -> Any:
+    """Writes (source, translation) pairs to ``cached``'s memory under the keys ``cached`` looks up.
+
+    An executor hands its results over as they arrive, so a run killed inside a window keeps
+    them; the cache wrapper's own write at the end of the window then finds them there.
+    """
+    from pipeline.memory import cache_key
+
+    def write(done: Any) -> None:
+        identity = cached.identity()
+        cached.memory.put_many(  # type: ignore[union-attr]
+            (cache_key(cached.stage, identity, s), cached.stage, cached.fingerprint, s, t.target, t.meta())
+            for s, t in done
+        )
+
+    return write
 
 
 @dataclass

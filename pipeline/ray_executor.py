@@ -27,7 +27,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from pipeline.translate import Translation
 INSTALL_HINT = "pip install 'nl2en[ray]'"
 ADDRESS_TIMEOUT_S = 10.0
 BATCH_ROWS = 64  # sentences (or texts) per actor call: one Ray Data block each
+SINK_ROWS = 512  # translations handed to the sink (the memory) at a time
 FINGERPRINT_MISMATCH = "model fingerprint mismatch"
 AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 FAULT_ENV = "NL2EN_RAY_FAULT"  # test hook: "<marker file>:<batch number>", see _maybe_fail
@@ -280,6 +281,10 @@ class RayExecutor:
     batch_rows: int = BATCH_ROWS
     actor_env: Mapping[str, str] | None = None  # extra environment for the actors
     allow_pickle: bool = False
+    # called with (source, translation) pairs as they arrive, every ``sink_rows`` or so: the driver
+    # writes them to the translation memory, so a run killed inside a window keeps what came back
+    sink: Callable[[Sequence[tuple[str, Translation]]], None] | None = field(default=None, repr=False)
+    sink_rows: int = SINK_ROWS
     _connection: RayConnection | None = field(default=None, init=False, repr=False)
     _identity: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _nodes: int | None = field(default=None, init=False, repr=False)
@@ -421,10 +426,19 @@ class RayExecutor:
         results: list[Translation | None] = [None] * len(sources)
         if not sources:
             return []
+        arrived: list[tuple[str, Translation]] = []
         for row in self._run(sources):
-            results[int(row["index"])] = Translation(
+            index = int(row["index"])
+            results[index] = Translation(
                 str(row["target"]), tuple(json.loads(str(row["flags"]))), int(row["pieces"]), int(row["tokens"])
             )
+            if self.sink is not None:
+                arrived.append((sources[index], results[index]))  # type: ignore[arg-type]
+                if len(arrived) >= self.sink_rows:
+                    self.sink(arrived)
+                    arrived = []
+        if self.sink is not None and arrived:
+            self.sink(arrived)
         missing = [i for i, r in enumerate(results) if r is None]
         if missing:
             raise ExecutorError(f"the Ray run returned no result for {len(missing)} of {len(sources)} sentences")

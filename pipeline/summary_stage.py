@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import BatchReport, DocumentCallback, process_batch, translate_paths
+from pipeline.batch import BatchReport, DocumentCallback, Window, process_batch, translate_paths
 from pipeline.document import (
     TranslatedDocument,
     english_body,
@@ -101,6 +101,7 @@ def run_paths(
     max_chars: int | None = None,
     source_side: bool = False,
     on_document: DocumentCallback | None = None,
+    window: Window | None = None,
 ) -> BatchReport:
     """Translate the inputs exactly as ``translate`` does, then summarise each translation.
 
@@ -137,4 +138,5 @@ def run_paths(
         on_document=on_document,
         on_window=on_window,
         finish=finish,
+        window=window,
     )

@@ -282,3 +282,39 @@ def test_ray_executor_decides_the_auto_backend_on_the_driver(tiny_marian: Path) 
     settings = decoding_settings(resolve_model(str(tiny_marian)), OVERRIDES)
     auto = RayExecutor(str(tiny_marian), EngineOptions(backend="auto"), settings)
     assert auto.engine_options.backend == "ctranslate2" == auto.backend
+
+
+def test_ray_executor_hands_results_to_the_memory_as_they_arrive(
+    ray_local: RayConnection, tiny_marian: Path, tmp_path: Path
+) -> None:
+    """Opened through the engines with ``--executor ray``: results reach the memory in chunks, during the run."""
+    from pipeline.engines import ExecutorOptions
+
+    session = open_translator(
+        str(tiny_marian), overrides=OVERRIDES, cache=tmp_path / "m.sqlite3", options=OPTIONS,
+        executor=ExecutorOptions("ray", workers=2),
+    )  # fmt: skip
+    ray_executor = session.translator.inner
+    assert isinstance(ray_executor, RayExecutor) and ray_executor.sink is not None
+    written = ray_executor.sink
+    chunks: list[int] = []
+
+    def counting(done: Any) -> None:
+        chunks.append(len(done))
+        written(done)
+
+    ray_executor.sink, ray_executor.sink_rows, ray_executor.batch_rows = counting, 8, 8
+    sources = sentences(tiny_marian)
+    first = session.translator.translate_batch(sources)
+    assert sum(chunks) == len(sources) and len(chunks) >= 3 and max(chunks) == 8
+    fresh = CachedTranslator(ray_executor, session.memory, session.translator.fingerprint)
+    ray_executor.sink = None
+    again = fresh.translate_batch(sources)  # every one a hit: nothing goes to Ray
+    assert fresh.hits == len(sources) and fresh.misses == 0
+    assert [t.target for t in again] == [t.target for t in first]
+    info = session.translator.inner.manifest()
+    assert info["executor"] == "ray" and info["startup_s"] == 0  # the module's Ray was reused, not started
+    session.close()
+    import ray
+
+    assert ray.is_initialized(), "closing a session must not stop a Ray it did not start"

@@ -166,6 +166,7 @@ def run(
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
+    from pipeline.batch import REMOTE_WINDOW
     from pipeline.engines import open_summarizer, open_translator
     from pipeline.outputs import joint_run_name
     from pipeline.summary_stage import check_source_side, run_paths
@@ -216,6 +217,7 @@ def run(
                 max_chars=max_chars,
                 source_side=source_side,
                 on_document=on_document,
+                window=REMOTE_WINDOW if where.remote else None,
             )
         typer.echo(
             f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "

@@ -64,7 +64,7 @@ def translate(
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.batch import translate_paths
+    from pipeline.batch import REMOTE_WINDOW, translate_paths
     from pipeline.document import translate_document
     from pipeline.engines import open_translator
 
@@ -104,6 +104,7 @@ def translate(
                 max_chars=max_chars,
                 cache_path=session.cache_path,
                 on_document=on_document,
+                window=REMOTE_WINDOW if where.remote else None,
             )
         typer.echo(
             f"{len(result.written)} translated, {len(result.failed)} failed; "
