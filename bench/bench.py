@@ -616,9 +616,12 @@ def ray_variants(bench: Bench, model: Path, files: list[Path], sources: list[str
         return []
 
     def run_with(workers: int) -> Callable[[Path, bool], dict[str, Any]]:
+        cpus = max(1, (os.cpu_count() or 1) // workers)  # the machine's cores shared out, as the local engine uses them
+
         def run(out: Path, first: bool) -> dict[str, Any]:
             args = ["translate", *map(str, files), "--model", str(model), "--backend", "ctranslate2", "--no-cache",
-                    "--executor", "ray", "--workers", str(workers), "--out", str(out)]  # fmt: skip
+                    "--executor", "ray", "--workers", str(workers), "--cpus-per-worker", str(cpus),
+                    "--out", str(out)]  # fmt: skip
             env = {**bench.env, "RAY_USAGE_STATS_ENABLED": "0"}
             env.pop("RAY_ADDRESS", None)
             proc = bench.cli(args, f"nl2en-ray-{workers}", env)
