@@ -334,7 +334,6 @@ class CT2Engine:
                 str(path), device=device, device_index=index, compute_type=self.compute_type,
                 inter_threads=1, intra_threads=self.threads or 0,
             )  # fmt: skip
-            self._path = path
         return self._translator
 
     @property

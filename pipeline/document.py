@@ -178,9 +178,10 @@ def write_translation(
     result: TranslatedDocument, run_dir: Path, manifest: dict[str, Any], extra: Mapping[str, str] | None = None
 ) -> None:
     """Publish the three outputs (and ``extra`` files) as ``run_dir``'s whole content, at once."""
-    files = {
+    files: dict[str, str | bytes] = {
         TRANSLATION_FILE: result.text,
-        ALIGNED_FILE: dumps_jsonl(result.records()),
+        # encoded record by record: a long document never holds the lines, the text and the bytes at once
+        ALIGNED_FILE: b"".join(dumps_jsonl((record,)).encode("utf-8") for record in result.records()),
         MANIFEST_FILE: dumps_manifest(manifest),
         **(extra or {}),
     }

@@ -99,6 +99,15 @@ def hub_module() -> Any:
     # Retries are reported once, as the error that ends them, not as a warning per attempt.
     hub_logging.set_verbosity_error()
     _bound_every_request(etag)
+    # Loading a model turns huggingface_hub's bars off (transformers does so for its own
+    # loading bars); a download still shows its bar unless the user switched them off.
+    disabled = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").strip().lower() in {"1", "true", "yes", "on"}
+    if not disabled:
+        import importlib
+
+        bars = importlib.import_module("huggingface_hub.utils.tqdm")  # the module; the package exports a class
+        if not bars.HF_HUB_DISABLE_PROGRESS_BARS:
+            bars.enable_progress_bars()
     return huggingface_hub
 
 

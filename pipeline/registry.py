@@ -43,6 +43,7 @@ class Alias:
     hub_id: str
     revision: str
     description: str
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,14 @@ def load_aliases(directory: Path | None = None) -> dict[str, Alias]:
     with path.open("rb") as fh:
         table = tomllib.load(fh)
     return {
-        name: Alias(name, entry["task"], entry["hub_id"], entry.get("revision", "main"), entry.get("description", ""))
+        name: Alias(
+            name,
+            entry["task"],
+            entry["hub_id"],
+            entry.get("revision", "main"),
+            entry.get("description", ""),
+            entry.get("licence", ""),
+        )
         for name, entry in table.items()
     }
 
@@ -409,6 +417,7 @@ class ModelListing:
     hub_id: str
     description: str
     location: str | None
+    licence: str = ""
 
 
 def list_models() -> list[ModelListing]:
@@ -419,7 +428,7 @@ def list_models() -> list[ModelListing]:
             found: str | None = str(resolve_model(alias.name, allow_download=False).path)
         except ModelError:
             found = None
-        rows.append(ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found))
+        rows.append(ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found, alias.licence))
     root = models_dir()
     for sub in ("local", "tiny"):
         for path in sorted((root / sub).glob("*/config.json")) if (root / sub).is_dir() else []:

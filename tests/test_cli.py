@@ -96,6 +96,8 @@ def test_cli_models_list_shows_aliases(cli: Any) -> None:
     assert result.returncode == 0
     out = result.stdout.decode()
     assert "opus-mt-nl-en" in out and "Helsinki-NLP/opus-mt-nl-en" in out and "nl2en models pull" in out
+    nllb = next(line for line in out.splitlines() if line.startswith("nllb-600m "))
+    assert "facebook/nllb-200-distilled-600M" in nllb and "CC-BY-NC" in nllb and "non-commercial" in nllb
 
 
 def test_cli_models_pull_offline_is_a_clear_error(cli: Any) -> None:

@@ -293,3 +293,19 @@ def test_compare_shows_summarize_runs(tmp_path: Path, english_sentences: list[st
     assert [row["run"] for row in comparison.rows] == ["extractive-sentences2", "extractive-sentences3"]
     assert all(row["rouge1"] is not None and row["bleu"] is None for row in comparison.rows)
     assert all(view.summary for view in comparison.runs)
+
+
+def test_compare_puts_two_model_families_side_by_side(tiny_marian: Path, tiny_nllb: Path, tmp_path: Path) -> None:
+    """A Marian run and an NLLB run of the same article, scored and compared as two rows."""
+    from tests.conftest import SEED, run_cli
+
+    out = tmp_path / "out"
+    for model in (tiny_marian, tiny_nllb):
+        done = run_cli("translate", str(SEED), "--model", str(model), "--out", str(out), "--max-new-tokens", "6")
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+    compared = run_cli("compare", str(out), "--format", "json", "--resamples", "20")
+    assert compared.returncode == 0, compared.stderr.decode()[-2000:]
+    (document,) = json.loads(compared.stdout)
+    translators = {row["translator"] for row in document["runs"]}
+    assert len(document["runs"]) == 2 and len(translators) == 2, translators
+    assert all(row["bleu"] is not None and row["chrf"] is not None for row in document["runs"])

@@ -118,9 +118,9 @@ def test_decoding_defaults_apply_only_to_unset_keys(distilbart_layout: Path, tmp
 def test_decoding_summariser_decodes_with_task_settings_and_records_sources(
     distilbart_layout: Path, english_sentences: list[str]
 ) -> None:
-    from pipeline.runner import open_summarizer
+    from pipeline.engines import EngineOptions, open_summarizer
 
-    session = open_summarizer(str(distilbart_layout), memory=None, backend="transformers")
+    session = open_summarizer(str(distilbart_layout), memory=None, options=EngineOptions(backend="transformers"))
     summary = session.summarizer.summarize(" ".join(english_sentences[:3]))
     manifest = session.manifest(summary)
     assert manifest["decoding"]["num_beams"] == 4 and manifest["decoding"]["min_length"] == 5

@@ -94,8 +94,10 @@ def first_run_then_offline(machine: Machine, backend: str) -> dict:
     assert "Traceback" not in first.stderr and "NETWORK BLOCKED" not in first.stderr
     assert f"model opus-mt-nl-en: {OPUS}@" in first.stderr and "converted here to safetensors" in first.stderr
     assert f"model distilbart-cnn: {DISTILBART}@" in first.stderr and "conversion PR refs/pr/18" in first.stderr
-    run_name = "Helsinki-NLP--opus-mt-nl-en" + ("" if backend == "auto" else f"-{backend}")
-    data = manifest(out, run_name)
+    runs = [p.name for p in (out / "artikel").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(runs) == 1 and runs[0].startswith("Helsinki-NLP--opus-mt-nl-en"), runs
+    assert (f"-{backend}" in runs[0]) == (backend != "auto"), runs
+    data = manifest(out, runs[0])
     assert data["translator"]["source"]["weights"]["route"] == "converted-pickle"
     assert data["summarizer"]["source"]["weights"]["route"] == "conversion-pr"
     assert data["summarizer"]["source"]["weights"]["revision"] == "refs/pr/18"

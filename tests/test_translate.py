@@ -162,12 +162,32 @@ def test_translate_cache_serves_hits_and_asks_only_for_misses(tmp_path: Path) ->
         assert fake.calls[-1] == ["een"], "a changed setting must miss"
 
 
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) -> None:
+    from pipeline.engines import EngineOptions, make_engine
+
+    model = resolve_model(str(tiny_marian))
+    engine = make_engine(model, "sha256:test", EngineOptions(backend=backend))
+    marian = MarianTranslator(engine, decoding_settings(model, {"max_new_tokens": 4}))
+    long = ", ".join(["de integratie van Rusland en Wit-Rusland"] * 60) + "."  # over the 512-token limit
+    encoded: list[str] = []
+    real = engine.memo.encode
+    engine.memo.encode = lambda text: encoded.append(text) or real(text)
+    results = marian.translate_batch([*SENTENCES, long])
+    assert results[-1].pieces > 1, "the long sentence was split"
+    assert len(encoded) == len(set(encoded)), "a text was tokenised twice"
+    assert set(SENTENCES) <= set(encoded)
+    again = marian.translate_batch(SENTENCES)
+    assert [r.target for r in again] == [r.target for r in results[:-1]]
+
+
 def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path: Path) -> None:
     from pipeline.document import translator_manifest
     from pipeline.engines import EngineOptions, open_translator
 
-    options = EngineOptions(backend="transformers")
-    session = open_translator(str(tiny_nllb), options=options, cache=tmp_path / "tm.sqlite3")
+    session = open_translator(
+        str(tiny_nllb), options=EngineOptions(backend="transformers"), cache=tmp_path / "tm.sqlite3"
+    )
     translator = session.translator
     tokenizer, net = translator.inner.engine.load()  # type: ignore[attr-defined]
     english = tokenizer.convert_tokens_to_ids("eng_Latn")
@@ -197,22 +217,3 @@ def test_translate_nllb_alias_is_registered_with_its_licence() -> None:
     assert alias.hub_id == "facebook/nllb-200-distilled-600M" and alias.task == "translation"
     with (models_dir() / "registry.toml").open("rb") as fh:
         assert "CC-BY-NC" in tomllib.load(fh)["nllb-600m"]["licence"]
-
-
-@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
-def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) -> None:
-    from pipeline.engines import EngineOptions, make_engine
-
-    model = resolve_model(str(tiny_marian))
-    engine = make_engine(model, "sha256:test", EngineOptions(backend=backend))
-    marian = MarianTranslator(engine, decoding_settings(model, {"max_new_tokens": 4}))
-    long = ", ".join(["de integratie van Rusland en Wit-Rusland"] * 60) + "."  # over the 512-token limit
-    encoded: list[str] = []
-    real = engine.memo.encode
-    engine.memo.encode = lambda text: encoded.append(text) or real(text)
-    results = marian.translate_batch([*SENTENCES, long])
-    assert results[-1].pieces > 1, "the long sentence was split"
-    assert len(encoded) == len(set(encoded)), "a text was tokenised twice"
-    assert set(SENTENCES) <= set(encoded)
-    again = marian.translate_batch(SENTENCES)
-    assert [r.target for r in again] == [r.target for r in results[:-1]]

@@ -22,7 +22,8 @@ def list_command() -> None:
         rows = list_models()
     for row in rows:
         where = row.location or "not on this machine (nl2en models pull " + row.name + ")"
-        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}")
+        licence = f"  [licence: {row.licence}]" if row.licence else ""
+        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}{licence}")
 
 
 @models_app.command("pull")
