@@ -426,10 +426,13 @@ def test_cli_corpus_driver_memory_does_not_grow_with_the_corpus(tiny_marian: Pat
                 fh.write(json.dumps({"id": f"a{i}", "text": text}) + "\n")
         return path
 
+    # converting the model for CTranslate2 (once per models folder) costs memory of its own: done first
+    warm = ["translate", str(corpus(1)), "--model", str(tiny_marian), "--out", str(tmp_path / "o1"), "--no-cache"]
+    peak_rss_kib(warm, {})
     peaks = {}
     for count in (200, 2000):
         args = ["translate", str(corpus(count)), "--model", str(tiny_marian), "--max-new-tokens", "6",
                 "--run-name", "r", "--out", str(tmp_path / f"o{count}")]  # fmt: skip
         peaks[count] = peak_rss_kib(args, {"NL2EN_CACHE": str(tmp_path / f"m{count}.sqlite3")})
     assert len(list((tmp_path / "o2000").iterdir())) == 2000
-    assert peaks[200] > 0 and peaks[2000] < peaks[200] * 1.1 + 8 * 1024, peaks
+    assert peaks[200] > 0 and peaks[2000] < peaks[200] * 1.05 + 4 * 1024, peaks
