@@ -318,3 +318,36 @@ def test_ray_executor_hands_results_to_the_memory_as_they_arrive(
     import ray
 
     assert ray.is_initialized(), "closing a session must not stop a Ray it did not start"
+
+
+def test_ray_executor_gets_one_run_per_window_of_the_batch(
+    ray_local: RayConnection, tiny_marian: Path, tmp_path: Path
+) -> None:
+    """The batch hands each window's de-duplicated misses to the executor in one call: one actor pool a window."""
+    from pipeline.batch import REMOTE_WINDOW, Window
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    paths = []
+    for i, text in enumerate(documents()):
+        paths.append(inputs / f"doc{i:02d}.txt")
+        paths[-1].write_text(text, encoding="utf-8")
+    for window, expected in ((REMOTE_WINDOW, 1), (Window(documents=8), 3)):
+        ray_executor = executor(tiny_marian, workers=2)
+        calls: list[int] = []
+        real = ray_executor.translate
+
+        def counted(sources: Any, real: Any = real, calls: list[int] = calls) -> Any:
+            calls.append(len(sources))
+            return real(sources)
+
+        ray_executor.translate = counted  # type: ignore[method-assign]
+        translator = CachedTranslator(ray_executor, None, ray_executor.fingerprint or "")
+        out = tmp_path / f"out-{expected}"
+        report = translate_paths(paths, translator, resolve_model(str(tiny_marian)), out=out, run_name="r",
+                                 window=window)  # fmt: skip
+        assert not report.failed and len(report.written) == 24
+        assert len(calls) == expected, calls
+        distinct = {s.source for p in paths for s in segment_document(p.read_text(encoding="utf-8")).translatable}
+        if expected == 1:
+            assert calls == [len(distinct)], "only the distinct segments go to Ray"
