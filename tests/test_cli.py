@@ -436,3 +436,34 @@ def test_cli_corpus_driver_memory_does_not_grow_with_the_corpus(tiny_marian: Pat
         peaks[count] = peak_rss_kib(args, {"NL2EN_CACHE": str(tmp_path / f"m{count}.sqlite3")})
     assert len(list((tmp_path / "o2000").iterdir())) == 2000
     assert peaks[200] > 0 and peaks[2000] < peaks[200] * 1.05 + 4 * 1024, peaks
+
+
+def test_cli_summarize_on_ray_matches_local(
+    cli: Any, tiny_bart: Path, english_sentences: list[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("ray")
+    from tests.conftest import RAY_CLI_ENV
+
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"text{i}.en.txt")
+        paths[-1].write_text(" ".join(english_sentences[i * 3 : i * 3 + 3]) + "\n", encoding="utf-8")
+    paths.append(tmp_path / "empty.en.txt")
+    paths[-1].write_text("  \n", encoding="utf-8")
+    args = ("summarize", *map(str, paths), "--summarizer", str(tiny_bart), "--max-length", "12", "--run-name", "s")
+    local = cli(*args, "--out", str(tmp_path / "local"), "--no-cache")
+    remote = cli(*args, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", env=RAY_CLI_ENV)
+    err = remote.stderr.decode()
+    assert local.returncode == remote.returncode == 1 and "Traceback" not in err, err[-3000:]
+    assert "4 summarised" in err and len([line for line in err.splitlines() if line.startswith("error [")]) == 1
+    texts = set()
+    for path in paths[:4]:
+        a, b = tmp_path / "local" / path.stem / "s", tmp_path / "ray" / path.stem / "s"
+        [summary] = [p.name for p in b.glob("summary.*.txt")]
+        assert (a / summary).read_bytes() == (b / summary).read_bytes()
+        texts.add((b / summary).read_text(encoding="utf-8"))
+        manifest = json.loads((b / "manifest.json").read_text())
+        assert manifest["summarizer"]["executor"] == "ray" and manifest["cache"] == {
+            "path": manifest["cache"]["path"], "hits": 0, "misses": 1,
+        }  # fmt: skip
+    assert len(texts) >= 2, "the tiny summariser must give varied outputs for this test to mean anything"
