@@ -28,10 +28,12 @@ summary stage uses.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline.document import (
     TranslatedDocument,
@@ -43,9 +45,11 @@ from pipeline.document import (
 )
 from pipeline.errors import BatchStoppedError, DocumentError, ModelError, Nl2enError
 from pipeline.outputs import document_names, run_directory
-from pipeline.reader import DEFAULT_MAX_CHARS, read_article
 from pipeline.registry import ResolvedModel
 from pipeline.translate import CachedTranslator, Translation
+
+if TYPE_CHECKING:
+    from pipeline.corpus import CorpusItem
 
 DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
 DocumentProcess = Callable[[Path, str], tuple[Path, int, int]]
@@ -62,6 +66,11 @@ class Window:
 
     documents: int = 64
     segments: int = 2048
+
+
+REMOTE_WINDOW = Window(documents=1024, segments=32768)
+"""Windows for an executor on a cluster: each window's misses start one actor pool (seconds), so
+windows are larger than local ones; memory still grows with the window, not with the corpus."""
 
 
 @dataclass
@@ -91,24 +100,24 @@ def is_fatal(error: Nl2enError) -> bool:
 class _Tally:
     """Reports each document's outcome in input order and stops the batch on a fatal error."""
 
-    total: int
+    total: int | None  # None: a stream of unknown length (a JSONL corpus)
     report: BatchReport = field(default_factory=BatchReport)
     on_document: DocumentCallback | None = None
 
-    def written(self, path: Path, run_dir: Path, hits: int, misses: int) -> None:
+    def written(self, path: Path | str, run_dir: Path, hits: int, misses: int) -> None:
         self.report.written.append(run_dir)
         self.report.hits += hits
         self.report.misses += misses
         if self.on_document:
             self.on_document(str(path), run_dir, None)
 
-    def failed(self, position: int, path: Path, exc: Exception) -> None:
+    def failed(self, position: int, path: Path | str, exc: Exception) -> None:
         error = document_error(exc)
         self.report.failed.append((str(path), error))
         if self.on_document:
             self.on_document(str(path), None, error)
         if is_fatal(error):
-            left = self.total - position - 1
+            left = "the rest" if self.total is None else str(self.total - position - 1)
             raise BatchStoppedError(
                 f"stopped the batch: {error}; {len(self.report.written)} written, {left} not processed"
             ) from exc
@@ -140,7 +149,7 @@ class _Entry:
     """One input of a window: read and segmented, or the reason it could not be."""
 
     position: int
-    path: Path
+    path: str  # where it came from: a file, or ``corpus.jsonl:12``
     name: str
     started: float
     prepared: TranslatedDocument | None = None
@@ -149,6 +158,10 @@ class _Entry:
     @property
     def sources(self) -> list[str]:
         return [s.source for s in self.prepared.document.translatable] if self.prepared else []
+
+
+WindowHook = Callable[[list[TranslatedDocument]], None]
+DocumentFinish = Callable[[TranslatedDocument], tuple[dict[str, Any], dict[str, str]]]
 
 
 def translate_paths(
@@ -163,31 +176,86 @@ def translate_paths(
     cache_path: str | None = None,
     on_document: DocumentCallback | None = None,
     window: Window | None = None,
+    on_window: WindowHook | None = None,
+    finish: DocumentFinish | None = None,
 ) -> BatchReport:
-    """Translate every file into ``OUT/<doc>/<run>/``, window by window (see the module docstring)."""
-    window = window or Window()
-    info = translator_manifest(model, translator)
-    tally = _Tally(len(paths), on_document=on_document)
-    names = document_names([path.stem for path in paths])
+    """Translate every input into ``OUT/<doc>/<run>/``, window by window (see the module docstring).
 
-    def prepare(position: int, path: Path, name: str) -> _Entry:
-        entry = _Entry(position, path, name, time.perf_counter())
+    Inputs are files and JSONL corpora (one document a line), read lazily by
+    :func:`pipeline.corpus.iter_corpus`, so memory is bounded by the window; a directory is
+    a bad input, reported like an unreadable file.
+    """
+    from pipeline.corpus import is_jsonl, iter_corpus
+
+    plain = not any(is_jsonl(p) for p in paths)
+    return translate_corpus(
+        iter_corpus(paths, encoding=encoding, max_chars=max_chars, directories=False),
+        translator,
+        model,
+        out=out,
+        run_name=run_name,
+        cache_path=cache_path,
+        on_document=on_document,
+        window=window,
+        on_window=on_window,
+        finish=finish,
+        total=len(paths) if plain else None,
+    )
+
+
+def translate_corpus(
+    items: Iterable[CorpusItem],
+    translator: CachedTranslator,
+    model: ResolvedModel,
+    *,
+    out: Path,
+    run_name: str,
+    cache_path: str | None = None,
+    on_document: DocumentCallback | None = None,
+    window: Window | None = None,
+    on_window: WindowHook | None = None,
+    finish: DocumentFinish | None = None,
+    total: int | None = None,
+) -> BatchReport:
+    """Translate a stream of corpus documents (``total`` of them, if known), window by window.
+
+    ``on_window`` sees a window's translated documents before any is published (the
+    summary stage summarises them together there); ``finish`` gives each document's extra
+    manifest entries and files. The translator's manifest is taken after the first
+    window's translation, so an executor started on demand describes itself.
+    """
+    window = window or Window()
+    tally = _Tally(total, on_document=on_document)
+    info: dict[str, Any] = {}
+
+    def prepare(position: int, item: CorpusItem) -> _Entry:
+        entry = _Entry(position, item.origin, item.doc_id, time.perf_counter())
         try:
-            entry.prepared = segment_article(read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS))
+            if item.error is not None:
+                raise item.error
+            assert item.article is not None
+            entry.prepared = segment_article(item.article)
         except Exception as exc:
             entry.error = exc
         return entry
 
-    def publish(entry: _Entry, results: list[Translation], translate_s: float, documents: int) -> None:
-        assert entry.prepared is not None
-        result = entry.prepared.with_translations(results)
-        result.timings["translate_s"] = round(translate_s, 4)
+    def publish(entry: _Entry, result: TranslatedDocument, documents: int) -> None:
+        if not info:
+            info.update(translator_manifest(model, translator))
+        extra_manifest, extra_files = finish(result) if finish else ({}, {})
         result.timings["total_s"] = round(time.perf_counter() - entry.started, 4)
         run_dir = run_directory(out, entry.name, run_name)
         manifest = document_manifest(result, info, cache_path)
         manifest["window"] = {"documents": documents, "segments_max": window.segments}
-        write_translation(result, run_dir, manifest)
+        manifest.update(extra_manifest)
+        write_translation(result, run_dir, manifest, extra_files)
         tally.written(entry.path, run_dir, result.hits, result.misses)
+
+    def translated(entry: _Entry, results: list[Translation], translate_s: float) -> TranslatedDocument:
+        assert entry.prepared is not None
+        result = entry.prepared.with_translations(results)
+        result.timings["translate_s"] = round(translate_s, 4)
+        return result
 
     def flush(entries: list[_Entry]) -> None:
         ready = [e for e in entries if e.prepared]
@@ -199,30 +267,38 @@ def translate_paths(
         except Exception:
             together = None  # translated one by one below, so only the failing document reports it
         translate_s = time.perf_counter() - started
-        offset = 0
+        done: dict[int, TranslatedDocument] = {}
+        if together is not None:
+            offset = 0
+            for entry in ready:
+                count = len(entry.sources)
+                done[entry.position] = translated(entry, together[offset : offset + count], translate_s)
+                offset += count
+            if on_window:
+                # on failure each document's ``finish`` runs alone below, so only the failing one reports it
+                with contextlib.suppress(Exception):
+                    on_window(list(done.values()))
         for entry in entries:
             if entry.error or not entry.prepared:
                 tally.failed(entry.position, entry.path, entry.error or DocumentError("not read"))
                 continue
-            count = len(entry.sources)
             try:
                 if together is not None:
-                    results = together[offset : offset + count]
-                    publish(entry, results, translate_s, len(ready))
+                    publish(entry, done.pop(entry.position), len(ready))
                 else:
                     alone = time.perf_counter()
                     results = translate_segments(translator, entry.sources, window.segments)
-                    publish(entry, results, time.perf_counter() - alone, 1)
+                    publish(entry, translated(entry, results, time.perf_counter() - alone), 1)
             except Exception as exc:
                 tally.failed(entry.position, entry.path, exc)
             finally:
-                offset += count
+                done.pop(entry.position, None)
                 entry.prepared = None  # free the document as soon as it is out
 
     pending: list[_Entry] = []
     segments = 0
-    for position, (path, name) in enumerate(zip(paths, names, strict=True)):
-        entry = prepare(position, path, name)
+    for position, item in enumerate(items):
+        entry = prepare(position, item)
         pending.append(entry)
         segments += len(entry.sources)
         if len(pending) >= window.documents or segments >= window.segments:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.engines import executor_manifest
 from pipeline.outputs import (
     ALIGNED_FILE,
     MANIFEST_FILE,
@@ -133,6 +134,7 @@ def translator_manifest(model: ResolvedModel, translator: CachedTranslator) -> d
         "fingerprint": translator.fingerprint,
         "backend": translator.backend,
         "engine": {k: v for k, v in translator.inner.identity().items() if k != "settings"},
+        **executor_manifest(translator.inner),
         "decoding": translator.settings,
         "decoding_sources": translator.sources,
         "quality": translator.quality_manifest(),

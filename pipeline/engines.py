@@ -15,6 +15,7 @@ from pipeline.registry import ResolvedModel
 from pipeline.translate import CachedTranslator
 
 BACKENDS = ("auto", "transformers", "ctranslate2")
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,43 @@ class EngineOptions:
         parts += [self.compute_type] if self.compute_type != default.compute_type else []
         parts += [self.device] if self.device != default.device else []
         return parts
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where cache misses are computed, chosen once per command: here, or on a Ray cluster.
+
+    The local executor runs the engine in this process (and never imports ray); ``ray``
+    sends each window's de-duplicated misses to ``workers`` model replicas of
+    ``cpus_per_worker`` CPUs on the cluster at ``address`` (default: ``RAY_ADDRESS``,
+    else a Ray started on this machine for the run and stopped after it).
+    """
+
+    kind: str = "local"
+    workers: int = 1
+    address: str | None = None
+    cpus_per_worker: int = 1
+
+    @property
+    def remote(self) -> bool:
+        if self.kind not in EXECUTORS:
+            from pipeline.errors import ExecutorError
+
+            raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
+        return self.kind == "ray"
+
+
+def executor_manifest(inner: Any) -> dict[str, Any]:
+    """What a manifest records about where a stage ran: ``local``, or the executor's own description."""
+    describe = getattr(inner, "manifest", None)
+    return describe() if callable(describe) else {"executor": "local"}
+
+
+def close_executor(inner: Any) -> None:
+    """Stop what an executor started (a local Ray); nothing for the local engine."""
+    close = getattr(inner, "close", None)
+    if callable(close):
+        close()
 
 
 def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None = None) -> Any:
@@ -95,8 +133,11 @@ class TranslatorSession:
         )
 
     def close(self) -> None:
-        if self.memory:
-            self.memory.close()
+        try:
+            close_executor(self.translator.inner)
+        finally:
+            if self.memory:
+                self.memory.close()
 
 
 def digest_memo(memory: Any) -> Any:
@@ -123,8 +164,12 @@ def open_translator(
     allow_pickle: bool = False,
     glossary: Any = "builtin",  # a Glossary, None for none, or "builtin" (the default)
     guards: str = "retry",  # retry | flag | off (pipeline.retry)
+    executor: ExecutorOptions | None = None,
 ) -> TranslatorSession:
-    """Resolve the model and wrap its engine in the cache; loads no weights yet."""
+    """Resolve the model and wrap its engine (or a Ray executor) in the cache; loads no weights yet.
+
+    A Ray executor is started here, so an unreachable cluster fails before any input is read.
+    """
     from pipeline.decoding import translation_decoding
     from pipeline.memory import TranslationMemory, default_cache_path
     from pipeline.registry import fingerprint, resolve_model
@@ -134,15 +179,58 @@ def open_translator(
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
     digest = fingerprint(model, digest_memo(memory))
-    engine = make_engine(model, digest, options)
     decoding = translation_decoding(model, overrides)
     if isinstance(glossary, str):
         from pipeline.glossary import builtin_glossary
 
         glossary = builtin_glossary()
+    engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
     policy, calibration = guard_policy(guards, digest, engine)
-    translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources, glossary, policy, calibration)
-    return TranslatorSession(model, CachedTranslator(translator, memory, digest), memory, options)
+    translator: Any
+    if executor is not None and executor.remote:
+        from pipeline.ray_executor import RayExecutor
+
+        try:
+            translator = RayExecutor(
+                model_name,
+                options,
+                decoding.settings,
+                decoding.sources,
+                workers=executor.workers,
+                cpus_per_worker=executor.cpus_per_worker,
+                address=executor.address,
+                fingerprint=digest,
+                allow_pickle=allow_pickle,
+                glossary=glossary,
+                policy=policy,
+                calibration=calibration,
+            ).start()
+        except BaseException:
+            if memory:
+                memory.close()
+            raise
+    else:
+        translator = Seq2SeqTranslator(engine, decoding.settings, decoding.sources, glossary, policy, calibration)
+    cached = CachedTranslator(translator, memory, digest)
+    if memory is not None and executor is not None and executor.remote:
+        translator.sink = memory_writer(cached)
+    return TranslatorSession(model, cached, memory, options)
+
+
+def memory_writer(cached: CachedTranslator) -> Any:
+    """Writes (source, translation) pairs to ``cached``'s memory under the keys ``cached`` looks up.
+
+    An executor hands its results over as they arrive, so a run killed inside a window keeps
+    them; the cache wrapper's own write at the end of the window then finds them there.
+    """
+
+    def write(done: Any) -> None:
+        identity = cached.identity()
+        cached.memory.put_many(  # type: ignore[union-attr]
+            (cached.key(identity, s), cached.stage, cached.fingerprint, s, t.target, t.meta()) for s, t in done
+        )
+
+    return write
 
 
 @dataclass
@@ -167,6 +255,10 @@ class SummarizerSession:
     def abstractive(self) -> bool:
         return self.model is not None
 
+    def close(self) -> None:
+        """Stop what its executor started; the memory belongs to the caller."""
+        close_executor(self.summarizer.inner)
+
     @property
     def run_name(self) -> str:
         engine = self.options.run_name_parts() if self.model else []
@@ -183,6 +275,7 @@ class SummarizerSession:
             "fingerprint": self.summarizer.fingerprint,
             "backend": self.summarizer.backend,
             "engine": self.summarizer.inner.identity(),
+            **executor_manifest(self.summarizer.inner),
             "method": summary.method,
             "decoding": self.summarizer.settings,
             "decoding_sources": getattr(self.summarizer.inner, "sources", {}),
@@ -206,6 +299,7 @@ def open_summarizer(
     ratio: float | None = None,
     options: EngineOptions | None = None,
     allow_pickle: bool = False,
+    executor: ExecutorOptions | None = None,
 ) -> SummarizerSession:
     """The named summariser; when the default model is missing, the extractive one, said so."""
     from pipeline.decoding import summarization_decoding
@@ -225,9 +319,25 @@ def open_summarizer(
         else:
             digest = fingerprint(model, digest_memo(memory))
             # summaries are generated one at a time: the translator's batch size does not apply
-            engine = make_engine(model, digest, replace(options, batch_size=16))
             decoding = summarization_decoding(model, overrides)
-            summarizer = Seq2SeqSummarizer(model, engine, decoding.settings, decoding.sources)
+            summarizer: Any
+            if executor is not None and executor.remote:
+                from pipeline.ray_executor import RaySummaryExecutor
+
+                summarizer = RaySummaryExecutor(
+                    name,
+                    replace(options, batch_size=16),
+                    decoding.settings,
+                    decoding.sources,
+                    workers=executor.workers,
+                    cpus_per_worker=executor.cpus_per_worker,
+                    address=executor.address,
+                    fingerprint=digest,
+                    allow_pickle=allow_pickle,
+                ).start()
+            else:
+                engine = make_engine(model, digest, replace(options, batch_size=16))
+                summarizer = Seq2SeqSummarizer(model, engine, decoding.settings, decoding.sources)
             cached = CachedSummarizer(summarizer, memory, digest)
             return SummarizerSession(cached, model, None, options, summarization_decoding(model).settings)
     extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)

@@ -65,6 +65,12 @@ class OutputError(Nl2enError):
     code = "E400"
 
 
+class ExecutorError(Nl2enError):
+    """Ray is missing, unreachable or too small for the run, or a run on it failed."""
+
+    code = "E500"
+
+
 class DocumentError(Nl2enError):
     """An unexpected failure while processing one document (disk, database, engine, encoding)."""
 

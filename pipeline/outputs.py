@@ -68,13 +68,14 @@ def safe_name(name: str, fallback: str = "document") -> str:
     return cleaned[:120] or fallback
 
 
-def document_names(stems: Sequence[str]) -> list[str]:
+def document_names(stems: Sequence[str], taken: set[str] | None = None) -> list[str]:
     """One output folder name per input, distinct even on a case-insensitive file system.
 
     Names are cleaned first and compared case-folded, so ``a b``, ``a-b`` and ``A-B`` get
-    ``a-b``, ``a-b-2`` and ``A-B-3``.
+    ``a-b``, ``a-b-2`` and ``A-B-3``. ``taken`` (case-folded names already given out) is
+    updated, so a stream of inputs can be named a few at a time.
     """
-    taken: set[str] = set()
+    taken = set() if taken is None else taken
     names = []
     for stem in stems:
         base = safe_name(stem)

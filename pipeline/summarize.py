@@ -11,6 +11,7 @@ The extractive summariser (TextRank over TF-IDF sentence similarity) lives in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -195,6 +196,40 @@ class CachedSummarizer:
     @property
     def settings(self) -> dict[str, Any]:
         return self.inner.settings
+
+    def summarize_many(self, texts: Sequence[str]) -> list[Summary]:
+        """Summaries of ``texts`` in order; the distinct misses go to the inner summariser at once
+        when it can take many (an executor's pool), else one by one."""
+        identity = {"model": self.fingerprint, **self.inner.identity()}
+        keys = [cache_key("summarize", identity, t) for t in texts]
+        found = self.memory.get_many(keys) if self.memory else {}
+        first = {k: t for k, t in zip(keys, texts, strict=True)}
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
+        many = getattr(self.inner, "summarize_many", None)
+        if not missing:
+            computed: list[Summary] = []
+        elif callable(many):
+            computed = list(many([first[k] for k in missing]))
+        else:
+            computed = [self.inner.summarize(first[k]) for k in missing]
+        fresh = dict(zip(missing, computed, strict=True))
+        if self.memory and fresh:
+            self.memory.put_many(
+                (k, "summarize", self.fingerprint, normalise_source(first[k]), s.text, s.meta())
+                for k, s in fresh.items()
+            )
+        out = []
+        for key in keys:
+            if key in found:
+                self.hits += 1
+                meta = found[key].meta
+                out.append(
+                    Summary(found[key].target, meta["method"], meta["chunks"], tuple(meta["flags"]), meta["note"], True)
+                )
+            else:
+                self.misses += 1
+                out.append(replace(fresh[key], cached=False))
+        return out
 
     def summarize(self, text: str) -> Summary:
         identity = {"model": self.fingerprint, **self.inner.identity()}

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import BatchReport, DocumentCallback, process_batch
+from pipeline.batch import BatchReport, DocumentCallback, Window, process_batch, translate_paths
 from pipeline.document import (
     TranslatedDocument,
-    document_manifest,
     english_body,
     input_manifest,
-    translate_document,
-    translator_manifest,
-    write_translation,
 )
 from pipeline.engines import SummarizerSession, TranslatorSession
 from pipeline.errors import ModelError
 from pipeline.outputs import MANIFEST_FILE, dumps_manifest, library_versions, publish_directory, run_directory
-from pipeline.reader import DEFAULT_MAX_CHARS, read_article
+from pipeline.reader import read_article
+
+SUMMARY_WINDOW = 64  # documents an executor summarises in one run
 
 
 def summarize_paths(
@@ -35,17 +34,34 @@ def summarize_paths(
 ) -> BatchReport:
     """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest."""
 
+    remote = callable(getattr(session.summarizer.inner, "summarize_many", None))
+    ready: dict[str, Any] = {}  # an executor's summaries of the current window, by text
+    position = 0
+
+    def prefetch() -> None:
+        """On an executor: summarise the next window's texts in one run (unreadable files are left to ``process``)."""
+        ready.clear()
+        texts = []
+        for path in paths[position : position + SUMMARY_WINDOW]:
+            with contextlib.suppress(Exception):
+                texts.append(read_article(path, encoding).text)
+        with contextlib.suppress(Exception):  # on failure each document is summarised alone, and reports it
+            texts = list(dict.fromkeys(texts))
+            ready.update(zip(texts, session.summarizer.summarize_many(texts), strict=True))
+
     def process(path: Path, name: str) -> tuple[Path, int, int]:
+        nonlocal position
+        if remote and position % SUMMARY_WINDOW == 0:
+            prefetch()
+        position += 1
         started = time.perf_counter()
         article = read_article(path, encoding)
         run_dir = run_directory(out, name, run_name)
-        hits = session.summarizer.hits
-        summary = session.summarizer.summarize(article.text)
+        summary = ready.get(article.text) or session.summarizer.summarize(article.text)
         manifest = {
             "input": input_manifest(article),
             "summarizer": session.manifest(summary),
-            "cache": {"path": cache_path, "hits": session.summarizer.hits - hits,
-                      "misses": 0 if summary.cached else 1},
+            "cache": {"path": cache_path, "hits": int(summary.cached), "misses": int(not summary.cached)},
             "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
             "versions": library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -85,24 +101,42 @@ def run_paths(
     max_chars: int | None = None,
     source_side: bool = False,
     on_document: DocumentCallback | None = None,
+    window: Window | None = None,
 ) -> BatchReport:
-    """Translate each document exactly as ``translate`` does, then summarise the translation."""
+    """Translate the inputs exactly as ``translate`` does, then summarise each translation.
+
+    Summaries are a second stage over each window: its documents' English is summarised
+    together (on an executor, in one run), then each document is published with its summary.
+    """
     if source_side:
         check_source_side(summarizer)
-    info = translator_manifest(translator.model, translator.translator)
+    ready: dict[str, Any] = {}  # the window's summaries, by the text summarised
 
-    def process(path: Path, name: str) -> tuple[Path, int, int]:
+    def on_window(results: list[TranslatedDocument]) -> None:
+        ready.clear()
+        if source_side:
+            return
+        texts = list(dict.fromkeys(english_body(r) for r in results))
+        ready.update(zip(texts, summarizer.summarizer.summarize_many(texts), strict=True))
+
+    def finish(result: TranslatedDocument) -> tuple[dict[str, Any], dict[str, str]]:
         started = time.perf_counter()
-        article = read_article(path, encoding, max_chars or DEFAULT_MAX_CHARS)
-        run_dir = run_directory(out, name, run_name)
-        result = translate_document(article, translator.translator)
-        t1 = time.perf_counter()
-        summary = summarize_translation(result, summarizer, source_side)
-        result.timings["summarize_s"] = round(time.perf_counter() - t1, 4)
-        result.timings["total_s"] = round(time.perf_counter() - started, 4)
-        manifest = document_manifest(result, info, translator.cache_path)
-        manifest["summarizer"] = summarizer.manifest(summary)
-        write_translation(result, run_dir, manifest, {summarizer.file: summary.text + "\n"})
-        return run_dir, result.hits, result.misses
+        summary = None if source_side else ready.get(english_body(result))
+        summary = summary or summarize_translation(result, summarizer, source_side)
+        result.timings["summarize_s"] = round(time.perf_counter() - started, 4)
+        return {"summarizer": summarizer.manifest(summary)}, {summarizer.file: summary.text + "\n"}
 
-    return process_batch(paths, process, on_document)
+    return translate_paths(
+        paths,
+        translator.translator,
+        translator.model,
+        out=out,
+        run_name=run_name,
+        encoding=encoding,
+        max_chars=max_chars,
+        cache_path=translator.cache_path,
+        on_document=on_document,
+        on_window=on_window,
+        finish=finish,
+        window=window,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -27,6 +28,7 @@ def _blocked(self: socket.socket, address: Any, *args: Any) -> Any:
 
 
 _real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
 
 
 @pytest.fixture(autouse=True)
@@ -142,3 +144,40 @@ def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.models.tiny import build_tiny_nllb
 
     return build_tiny_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb")
+
+
+# --- loopback-only network, for tests of components that talk to themselves over sockets ---
+# (Ray: the driver, its GCS and raylet talk over 127.0.0.1). Only this process is guarded:
+# processes it starts (Ray's GCS, raylet and workers) are not, as with any subprocess.
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _loopback_only(real: Any) -> Any:
+    def connect(self: socket.socket, address: Any, *args: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) and address else None
+        if self.family == getattr(socket, "AF_UNIX", None) or host in LOOPBACK_HOSTS:
+            return real(self, address, *args)
+        raise NetworkBlocked(f"test tried to open a non-loopback connection to {address!r}")
+
+    return connect
+
+
+@contextlib.contextmanager
+def loopback_only() -> Iterator[None]:
+    """Allow connections to 127.0.0.1, localhost and ::1 only, for as long as the block runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", _loopback_only(_real_connect))
+        patch.setattr(socket.socket, "connect_ex", _loopback_only(_real_connect_ex))
+        yield
+
+
+@pytest.fixture
+def allow_loopback(socket_guard: None) -> Iterator[None]:
+    """Opt in: this test may reach loopback addresses; every other address stays blocked."""
+    with loopback_only():
+        yield
+
+
+RAY_CLI_ENV = {NETGUARD_ALLOW: "loopback", "RAY_USAGE_STATS_ENABLED": "0"}
+"""For a CLI subprocess that starts a local Ray: loopback only (its own processes), no usage reports."""

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import SEED
 
@@ -266,3 +273,228 @@ def test_cli_translate_glossary_and_guard_options(cli: Any, tiny_marian: Path, t
     assert bad.returncode == 2 and b"Traceback" not in bad.stderr and b"sometimes" in bad.stderr
     missing = cli(*base, "--out", str(tmp_path / "bad"), "--glossary", str(tmp_path / "nope.tsv"))
     assert missing.returncode == 1 and missing.stderr.decode().count("\n") == 1 and "E610" in missing.stderr.decode()
+
+
+# --- executors and corpora -------------------------------------------------------------------
+
+
+def ray_documents() -> list[str]:
+    """24 short Dutch documents (a title and two sentences each), some sharing sentences."""
+    lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if len(line) > 40]
+    return [f"Bericht {i}\n\n{lines[i % len(lines)]}\n{lines[(i * 5 + 3) % len(lines)]}\n" for i in range(24)]
+
+
+def aligned_without_cached(run_dir: Path) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in (run_dir / "aligned.jsonl").read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        record.pop("cached")
+    return records
+
+
+def test_cli_executor_ray_output_is_byte_identical_to_local_despite_a_killed_worker(
+    cli: Any, tiny_marian: Path, tmp_path: Path
+) -> None:
+    """24 documents, a third of them cached: ``--executor ray --workers 2`` writes what local writes.
+
+    One actor is killed on its first batch; Ray restarts it and sends the batch again.
+    """
+    pytest.importorskip("ray")
+    from pipeline.ray_executor import FAULT_ENV
+    from tests.conftest import RAY_CLI_ENV
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    paths = []
+    for i, text in enumerate(ray_documents()):
+        paths.append(inputs / f"doc{i:02d}.txt")
+        paths[-1].write_text(text, encoding="utf-8")
+    model = ("--model", str(tiny_marian), "--max-new-tokens", "12", "--run-name", "r")
+    warm = cli("translate", *map(str, paths[:8]), *model, "--out", str(tmp_path / "warm"),
+               env={"NL2EN_CACHE": str(tmp_path / "warm.sqlite3")})  # fmt: skip
+    assert warm.returncode == 0, warm.stderr.decode()[-2000:]
+    for name in ("local", "ray"):
+        shutil.copy(tmp_path / "warm.sqlite3", tmp_path / f"{name}.sqlite3")
+    local = cli("translate", *map(str, paths), *model, "--out", str(tmp_path / "local"),
+                env={"NL2EN_CACHE": str(tmp_path / "local.sqlite3")})  # fmt: skip
+    assert local.returncode == 0, local.stderr.decode()[-2000:]
+    marker = tmp_path / "killed"
+    started = time.monotonic()
+    env = {**RAY_CLI_ENV, "NL2EN_CACHE": str(tmp_path / "ray.sqlite3"), FAULT_ENV: f"{marker}:1"}
+    remote = cli("translate", *map(str, paths), *model, "--out", str(tmp_path / "ray"),
+                 "--executor", "ray", "--workers", "2", env=env)  # fmt: skip
+    err = remote.stderr.decode()
+    assert remote.returncode == 0, err[-3000:]
+    assert "Traceback" not in err and "NETWORK BLOCKED" not in err
+    assert marker.is_file(), (
+        f"no actor was killed, so the fault half of this test proved nothing ({time.monotonic() - started:.0f} s)"
+    )
+    summary = [line for line in err.splitlines() if "translated," in line]
+    assert summary == [line for line in local.stderr.decode().splitlines() if "translated," in line]
+    assert "24 translated, 0 failed" in summary[0] and "hits 0" not in summary[0] and "misses 0" not in summary[0]
+    targets = set()
+    for path in paths:
+        a, b = tmp_path / "local" / path.stem / "r", tmp_path / "ray" / path.stem / "r"
+        assert (a / "translation.en.txt").read_bytes() == (b / "translation.en.txt").read_bytes()
+        assert aligned_without_cached(a) == aligned_without_cached(b)
+        targets.update(r["target"] for r in aligned_without_cached(b) if r["translated"])
+        translator = json.loads((b / "manifest.json").read_text())["translator"]
+        assert translator["executor"] == "ray" and translator["workers"] == 2 and translator["nodes"] == 1
+        assert (
+            translator["ray_version"]
+            and json.loads((a / "manifest.json").read_text())["translator"]["executor"] == "local"
+        )
+    assert len(targets) >= 10, "the tiny model must give varied outputs for this test to mean anything"
+
+
+def test_cli_run_jsonl_corpus_on_ray_summarises_each_window(
+    cli: Any, tiny_marian: Path, tiny_bart: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("ray")
+    from tests.conftest import RAY_CLI_ENV
+
+    corpus = tmp_path / "corpus.jsonl"
+    with corpus.open("w", encoding="utf-8") as fh:
+        for i, text in enumerate(ray_documents()[:6]):
+            fh.write(json.dumps({"id": f"art-{i}", "text": text}) + "\n")
+        fh.write("{broken\n")
+        fh.write(json.dumps({"id": "../escape", "text": "Een zin."}) + "\n")
+    args = ("run", str(corpus), "--translator", str(tiny_marian), "--summarizer", str(tiny_bart),
+            "--max-new-tokens", "8", "--max-length", "12", "--run-name", "r", "--out")  # fmt: skip
+    remote = cli(*args, str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", env=RAY_CLI_ENV)
+    err = remote.stderr.decode()
+    assert remote.returncode == 1 and "Traceback" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error [")]
+    assert len(errors) == 2 and f"{corpus}:7" in errors[0] and f"{corpus}:8" in errors[1]
+    assert "6 translated and summarised" in err
+    local = cli(*args, str(tmp_path / "local"), "--no-cache")
+    assert local.returncode == 1
+    for i in range(6):
+        a, b = tmp_path / "local" / f"art-{i}" / "r", tmp_path / "ray" / f"art-{i}" / "r"
+        summaries = sorted(p.name for p in b.glob("summary.*.txt"))
+        assert len(summaries) == 1
+        assert (a / summaries[0]).read_bytes() == (b / summaries[0]).read_bytes()
+        assert (a / "translation.en.txt").read_bytes() == (b / "translation.en.txt").read_bytes()
+        manifest = json.loads((b / "manifest.json").read_text())
+        assert manifest["summarizer"]["executor"] == "ray" and manifest["summarizer"]["workers"] == 2
+        assert manifest["input"]["name"] == f"art-{i}"
+
+
+def test_cli_jsonl_corpus_bad_lines_never_stop_good_ones(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "c.ndjson"
+    good = {"id": "a-1", "text": "Dit is een zin. En nog een."}
+    corpus.write_text("\n".join([json.dumps(good), "[1, 2]", json.dumps({"id": "A-1", "text": "Herhaald."}),
+                                 json.dumps({"id": 7, "text": "Zeven."}), json.dumps({"id": "x"})]) + "\n")  # fmt: skip
+    result = cli("translate", str(corpus), "--model", str(tiny_marian), "--out", str(tmp_path / "out"),
+                 "--max-new-tokens", "4", "--run-name", "r")  # fmt: skip
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["7", "a-1"]
+    errors = [line for line in err.splitlines() if line.startswith("error [")]
+    assert len(errors) == 3
+    for number, error in zip((2, 3, 5), errors, strict=True):
+        assert f"{corpus}:{number}" in error
+    assert "2 translated, 3 failed" in err
+    assert (tmp_path / "out" / "a-1" / "r" / "translation.en.txt").is_file()
+
+
+def test_cli_executor_errors_are_one_line_within_30_s(cli: Any, tiny_marian: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    from tests.conftest import RAY_CLI_ENV
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ("translate", str(SEED), "--model", str(tiny_marian), "--out", str(tmp_path / "out"), "--executor")
+    fake = tmp_path / "no-ray" / "ray"  # a ray that cannot be imported, as on a machine without it
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    netguard = Path(__file__).parent / "netguard"
+    cases = {
+        "unreachable": (("ray", "--ray-address", f"127.0.0.1:{port}"), RAY_CLI_ENV, "ray start --head"),
+        "not installed": (("ray",), {"PYTHONPATH": f"{fake.parent}{os.pathsep}{netguard}"}, "pip install 'nl2en[ray]'"),
+        "unknown": (("spark",), {}, "choose one of local, ray"),
+    }
+    for case, (extra, env, fix) in cases.items():
+        started = time.monotonic()
+        result = cli(*args, *extra, env=env)
+        assert time.monotonic() - started < 30, case
+        err = lines(result.stderr)
+        assert result.returncode == 1 and len(err) == 1 and err[0].startswith("error [E500]"), (case, err)
+        assert fix in err[0], (case, err)
+    assert not (tmp_path / "out").exists()
+
+
+def peak_rss_kib(args: list[str], env: dict[str, str]) -> int:
+    """Run the CLI in a fresh wrapper process and return the CLI's peak resident memory (KiB)."""
+    from tests.conftest import ROOT
+
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "netguard"), **env}
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run([sys.executable, '-m', 'pipeline', *sys.argv[1:]], stdout=subprocess.DEVNULL)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", wrapper, *args], env=full_env, cwd=ROOT, capture_output=True, timeout=600
+    )
+    code, peak = result.stdout.decode().split()
+    assert code == "0", result.stderr.decode()[-2000:]
+    return int(peak)
+
+
+def test_cli_corpus_driver_memory_does_not_grow_with_the_corpus(tiny_marian: Path, tmp_path: Path) -> None:
+    """Peak RSS for 2,000 small articles ≈ peak for 200: the batch holds one window, not the corpus.
+
+    Both runs start from an empty memory and load the model for the same distinct sentences.
+    """
+    lines_ = [line for line in SEED.read_text(encoding="utf-8").splitlines() if len(line) > 40]
+
+    def corpus(count: int) -> Path:
+        path = tmp_path / f"c{count}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for i in range(count):
+                text = f"{lines_[i % len(lines_)]}\n\n{lines_[(i * 7 + 1) % len(lines_)]}\n"
+                fh.write(json.dumps({"id": f"a{i}", "text": text}) + "\n")
+        return path
+
+    # converting the model for CTranslate2 (once per models folder) costs memory of its own: done first
+    warm = ["translate", str(corpus(1)), "--model", str(tiny_marian), "--out", str(tmp_path / "o1"), "--no-cache"]
+    peak_rss_kib(warm, {})
+    peaks = {}
+    for count in (200, 2000):
+        args = ["translate", str(corpus(count)), "--model", str(tiny_marian), "--max-new-tokens", "6",
+                "--run-name", "r", "--out", str(tmp_path / f"o{count}")]  # fmt: skip
+        peaks[count] = peak_rss_kib(args, {"NL2EN_CACHE": str(tmp_path / f"m{count}.sqlite3")})
+    assert len(list((tmp_path / "o2000").iterdir())) == 2000
+    assert peaks[200] > 0 and peaks[2000] < peaks[200] * 1.05 + 4 * 1024, peaks
+
+
+def test_cli_summarize_on_ray_matches_local(
+    cli: Any, tiny_bart: Path, english_sentences: list[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("ray")
+    from tests.conftest import RAY_CLI_ENV
+
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"text{i}.en.txt")
+        paths[-1].write_text(" ".join(english_sentences[i * 3 : i * 3 + 3]) + "\n", encoding="utf-8")
+    paths.append(tmp_path / "empty.en.txt")
+    paths[-1].write_text("  \n", encoding="utf-8")
+    args = ("summarize", *map(str, paths), "--summarizer", str(tiny_bart), "--max-length", "12", "--run-name", "s")
+    local = cli(*args, "--out", str(tmp_path / "local"), "--no-cache")
+    remote = cli(*args, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2", env=RAY_CLI_ENV)
+    err = remote.stderr.decode()
+    assert local.returncode == remote.returncode == 1 and "Traceback" not in err, err[-3000:]
+    assert "4 summarised" in err and len([line for line in err.splitlines() if line.startswith("error [")]) == 1
+    texts = set()
+    for path in paths[:4]:
+        a, b = tmp_path / "local" / path.stem / "s", tmp_path / "ray" / path.stem / "s"
+        [summary] = [p.name for p in b.glob("summary.*.txt")]
+        assert (a / summary).read_bytes() == (b / summary).read_bytes()
+        texts.add((b / summary).read_text(encoding="utf-8"))
+        manifest = json.loads((b / "manifest.json").read_text())
+        assert manifest["summarizer"]["executor"] == "ray" and manifest["cache"] == {
+            "path": manifest["cache"]["path"], "hits": 0, "misses": 1,
+        }  # fmt: skip
+    assert len(texts) >= 2, "the tiny summariser must give varied outputs for this test to mean anything"

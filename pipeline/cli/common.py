@@ -21,7 +21,7 @@ from pipeline.errors import Nl2enError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
 
-    from pipeline.engines import EngineOptions
+    from pipeline.engines import EngineOptions, ExecutorOptions
 
 T = TypeVar("T")
 
@@ -144,3 +144,31 @@ def quality_options(glossary: Path | None, no_glossary: bool, guards: str | Guar
     else:
         chosen = resolve_glossary(glossary)
     return {"glossary": chosen, "guards": str(guards)}
+
+
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="local (this process) or ray (model replicas on a Ray cluster).")
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Ray: model replicas (actors).")]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray: cluster address host:port (default: RAY_ADDRESS, else a Ray started here for the run).",
+    ),
+]
+CpusPerWorkerOpt = Annotated[
+    int, typer.Option("--cpus-per-worker", min=1, help="Ray: CPUs (engine threads) per replica.")
+]
+
+
+def executor_options(
+    executor: str = "local", workers: int = 1, ray_address: str | None = None, cpus_per_worker: int = 1
+) -> ExecutorOptions:
+    """The one ``ExecutorOptions`` value a command passes to every opener; an unknown executor is one line."""
+    from pipeline.engines import EXECUTORS, ExecutorOptions
+    from pipeline.errors import ExecutorError
+
+    if executor not in EXECUTORS:
+        fail(ExecutorError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}"))
+    return ExecutorOptions(kind=executor, workers=workers, address=ray_address, cpus_per_worker=cpus_per_worker)

@@ -16,8 +16,10 @@ from pipeline.cli.common import (
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
+    ExecutorOpt,
     GlossaryOpt,
     GuardMode,
     GuardsOpt,
@@ -27,9 +29,12 @@ from pipeline.cli.common import (
     NoGlossaryOpt,
     OutOpt,
     PickleOpt,
+    RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    WorkersOpt,
     engine_options,
+    executor_options,
     handled,
     quality_options,
 )
@@ -68,6 +73,10 @@ def summarize(
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Summarise English text; writes summary.<summariser>.txt and manifest.json per document.
 
@@ -78,6 +87,7 @@ def summarize(
     from pipeline.summary_stage import summarize_paths
 
     options = engine_options(backend, compute_type, device, threads)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         memory = None if no_cache else TranslationMemory(cache or default_cache_path())
         session = open_summarizer(
@@ -89,6 +99,7 @@ def summarize(
             ratio=ratio,
             options=options,
             allow_pickle=allow_pickle,
+            executor=where,
         )
     if session.fallback:
         typer.echo(f"note: {session.fallback}", err=True)
@@ -118,12 +129,15 @@ def summarize(
         if result.failed:
             raise typer.Exit(1)
     finally:
+        session.close()
         if memory:
             memory.close()
 
 
 def run(
-    paths: Annotated[list[str], typer.Argument(help="Dutch text files.")],
+    paths: Annotated[
+        list[str], typer.Argument(help='Dutch text files, or JSONL corpora ({"id": …, "text": …} a line).')
+    ],
     translator: Annotated[str, typer.Option("--translator", "-t", help="Translation model.")] = DEFAULT_TRANSLATOR,
     summarizer: Annotated[str | None, typer.Option("--summarizer", "-s", help="Summariser, or 'extractive'.")] = None,
     out: OutOpt = Path("outputs"),
@@ -151,16 +165,22 @@ def run(
     glossary: GlossaryOpt = None,
     no_glossary: NoGlossaryOpt = False,
     guards: GuardsOpt = GuardMode.retry,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Translate Dutch articles and summarise the translations into the same run directories.
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
+    from pipeline.batch import REMOTE_WINDOW
     from pipeline.engines import open_summarizer, open_translator
     from pipeline.outputs import joint_run_name
     from pipeline.summary_stage import check_source_side, run_paths
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         session = open_translator(
             translator,
@@ -170,7 +190,9 @@ def run(
             options=options,
             allow_pickle=allow_pickle,
             **quality_options(glossary, no_glossary, guards),
+            executor=where,
         )
+    summary = None
     try:
         with handled():
             summary = open_summarizer(
@@ -182,6 +204,7 @@ def run(
                 ratio=ratio,
                 options=options,
                 allow_pickle=allow_pickle,
+                executor=where,
             )
             if source_side:
                 check_source_side(summary)
@@ -203,6 +226,7 @@ def run(
                 max_chars=max_chars,
                 source_side=source_side,
                 on_document=on_document,
+                window=REMOTE_WINDOW if where.remote else None,
             )
         typer.echo(
             f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "
@@ -212,4 +236,6 @@ def run(
         if result.failed:
             raise typer.Exit(1)
     finally:
+        if summary is not None:
+            summary.close()
         session.close()

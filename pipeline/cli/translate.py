@@ -15,8 +15,10 @@ from pipeline.cli.common import (
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
+    ExecutorOpt,
     GlossaryOpt,
     GuardMode,
     GuardsOpt,
@@ -27,9 +29,12 @@ from pipeline.cli.common import (
     NoGlossaryOpt,
     OutOpt,
     PickleOpt,
+    RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    WorkersOpt,
     engine_options,
+    executor_options,
     handled,
     quality_options,
 )
@@ -37,7 +42,9 @@ from pipeline.cli.progress import reporting_progress
 
 
 def translate(
-    paths: Annotated[list[str], typer.Argument(help="Dutch text files, or - for stdin.")],
+    paths: Annotated[
+        list[str], typer.Argument(help='Dutch text files, JSONL corpora ({"id": …, "text": …} a line), or - for stdin.')
+    ],
     model: ModelOpt = DEFAULT_TRANSLATOR,
     out: OutOpt = Path("outputs"),
     run_name: RunNameOpt = None,
@@ -56,16 +63,21 @@ def translate(
     glossary: GlossaryOpt = None,
     no_glossary: NoGlossaryOpt = False,
     guards: GuardsOpt = GuardMode.retry,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = 1,
+    ray_address: RayAddressOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = 1,
 ) -> None:
     """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.batch import translate_paths
+    from pipeline.batch import REMOTE_WINDOW, translate_paths
     from pipeline.document import translate_document
     from pipeline.engines import open_translator
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
+    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
         session = open_translator(
             model,
@@ -75,6 +87,7 @@ def translate(
             options=options,
             allow_pickle=allow_pickle,
             **quality_options(glossary, no_glossary, guards),
+            executor=where,
         )
     from pipeline.registry import describe_source
 
@@ -100,6 +113,7 @@ def translate(
                 max_chars=max_chars,
                 cache_path=session.cache_path,
                 on_document=on_document,
+                window=REMOTE_WINDOW if where.remote else None,
             )
         typer.echo(
             f"{len(result.written)} translated, {len(result.failed)} failed; "
