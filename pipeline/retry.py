@@ -37,6 +37,9 @@ BANNED_PHRASES = "banned_phrases"  # the settings key engines read to ban target
 _CLAUSE_BREAK = re.compile(r"(?<=[;:,])\s+|\s+(?=[–—-]\s)")
 
 
+SCORE_DIGITS = 4
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One hypothesis and its score (mean token log-probability; ``None`` when the engine gives none)."""
@@ -44,6 +47,12 @@ class Candidate:
     target: str
     score: float | None = None
     tokens: int = 0  # generated tokens (0 when the engine does not say)
+
+    def __post_init__(self) -> None:
+        # float32 sums differ in the last bits with thread count and batch shape; four decimals of a
+        # mean log-probability are all a guard or a reader uses, and they are the same on every executor
+        if self.score is not None:
+            object.__setattr__(self, "score", round(float(self.score), SCORE_DIGITS))
 
 
 class CandidateEngine(Protocol):

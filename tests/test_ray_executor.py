@@ -65,7 +65,10 @@ def documents() -> list[str]:
 
 
 def executor(model: Path, **kwargs: Any) -> RayExecutor:
+    from pipeline.glossary import builtin_glossary
+
     resolved = resolve_model(str(model))
+    kwargs.setdefault("glossary", builtin_glossary())  # as open_translator's local translator has it
     return RayExecutor(str(model), OPTIONS, decoding_settings(resolved, OVERRIDES), **kwargs)
 
 
