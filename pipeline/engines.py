@@ -61,6 +61,10 @@ class ExecutorOptions:
             raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
         return self.kind == "ray"
 
+    def ray_arguments(self) -> dict[str, Any]:
+        """The Ray executors' placement arguments (``pipeline.ray_executor``), for translation and summaries alike."""
+        return {"workers": self.workers, "cpus_per_worker": self.cpus_per_worker, "address": self.address}
+
 
 def executor_manifest(inner: Any) -> dict[str, Any]:
     """What a manifest records about where a stage ran: ``local``, or the executor's own description."""
@@ -196,9 +200,7 @@ def open_translator(
                 options,
                 decoding.settings,
                 decoding.sources,
-                workers=executor.workers,
-                cpus_per_worker=executor.cpus_per_worker,
-                address=executor.address,
+                **executor.ray_arguments(),
                 fingerprint=digest,
                 allow_pickle=allow_pickle,
                 glossary=glossary,
@@ -329,9 +331,7 @@ def open_summarizer(
                     replace(options, batch_size=16),
                     decoding.settings,
                     decoding.sources,
-                    workers=executor.workers,
-                    cpus_per_worker=executor.cpus_per_worker,
-                    address=executor.address,
+                    **executor.ray_arguments(),
                     fingerprint=digest,
                     allow_pickle=allow_pickle,
                 ).start()
