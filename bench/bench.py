@@ -20,8 +20,6 @@ import argparse
 import json
 import os
 import platform
-import random
-import re
 import shutil
 import signal
 import statistics
@@ -510,26 +508,10 @@ EXTRACTIVE_TARGET_MIB = 1536
 
 
 def extractive_article(chars: int, seed: int = 0) -> str:
-    """A deterministic English article of about ``chars`` characters: sentences of 6-30 words drawn Zipf-wise
-    from the seed's reference translation's words and ever new made-up ones (as names and rare words keep
-    coming in real text), a paragraph break after one sentence in five."""
-    rng = random.Random(seed)
-    reference = " ".join(e["en"] for e in tomllib.loads(REFS.read_text(encoding="utf-8"))["translation"]).lower()
-    counts: dict[str, int] = {}
-    for word in re.findall(r"\w+", reference):
-        counts[word] = counts.get(word, 0) + 1
-    vocabulary = sorted(counts, key=lambda w: -counts[w]) + [f"n{k}x" for k in range(chars // 100)]
-    cum, total = [], 0.0
-    for k in range(len(vocabulary)):
-        total += 1 / (k + 1)
-        cum.append(total)
-    parts: list[str] = []
-    size = 0
-    while size < chars:
-        sentence = " ".join(rng.choices(vocabulary, cum_weights=cum, k=rng.randint(6, 30))).capitalize() + "."
-        parts.append(sentence + ("\n\n" if rng.random() < 0.2 else " "))
-        size += len(parts[-1])
-    return "".join(parts)
+    """The long article the benchmark summarises (``tests.models.texts``, shared with the memory test)."""
+    from tests.models.texts import synthetic_english_article
+
+    return synthetic_english_article(chars, seed)
 
 
 def bench_extractive(bench: Bench, megabytes: float) -> dict[str, Any]:

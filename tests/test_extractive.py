@@ -165,21 +165,9 @@ def test_extractive_sentences_without_words_or_links() -> None:
 
 def article(chars: int, seed: int = 0) -> str:
     """A deterministic English article of about ``chars`` characters (Zipf words, paragraphs)."""
-    rng = random.Random(seed)
-    common = reference_translation().lower().split()
-    vocabulary = [w for w, _ in Counter(_WORD.findall(" ".join(common))).most_common()]
-    vocabulary += [f"n{k}x" for k in range(chars // 100)]  # new words keep coming, as in real text
-    cum = [0.0]
-    for k in range(len(vocabulary)):
-        cum.append(cum[-1] + 1 / (k + 1))
-    cum.pop(0)
-    parts: list[str] = []
-    size = 0
-    while size < chars:
-        sentence = " ".join(rng.choices(vocabulary, cum_weights=cum, k=rng.randint(6, 30))).capitalize() + "."
-        parts.append(sentence + ("\n\n" if rng.random() < 0.2 else " "))
-        size += len(parts[-1])
-    return "".join(parts)
+    from tests.models.texts import synthetic_english_article
+
+    return synthetic_english_article(chars, seed)
 
 
 # Runs ``python -m pipeline ARGS`` and writes its own VmHWM (peak RSS) to a file on exit. The child measures
