@@ -1,7 +1,8 @@
 """nl2en: Dutch→English translation and summarisation of news articles.
 
-Stages are plain library modules (``segment``, ``translate``, ``memory``, ``document``, ``batch``);
-``pipeline.cli`` is a thin Typer front over them.
-"""
+Packages by stage, each importing only the layers below it (``tests/test_architecture.py``
+checks this; ``docs/architecture.md`` explains it):
 
-__version__ = "0.1.0"
+``cli`` → ``evaluation`` → ``runs`` → ``translation`` | ``summaries`` → ``quality`` →
+``engines`` → ``models`` | ``text`` → base modules (``errors``, ``signature``, ``locations``).
+"""

@@ -1,7 +1,22 @@
-"""Errors the library raises; only the CLI turns them into messages and exit codes.
+"""Every error the library raises, in one table; only the CLI turns them into messages and exit codes.
 
-Every error has a short code and one helpful sentence, so a failure in a batch of
-thousands of files can be reported on one line and looked up later.
+Each error has a code, defined once here (``tests/test_errors.py`` checks that no two share
+one), and one helpful sentence, so a failure in a batch of thousands of files can be reported
+on one line and looked up later. The same mistake always raises the same class.
+
+=====  ==========================================================================
+code   meaning
+=====  ==========================================================================
+E000   any expected failure (the base class)
+E1xx   inputs: unreadable, empty, badly encoded, binary, too large
+E2xx   models: missing, refused by the hub, unsafe weights
+E300   the translation memory
+E400   outputs that cannot be written where asked
+E500   executors (Ray)
+E6xx   documents and batches
+E7xx   quality settings: glossary files, guard modes, calibrations
+E8xx   evaluation: references, scores, comparisons
+=====  ==========================================================================
 """
 
 from __future__ import annotations
@@ -19,6 +34,9 @@ class Nl2enError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+# --- inputs ---------------------------------------------------------------------------------
 
 
 class InputError(Nl2enError):
@@ -43,6 +61,9 @@ class InputTooLargeError(InputError):
     code = "E104"
 
 
+# --- models ---------------------------------------------------------------------------------
+
+
 class ModelError(Nl2enError):
     """A model that is missing, malformed or unsafe to load."""
 
@@ -51,6 +72,21 @@ class ModelError(Nl2enError):
 
 class ModelNotFoundError(ModelError):
     code = "E201"
+
+
+class HubError(ModelNotFoundError):
+    """The hub could not give us the model: missing, gated, unreachable or interrupted."""
+
+    code = "E202"
+
+
+class PickleRejected(ModelError):
+    """The restricted loader refused a pickle checkpoint: it holds more than tensors."""
+
+    code = "E203"
+
+
+# --- cache, outputs, executors --------------------------------------------------------------
 
 
 class CacheError(Nl2enError):
@@ -71,6 +107,9 @@ class ExecutorError(Nl2enError):
     code = "E500"
 
 
+# --- documents and batches ------------------------------------------------------------------
+
+
 class DocumentError(Nl2enError):
     """An unexpected failure while processing one document (disk, database, engine, encoding)."""
 
@@ -81,3 +120,67 @@ class BatchStoppedError(Nl2enError):
     """A failure no later document could escape (the model cannot be loaded): the batch stops."""
 
     code = "E610"
+
+
+# --- quality settings -----------------------------------------------------------------------
+
+
+class QualitySettingsError(Nl2enError):
+    """A glossary, guard mode or calibration that cannot be used."""
+
+    code = "E700"
+
+
+class GlossaryError(QualitySettingsError):
+    """A glossary file that cannot be read."""
+
+    code = "E710"
+
+
+class GuardModeError(QualitySettingsError):
+    """A guard mode other than retry, flag or off."""
+
+    code = "E720"
+
+
+class CalibrationError(QualitySettingsError):
+    """A calibration store that cannot be read or written."""
+
+    code = "E730"
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+class ReferencesError(Nl2enError):
+    """A refs file that is missing, malformed or does not belong to the article scored."""
+
+    code = "E800"
+
+
+class ReferencesNotFoundError(ReferencesError):
+    code = "E801"
+
+
+class ReferencesFormatError(ReferencesError):
+    code = "E802"
+
+
+class ReferencesMismatchError(ReferencesError):
+    code = "E803"
+
+
+class ScoreError(Nl2enError):
+    """A directory with nothing to score, or a run whose files cannot be read."""
+
+    code = "E810"
+
+
+class NoRunsError(ScoreError):
+    code = "E811"
+
+
+class CompareError(Nl2enError):
+    """Nothing to compare: no runs of the requested document."""
+
+    code = "E820"

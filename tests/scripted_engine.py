@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.retry import BANNED_PHRASES, Candidate
+from pipeline.engines.protocol import BANNED_PHRASES, Candidate
 
 
 def rung_of(settings: Mapping[str, Any]) -> str:
@@ -50,7 +50,7 @@ class ScriptedEngine:
             outputs.append((allowed or hypotheses[-1:])[:limit])
         return outputs
 
-    # what the translator needs of an engine besides ``decode`` (``pipeline.seq2seq.Seq2SeqEngine``)
+    # what the translator needs of an engine besides ``decode`` (``pipeline.engines.seq2seq.Seq2SeqEngine``)
     backend = "scripted"
     max_input_tokens = 512
 

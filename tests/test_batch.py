@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.batch import Window, translate_paths
 from pipeline.errors import BatchStoppedError, ModelError, Nl2enError
-from pipeline.registry import ResolvedModel
-from pipeline.score import read_records
-from pipeline.translate import CachedTranslator, Translation
+from pipeline.evaluation.score import read_records
+from pipeline.models.registry import ResolvedModel
+from pipeline.runs.batch import Window, translate_paths
+from pipeline.runs.cache import CachedTranslator
+from pipeline.translation.translator import Translation
 from tests.test_outputs import LINE_BREAKS
 
 
@@ -51,7 +52,7 @@ class ScriptedTranslator:
 def translate(paths: list[Path], out: Path) -> Any:
     translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
     model = ResolvedModel("scripted", out, "local")
-    return translate_paths(paths, translator, model, out=out, run_name="r")
+    return translate_paths(paths, translator, out=out, run_name="r")
 
 
 def three_documents(root: Path, middle: str) -> list[Path]:
@@ -175,7 +176,7 @@ def test_batch_sentence_shared_by_two_documents_is_translated_once(tmp_path: Pat
 
 
 def test_batch_window_misses_are_deduplicated_against_the_cache(tmp_path: Path) -> None:
-    from pipeline.memory import TranslationMemory
+    from pipeline.runs.memory import TranslationMemory
 
     paths = write_documents(tmp_path / "in", {"a": "Eerste zin. Tweede zin.", "b": "Tweede zin. Derde zin."})
     model = ResolvedModel("s", tmp_path, "local")

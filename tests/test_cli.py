@@ -272,7 +272,7 @@ def test_cli_translate_glossary_and_guard_options(cli: Any, tiny_marian: Path, t
     bad = cli(*base, "--out", str(tmp_path / "bad"), "--guards", "sometimes")
     assert bad.returncode == 2 and b"Traceback" not in bad.stderr and b"sometimes" in bad.stderr
     missing = cli(*base, "--out", str(tmp_path / "bad"), "--glossary", str(tmp_path / "nope.tsv"))
-    assert missing.returncode == 1 and missing.stderr.decode().count("\n") == 1 and "E610" in missing.stderr.decode()
+    assert missing.returncode == 1 and missing.stderr.decode().count("\n") == 1 and "E710" in missing.stderr.decode()
 
 
 # --- executors and corpora -------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_cli_executor_ray_output_is_byte_identical_to_local_despite_a_killed_wor
     One actor is killed on its first batch; Ray restarts it and sends the batch again.
     """
     pytest.importorskip("ray")
-    from pipeline.ray_executor import FAULT_ENV
+    from pipeline.runs.ray_executor import FAULT_ENV
     from tests.conftest import RAY_CLI_ENV
 
     inputs = tmp_path / "in"

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.compare import (
+from pipeline.errors import NoRunsError
+from pipeline.evaluation.compare import (
     HTML_FILE,
     CompareError,
     Comparison,
@@ -25,7 +26,7 @@ from pipeline.compare import (
     render_markdown,
     write_html,
 )
-from pipeline.score import SCORES_FILE, NoRunsError
+from pipeline.evaluation.score import SCORES_FILE
 from tests.test_score import build_seed_runs
 
 RESAMPLES = 200  # enough to exercise the test; the CLI default is sacrebleu's 1000
@@ -236,7 +237,7 @@ def test_compare_errors(seed_runs: dict[str, Path], tmp_path: Path) -> None:
     root = seed_runs["default"].parent.parent
     with pytest.raises(CompareError) as caught:
         compare_runs(root, doc="nope")
-    assert caught.value.code == "E520" and seed_runs["default"].parent.name in str(caught.value)
+    assert caught.value.code == "E820" and seed_runs["default"].parent.name in str(caught.value)
     with pytest.raises(CompareError, match="no run named"):
         compare_runs(root, baseline="nope")
     with pytest.raises(NoRunsError):
@@ -257,7 +258,7 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)[0]["doc"] == seed_runs["default"].parent.name
     unknown = runner.invoke(app, ["compare", root, "--doc", "nope"])
     assert (
-        unknown.exit_code == 1 and unknown.stderr.startswith("error [E520]") and len(unknown.stderr.splitlines()) == 1
+        unknown.exit_code == 1 and unknown.stderr.startswith("error [E820]") and len(unknown.stderr.splitlines()) == 1
     )
     empty = runner.invoke(app, ["compare", str(tmp_path)])
     assert empty.exit_code == 1 and empty.stderr.startswith("error [E511]")
@@ -266,7 +267,7 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
 
 
 def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) -> None:
-    from pipeline.compare.model import RunView, run_row
+    from pipeline.evaluation.compare.model import RunView, run_row
 
     def row(segments: dict[str, int], hits: int) -> Any:
         info = {"segments": segments, "timings": {"translate_s": 2.0}, "cache": {"hits": hits, "misses": 5}}
@@ -279,8 +280,8 @@ def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) 
 
 
 def test_compare_shows_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
-    from pipeline.engines import open_summarizer
-    from pipeline.summary_stage import summarize_paths
+    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.summary_stage import summarize_paths
     from tests.test_score import write_english_article
 
     article = write_english_article(tmp_path, english_sentences)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import check_doc_id, iter_corpus, read_jsonl_corpus, windows
 from pipeline.errors import InputError
-from pipeline.outputs import run_directory
+from pipeline.runs.corpus import check_doc_id, iter_corpus, read_jsonl_corpus, windows
+from pipeline.runs.outputs import run_directory
 
 
 def write_jsonl(path: Path, lines: list[str]) -> Path:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.ct2 import CT2Engine, MarianSentencePiece, conversion_dir, convert_model, ct2_options
-from pipeline.decoding import decoding_settings, summarizer_settings
-from pipeline.engines import EngineOptions, make_engine
-from pipeline.registry import fingerprint, resolve_model
-from pipeline.seq2seq import TransformersEngine
+from pipeline.engines.ct2 import CT2Engine, MarianSentencePiece, conversion_dir, convert_model, ct2_options
+from pipeline.engines.factory import EngineOptions, make_engine
+from pipeline.engines.seq2seq import TransformersEngine
+from pipeline.models.decoding import decoding_settings, summarizer_settings
+from pipeline.models.registry import fingerprint, resolve_model
 from tests.conftest import SEED
 from tests.test_translate import SENTENCES
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.decoding import DECODING_KEYS, resolve_decoding, summarization_decoding, translation_decoding
-from pipeline.registry import resolve_model
+from pipeline.models.decoding import DECODING_KEYS, resolve_decoding, summarization_decoding, translation_decoding
+from pipeline.models.registry import resolve_model
 
 # distilbart-cnn-12-6 keeps its decoding settings in config.json: some legacy top-level keys
 # and the summarisation entry of task_specific_params (no generation_config.json).
@@ -118,7 +118,8 @@ def test_decoding_defaults_apply_only_to_unset_keys(distilbart_layout: Path, tmp
 def test_decoding_summariser_decodes_with_task_settings_and_records_sources(
     distilbart_layout: Path, english_sentences: list[str]
 ) -> None:
-    from pipeline.engines import EngineOptions, open_summarizer
+    from pipeline.engines.factory import EngineOptions
+    from pipeline.runs.sessions import open_summarizer
 
     session = open_summarizer(str(distilbart_layout), memory=None, options=EngineOptions(backend="transformers"))
     summary = session.summarizer.summarize(" ".join(english_sentences[:3]))

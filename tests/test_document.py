@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.batch import translate_paths
-from pipeline.engines import EngineOptions, open_translator
+from pipeline.engines.factory import EngineOptions
+from pipeline.runs.batch import translate_paths
+from pipeline.runs.sessions import open_translator
 from tests.conftest import SEED
 
 
@@ -20,7 +21,7 @@ def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None, **
         str(model), overrides={"max_new_tokens": 12}, cache=cache, options=EngineOptions(backend="transformers")
     )
     try:
-        return translate_paths(paths, session.translator, session.model, out=out, run_name="tiny", **kwargs)  # type: ignore[arg-type]
+        return translate_paths(paths, session.translator, out=out, run_name="tiny", **kwargs)  # type: ignore[arg-type]
     finally:
         session.close()
 
@@ -98,12 +99,13 @@ def test_document_cached_run_imports_no_torch(tiny_marian: Path, tmp_path: Path)
 import sys
 from pathlib import Path
 from typing import Any
-from pipeline.batch import translate_paths
-from pipeline.engines import EngineOptions, open_translator
+from pipeline.runs.batch import translate_paths
+from pipeline.engines.factory import EngineOptions
+from pipeline.runs.sessions import open_translator
 for out in ("a", "b"):
     options = EngineOptions(backend="transformers")
     s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}}, options=options)
-    r = translate_paths([Path({str(SEED)!r})], s.translator, s.model, out=Path({str(tmp_path)!r}) / out, run_name="t")
+    r = translate_paths([Path({str(SEED)!r})], s.translator, out=Path({str(tmp_path)!r}) / out, run_name="t")
     s.close()
 print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)
 """
@@ -117,8 +119,8 @@ print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)
 
 @pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
 def test_document_window_outputs_equal_the_per_document_path(tiny_marian: Path, tmp_path: Path, backend: str) -> None:
-    from pipeline.document import document_manifest, translate_document, translator_manifest, write_translation
-    from pipeline.reader import read_article
+    from pipeline.runs.document import document_manifest, translate_document, write_translation
+    from pipeline.text.reader import read_article
 
     paragraphs = [p for p in SEED.read_text(encoding="utf-8").split("\n\n") if p.strip()]
     paths = []
@@ -128,9 +130,9 @@ def test_document_window_outputs_equal_the_per_document_path(tiny_marian: Path, 
         paths[-1].write_text("\n\n".join(paragraphs[i : i + 3]) + "\n", encoding="utf-8")
     options = EngineOptions(backend=backend)
     session = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
-    report = translate_paths(paths, session.translator, session.model, out=tmp_path / "window", run_name="t")
+    report = translate_paths(paths, session.translator, out=tmp_path / "window", run_name="t")
     assert not report.failed
-    info = translator_manifest(session.model, session.translator)
+    info = session.translator.manifest()
     alone: dict[str, str] = {}
     for path in paths:  # a fresh translator per document: nothing shared between them
         single = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
@@ -167,13 +169,14 @@ QC_SCRIPT = {
 
 
 def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, Any]:
-    from pipeline.document import document_manifest, translate_document, translator_manifest
-    from pipeline.glossary import builtin_glossary
-    from pipeline.memory import TranslationMemory
-    from pipeline.reader import article_from_bytes
-    from pipeline.registry import ResolvedModel
-    from pipeline.retry import GuardPolicy
-    from pipeline.translate import CachedTranslator, Seq2SeqTranslator
+    from pipeline.models.registry import ResolvedModel
+    from pipeline.quality.glossary import builtin_glossary
+    from pipeline.quality.ladder import GuardPolicy
+    from pipeline.runs.cache import CachedTranslator
+    from pipeline.runs.document import document_manifest, translate_document
+    from pipeline.runs.memory import TranslationMemory
+    from pipeline.text.reader import article_from_bytes
+    from pipeline.translation.translator import Seq2SeqTranslator
     from tests.scripted_engine import ScriptedEngine
 
     engine = ScriptedEngine(QC_SCRIPT)
@@ -183,7 +186,7 @@ def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, A
     article = article_from_bytes(QC_TEXT.encode(), "qc", str(tmp_path / "qc.txt"))
     result = translate_document(article, translator)
     model = ResolvedModel("scripted", tmp_path, "local")
-    manifest = document_manifest(result, translator_manifest(model, translator), str(memory.path))
+    manifest = document_manifest(result, translator.manifest(), str(memory.path))
     memory.close()
     return engine, result, manifest
 

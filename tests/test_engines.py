@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
-from pipeline.ct2 import CT2Engine
-from pipeline.engines import EngineOptions, SummarizerSession, make_engine, open_summarizer, open_translator
-from pipeline.memory import cache_key
-from pipeline.registry import resolve_model
-from pipeline.seq2seq import TransformersEngine
-from pipeline.translate import CachedTranslator, MarianTranslator, decoding_settings
+from pipeline.engines.ct2 import CT2Engine
+from pipeline.engines.factory import EngineOptions, make_engine
+from pipeline.engines.seq2seq import TransformersEngine
+from pipeline.models.decoding import decoding_settings
+from pipeline.models.registry import resolve_model
+from pipeline.runs.cache import CachedTranslator
+from pipeline.runs.memory import cache_key
+from pipeline.runs.sessions import SummarizerSession, open_summarizer, open_translator
+from pipeline.translation.translator import MarianTranslator
 
 # Engine fields that do not enter the cache key, and why they cannot change the tokens:
 # the model is keyed by its fingerprint; threads and batching change speed only (batch
@@ -88,7 +91,7 @@ def test_engines_summarizer_run_name_and_file(tiny_bart: Path) -> None:
 
 
 def test_engines_run_name_names_guard_mode_and_glossary(tiny_marian: Path, tmp_path: Path) -> None:
-    from pipeline.glossary import load_glossary
+    from pipeline.quality.glossary import load_glossary
 
     terms = tmp_path / "terms.tsv"
     terms.write_text("Zelenski\tZelensky\n", encoding="utf-8")

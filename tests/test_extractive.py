@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.extractive import ExtractiveSummarizer, select_sentences, textrank
-from pipeline.summarize import split_sentences
+from pipeline.summaries.base import split_sentences
+from pipeline.summaries.extractive import ExtractiveSummarizer, select_sentences, textrank
 
 ROOT = Path(__file__).resolve().parent.parent
 REFS = ROOT / "seeds" / "2019-12-rusland-wit-rusland.refs.toml"

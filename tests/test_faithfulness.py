@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import score
-from pipeline.faithfulness import entity_precision, faithfulness, number_precision, summary_entities
-from pipeline.glossary import builtin_glossary
-from pipeline.references import load_references
+from pipeline.evaluation import score
+from pipeline.evaluation.faithfulness import entity_precision, faithfulness, number_precision, summary_entities
+from pipeline.evaluation.references import load_references
+from pipeline.quality.glossary import builtin_glossary
 
 SOURCE = (
     "Belarusian President Alexander Lukashenko met Vladimir Putin in Sochi on 6 December. "
@@ -81,6 +81,6 @@ def test_faithfulness_reference_summary_is_faithful_to_reference_translation() -
 
 
 def test_faithfulness_a_capital_inside_a_word_is_no_entity() -> None:
-    from pipeline.faithfulness import summary_entities
+    from pipeline.evaluation.faithfulness import summary_entities
 
     assert summary_entities("The talks went on in tok125Mde and jjJj, said Putin.") == ["Putin"]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.glossary import (
+from pipeline.quality.glossary import (
     Glossary,
     GlossaryEntry,
     GlossaryError,

@@ -7,28 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import translate
-from pipeline.glossary import TermRecord, builtin_glossary, check_terms
-from pipeline.guards import (
-    FLAG_NAMES,
-    LENGTH_RATIO_BAND,
+from pipeline.evaluation.guard_eval import false_positive_rates, reference_false_positives
+from pipeline.quality.calibration import (
     Calibration,
     CalibrationStore,
-    GuardSettings,
     calibrate,
+    corpus_sentences,
+    find_news_corpus,
+    percentile,
+)
+from pipeline.quality.glossary import TermRecord, builtin_glossary, check_terms
+from pipeline.quality.guards import (
+    FLAG_NAMES,
+    GuardSettings,
     check_numbers,
     check_segment,
     check_untranslated,
-    corpus_sentences,
-    dutch_numbers,
-    english_numbers,
-    false_positive_rates,
-    find_news_corpus,
     identify_language,
-    percentile,
     quality_flags,
-    reference_false_positives,
 )
+from pipeline.quality.numbers import dutch_numbers, english_numbers
 
 SOURCE = "Rusland en Wit-Rusland voeren gesprekken over vergaande bestuurlijke en economische integratie."
 GOOD = "Russia and Belarus are holding talks on far-reaching administrative and economic integration."
@@ -41,9 +39,7 @@ def _names(flags: list) -> list[str]:
 # --- the flags of today's translator --------------------------------------------------------
 
 
-def test_guards_translator_flags_are_the_guards_own() -> None:
-    """The translator reports the guards' flags; there is no second implementation to drift."""
-    assert translate.quality_flags is quality_flags and translate.LENGTH_RATIO_BAND is LENGTH_RATIO_BAND
+def test_guards_quality_flags_names_empty_loop_and_length() -> None:
     assert quality_flags(SOURCE, "the the the the the") == ["repetition", "length_ratio"]
     assert quality_flags(SOURCE, " ") == ["empty_output"] and quality_flags(SOURCE, GOOD) == []
 

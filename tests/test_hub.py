@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ModelNotFoundError
-from pipeline.hub import SOURCE_FILE, HubError
-from pipeline.registry import fingerprint, pull_model, resolve_model
+from pipeline.errors import HubError, ModelNotFoundError
+from pipeline.models.hub import SOURCE_FILE
+from pipeline.models.registry import fingerprint, pull_model, resolve_model
 from tests.conftest import ROOT, allow_loopback_port
 from tests.fakehub import Drop, FakeHub
 from tests.models.replicas import DECOYS, DISTILBART, GATED, OPUS, SAFE_MARIAN, replica_hub_root
@@ -206,7 +206,7 @@ def test_hub_token_opens_a_gated_repo(hub: FakeHub, monkeypatch: pytest.MonkeyPa
 def test_hub_pr_listing_is_bounded_by_the_timeout_too(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import HfApi
 
-    from pipeline.hub import endpoint, hub_module
+    from pipeline.models.hub import endpoint, hub_module
 
     monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "1")
     hub_module()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.memory import TranslationMemory, cache_key, default_cache_path, normalise_source
+from pipeline.locations import default_cache_path
+from pipeline.runs.memory import TranslationMemory, cache_key, normalise_source
 
 IDENTITY = {"model": "sha256:abc", "backend": "transformers", "settings": {"num_beams": 4}}
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.outputs import (
+from pipeline.runs.outputs import (
     MANIFEST_SCHEMA_VERSION,
     document_names,
     dumps_jsonl,

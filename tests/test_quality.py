@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pipeline.errors import ModelNotFoundError
-from pipeline.references import refs_path_for
-from pipeline.registry import resolve_model
+from pipeline.evaluation.references import refs_path_for
+from pipeline.models.registry import resolve_model
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.quality
@@ -47,9 +47,9 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         if missing:
             pulls = " and ".join(f"`nl2en models pull {name}`" for name in missing)
             pytest.skip(f"{'; '.join(missing.values())}. Get the weights with {pulls} (then copy models/hub/ here)")
-        from pipeline.engines import open_summarizer, open_translator
-        from pipeline.score import score_run
-        from pipeline.summary_stage import run_paths
+        from pipeline.evaluation.score import score_run
+        from pipeline.runs.sessions import open_summarizer, open_translator
+        from pipeline.runs.summary_stage import run_paths
 
         out = tmp_path_factory.mktemp("quality")
         translator = open_translator(TRANSLATOR, cache=out / "memory.sqlite3")

@@ -18,13 +18,16 @@ from typing import Any
 
 import pytest
 
-from pipeline.batch import translate_paths
-from pipeline.corpus import iter_corpus
-from pipeline.document import translate_document
-from pipeline.engines import EngineOptions, open_summarizer, open_translator
+from pipeline.engines.factory import EngineOptions
 from pipeline.errors import ModelError, ModelNotFoundError
-from pipeline.memory import TranslationMemory
-from pipeline.ray_executor import (
+from pipeline.models.decoding import decoding_settings
+from pipeline.models.registry import fingerprint, resolve_model
+from pipeline.runs.batch import translate_paths
+from pipeline.runs.cache import CachedTranslator
+from pipeline.runs.corpus import iter_corpus
+from pipeline.runs.document import translate_document
+from pipeline.runs.memory import TranslationMemory
+from pipeline.runs.ray_executor import (
     FAULT_ENV,
     INSTALL_HINT,
     ExecutorError,
@@ -35,9 +38,8 @@ from pipeline.ray_executor import (
     check_address,
     time_ray,
 )
-from pipeline.registry import fingerprint, resolve_model
-from pipeline.segment import segment_document
-from pipeline.translate import CachedTranslator, decoding_settings
+from pipeline.runs.sessions import open_summarizer, open_translator
+from pipeline.text.segment import segment_document
 from tests.conftest import ROOT, SEED, loopback_only
 
 pytest.importorskip("ray")
@@ -65,7 +67,7 @@ def documents() -> list[str]:
 
 
 def executor(model: Path, **kwargs: Any) -> RayExecutor:
-    from pipeline.glossary import builtin_glossary
+    from pipeline.quality.glossary import builtin_glossary
 
     resolved = resolve_model(str(model))
     kwargs.setdefault("glossary", builtin_glossary())  # as open_translator's local translator has it
@@ -124,7 +126,7 @@ def test_ray_executor_batch_outputs_identical_to_local_with_cached_and_fresh(
             window = [s.source for p in paths for s in segment_document(p.read_text(encoding="utf-8")).translatable]
             translator.translate_batch(window)
             assert translator.hits > 0 and translator.misses > 0
-        report = translate_paths(paths, translator, session.model, out=tmp_path / name, run_name="run")
+        report = translate_paths(paths, translator, out=tmp_path / name, run_name="run")
         session.close()
         assert not report.failed and len(report.written) == 24
         assert report.hits > 0 and (report.misses > 0 or name == "ray")
@@ -223,12 +225,12 @@ def test_ray_executor_local_runs_never_import_ray(tiny_marian: Path, tmp_path: P
     corpus.write_text(json.dumps({"id": "a1", "text": SEED.read_text(encoding="utf-8")}) + "\n", encoding="utf-8")
     script = f"""
 import sys
-import pipeline.ray_executor, pipeline.corpus
+import pipeline.runs.ray_executor, pipeline.runs.corpus
 from pathlib import Path
-from pipeline.engines import open_translator
-from pipeline.document import translate_document
+from pipeline.runs.sessions import open_translator
+from pipeline.runs.document import translate_document
 session = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 4}}, use_cache=False)
-for item in pipeline.corpus.iter_corpus([Path({str(corpus)!r})]):
+for item in pipeline.runs.corpus.iter_corpus([Path({str(corpus)!r})]):
     translate_document(item.article, session.translator)
 print("ray" in sys.modules, any(m.startswith("ray.") for m in sys.modules))
 """
@@ -291,7 +293,7 @@ def test_ray_executor_hands_results_to_the_memory_as_they_arrive(
     ray_local: RayConnection, tiny_marian: Path, tmp_path: Path
 ) -> None:
     """Opened through the engines with ``--executor ray``: results reach the memory in chunks, during the run."""
-    from pipeline.engines import ExecutorOptions
+    from pipeline.runs.sessions import ExecutorOptions
 
     session = open_translator(
         str(tiny_marian), overrides=OVERRIDES, cache=tmp_path / "m.sqlite3", options=OPTIONS,
@@ -327,7 +329,7 @@ def test_ray_executor_gets_one_run_per_window_of_the_batch(
     ray_local: RayConnection, tiny_marian: Path, tmp_path: Path
 ) -> None:
     """The batch hands each window's de-duplicated misses to the executor in one call: one actor pool a window."""
-    from pipeline.batch import REMOTE_WINDOW, Window
+    from pipeline.runs.batch import REMOTE_WINDOW, Window
 
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -347,7 +349,7 @@ def test_ray_executor_gets_one_run_per_window_of_the_batch(
         ray_executor.translate = counted  # type: ignore[method-assign]
         translator = CachedTranslator(ray_executor, None, ray_executor.fingerprint or "")
         out = tmp_path / f"out-{expected}"
-        report = translate_paths(paths, translator, resolve_model(str(tiny_marian)), out=out, run_name="r",
+        report = translate_paths(paths, translator, out=out, run_name="r",
                                  window=window)  # fmt: skip
         assert not report.failed and len(report.written) == 24
         assert len(calls) == expected, calls

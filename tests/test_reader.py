@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import BinaryInputError, EmptyInputError, EncodingError, InputError, InputTooLargeError
-from pipeline.reader import read_article
+from pipeline.text.reader import read_article
 
 TEXT = "Loekasjenko zei: „Het is ons land.” Één café, ruïne.\r\nTweede regel."
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.reader import read_article
-from pipeline.references import (
+from pipeline.evaluation.references import (
     ReferencesFormatError,
     ReferencesNotFoundError,
     find_references,
@@ -16,6 +15,7 @@ from pipeline.references import (
     missing_snippets,
     refs_path_for,
 )
+from pipeline.text.reader import read_article
 from tests.conftest import ROOT, SEED
 
 REFS_FILES = sorted((ROOT / "seeds").glob("*.refs.toml"))
@@ -65,13 +65,13 @@ def test_references_malformed_files_raise_format_error(tmp_path: Path, content: 
     with pytest.raises(ReferencesFormatError) as caught:
         load_references(path)
     assert complaint in str(caught.value) and str(path) in str(caught.value)
-    assert caught.value.code == "E502"
+    assert caught.value.code == "E802"
 
 
 def test_references_missing_or_binary_file(tmp_path: Path) -> None:
     with pytest.raises(ReferencesNotFoundError) as caught:
         load_references(tmp_path / "none.refs.toml")
-    assert caught.value.code == "E501" and "--refs" in str(caught.value)
+    assert caught.value.code == "E801" and "--refs" in str(caught.value)
     binary = tmp_path / "bin.refs.toml"
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ReferencesFormatError, match="not UTF-8"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ModelError, ModelNotFoundError
-from pipeline.registry import fingerprint, import_model, list_models, load_aliases, resolve_model, slugify
+from pipeline.models.registry import fingerprint, import_model, list_models, load_aliases, resolve_model, slugify
 from tests.conftest import ROOT
 
 
@@ -106,7 +106,7 @@ def test_registry_refuses_pickle_the_restricted_loader_rejects(
 def test_registry_shared_tensors_keep_one_name_per_tied_group() -> None:
     import torch
 
-    from pipeline.weights import deduplicate_shared
+    from pipeline.models.weights import deduplicate_shared
 
     shared = torch.ones(4, 2)
     state = {"model.shared.weight": shared, "lm_head.weight": shared, "bias": torch.zeros(2)}
@@ -178,7 +178,7 @@ def test_registry_digest_file_hashes_once_and_again_when_a_file_changes(
 ) -> None:
     import os
 
-    import pipeline.registry as registry
+    import pipeline.models.registry as registry
 
     model = resolve_model(str(fake_model(tmp_path / "m")))
     hashed: list[str] = []
@@ -200,8 +200,8 @@ def test_registry_digest_file_hashes_once_and_again_when_a_file_changes(
 
 
 def test_registry_digest_file_is_used_without_the_cache(tiny_marian: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.registry as registry
-    from pipeline.engines import open_translator
+    import pipeline.models.registry as registry
+    from pipeline.runs.sessions import open_translator
 
     open_translator(str(tiny_marian), use_cache=False)  # fills the memo
     monkeypatch.setattr(registry, "_file_digest", lambda path: pytest.fail(f"{path.name} hashed again"))
@@ -210,7 +210,7 @@ def test_registry_digest_file_is_used_without_the_cache(tiny_marian: Path, monke
 
 
 def test_registry_digest_file_unwritable_still_gives_the_digest(tmp_path: Path) -> None:
-    from pipeline.registry import DigestFile
+    from pipeline.models.registry import DigestFile
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")

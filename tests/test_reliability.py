@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.batch import translate_paths
-from pipeline.engines import EngineOptions, open_translator
-from pipeline.outputs import run_directory
-from pipeline.registry import resolve_model
+from pipeline.engines.factory import EngineOptions
+from pipeline.models.registry import resolve_model
+from pipeline.runs.batch import translate_paths
+from pipeline.runs.outputs import run_directory
+from pipeline.runs.sessions import open_translator
 from tests.conftest import ROOT, SEED
 
 SENTENCE = "Loekasjenko zei dat Wit-Rusland onafhankelijk blijft."
@@ -92,7 +93,7 @@ def hostile_run(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         extra = [root / "in", root / "missing.txt"]
         report = translate_paths(
-            [*paths.values(), *extra], session.translator, session.model, out=root / "out", run_name="r"
+            [*paths.values(), *extra], session.translator, out=root / "out", run_name="r"
         )
     finally:
         session.close()
@@ -107,7 +108,7 @@ def test_reliability_hostile_input(name: str, accepted: bool, hostile_run: tuple
     run_dir = run_directory(out, path.stem, "r")
     if accepted:
         assert path.name not in failed, failed.get(path.name)
-        from pipeline.reader import read_article
+        from pipeline.text.reader import read_article
 
         assert_lossless_run(run_dir, read_article(path).text)
     else:
@@ -167,8 +168,9 @@ def test_reliability_output_paths_cannot_escape(tmp_path: Path) -> None:
 
 
 def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Path, tmp_path: Path) -> None:
-    from pipeline.retry import GuardPolicy
-    from pipeline.translate import MarianTranslator, decoding_settings
+    from pipeline.models.decoding import decoding_settings
+    from pipeline.quality.ladder import GuardPolicy
+    from pipeline.translation.translator import MarianTranslator
 
     sentences = [s for s in SEED.read_text(encoding="utf-8").split(". ") if s.strip()][:24]
     model = resolve_model(str(tiny_marian))
@@ -293,7 +295,7 @@ def test_reliability_four_concurrent_processes_share_one_cache(tiny_marian: Path
     for name in {n for o in outputs for n in o}:
         versions = {o[name] for o in outputs if name in o}
         assert len(versions) == 1, f"{name} differs between processes"
-    from pipeline.segment import segment_document
+    from pipeline.text.segment import segment_document
 
     unique = {" ".join(s.source.split()) for d in docs[:6] for s in segment_document(d.read_text()).translatable}
     with sqlite3.connect(cache) as db:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from pipeline.glossary import builtin_glossary, force_terms
-from pipeline.retry import BANNED_PHRASES, GuardPolicy, clause_pieces, guard_counts, translate_guarded
+from pipeline.engines.protocol import BANNED_PHRASES
+from pipeline.quality.glossary import builtin_glossary, force_terms
+from pipeline.quality.ladder import GuardPolicy, clause_pieces, guard_counts, translate_guarded
 from tests.scripted_engine import ScriptedEngine, rung_of
 
 BASE = {"num_beams": 4, "max_length": 256}

@@ -21,16 +21,14 @@ from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.glossary import builtin_glossary
-from pipeline.references import (
+from pipeline.evaluation.references import (
     ReferencesFormatError,
     ReferencesMismatchError,
     ReferencesNotFoundError,
     load_references,
     refs_path_for,
 )
-from pipeline.registry import ResolvedModel
-from pipeline.score import (
+from pipeline.evaluation.score import (
     DUTCH_FUNCTION_WORDS,
     SCORES_FILE,
     NoRunsError,
@@ -39,7 +37,9 @@ from pipeline.score import (
     score_run,
     untranslated_words,
 )
-from pipeline.translate import CachedTranslator
+from pipeline.models.registry import ResolvedModel
+from pipeline.quality.glossary import builtin_glossary
+from pipeline.runs.cache import CachedTranslator
 from tests.conftest import ROOT, SEED
 
 SEED_REFS = refs_path_for(SEED)
@@ -52,10 +52,10 @@ def build_seed_runs(model: Path, out: Path) -> dict[str, Path]:
     The translations go through the session cache, so a second module building the same runs
     loads no model.
     """
-    from pipeline.batch import translate_paths
-    from pipeline.engines import open_summarizer, open_translator
-    from pipeline.glossary import builtin_glossary
-    from pipeline.summary_stage import run_paths
+    from pipeline.quality.glossary import builtin_glossary
+    from pipeline.runs.batch import translate_paths
+    from pipeline.runs.sessions import open_summarizer, open_translator
+    from pipeline.runs.summary_stage import run_paths
 
     runs = {}
     for name, overrides in RUN_SETTINGS.items():
@@ -65,7 +65,7 @@ def build_seed_runs(model: Path, out: Path) -> dict[str, Path]:
                 summarizer = open_summarizer("extractive", memory=session.memory, sentences=3)
                 report = run_paths([SEED], session, summarizer, out=out, run_name=name)
             else:
-                report = translate_paths([SEED], session.translator, session.model, out=out, run_name=name)
+                report = translate_paths([SEED], session.translator, out=out, run_name=name)
         finally:
             session.close()
         assert not report.failed, report.failed
@@ -275,7 +275,7 @@ def test_score_stored_scores_go_stale_when_outputs_change(seed_runs: dict[str, P
 def test_score_errors(seed_runs: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(NoRunsError) as caught:
         find_run_dirs(tmp_path)
-    assert caught.value.code == "E511" and "no run directories" in str(caught.value)
+    assert caught.value.code == "E811" and "no run directories" in str(caught.value)
     with pytest.raises(NoRunsError, match="no such directory"):
         find_run_dirs(tmp_path / "missing")
     with pytest.raises(ReferencesNotFoundError):
@@ -303,13 +303,13 @@ def test_score_cli_scores_a_tree_and_prints_a_table(seed_runs: dict[str, Path]) 
 def test_score_cli_errors_are_one_line(seed_runs: dict[str, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     empty = runner.invoke(app, ["score", str(tmp_path)])
-    assert empty.exit_code == 1 and empty.stderr.startswith("error [E511]") and len(empty.stderr.splitlines()) == 1
+    assert empty.exit_code == 1 and empty.stderr.startswith("error [E811]") and len(empty.stderr.splitlines()) == 1
     bad = tmp_path / "bad.refs.toml"
     bad.write_text("not toml [")
     malformed = runner.invoke(app, ["score", str(seed_runs["greedy"]), "--refs", str(bad)])
-    assert malformed.exit_code == 1 and malformed.stderr.startswith("error [E502]")
+    assert malformed.exit_code == 1 and malformed.stderr.startswith("error [E802]")
     missing = runner.invoke(app, ["score", str(seed_runs["greedy"]), "--refs", str(tmp_path / "x.refs.toml")])
-    assert missing.exit_code == 1 and "error [E501]" in missing.stderr and "Traceback" not in missing.output
+    assert missing.exit_code == 1 and "error [E801]" in missing.stderr and "Traceback" not in missing.output
 
 
 def test_score_and_compare_import_neither_torch_nor_transformers(seed_runs: dict[str, Path]) -> None:
@@ -317,8 +317,8 @@ def test_score_and_compare_import_neither_torch_nor_transformers(seed_runs: dict
 import sys
 from pathlib import Path
 import pipeline.cli.app
-from pipeline.score import score_run
-from pipeline.compare import compare_runs, render_html, render_markdown
+from pipeline.evaluation.score import score_run
+from pipeline.evaluation.compare import compare_runs, render_html, render_markdown
 score_run(Path({str(seed_runs["default"])!r}))
 comparison = compare_runs(Path({str(seed_runs["default"].parent)!r}), resamples=20)[0]
 render_html(comparison), render_markdown([comparison])
@@ -339,8 +339,8 @@ def write_english_article(root: Path, sentences: list[str]) -> Path:
 
 
 def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
-    from pipeline.engines import open_summarizer
-    from pipeline.summary_stage import summarize_paths
+    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.summary_stage import summarize_paths
 
     article = write_english_article(tmp_path, english_sentences)
     session = open_summarizer("extractive", memory=None, sentences=3)
@@ -355,7 +355,7 @@ def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str
 
 
 def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.batch import translate_paths
+    from pipeline.runs.batch import translate_paths
     from tests.test_batch import ScriptedTranslator
 
     inputs, elsewhere = tmp_path / "inputs", tmp_path / "elsewhere"
@@ -382,7 +382,7 @@ def test_score_dutch_function_words_are_not_english_words() -> None:
 
 
 def test_score_summary_faithfulness_against_the_translation(seed_runs: dict[str, Path]) -> None:
-    from pipeline.faithfulness import entity_precision, number_precision
+    from pipeline.evaluation.faithfulness import entity_precision, number_precision
 
     result = score_run(seed_runs["default"], write=False)
     summary = result["summary"]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.segment import Document, segment_document
+from pipeline.text.segment import Document, segment_document
 
 
 def assert_lossless(doc: Document) -> None:

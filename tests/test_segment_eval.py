@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.segment_eval import evaluate, load_corpus, main, select_half
+from pipeline.evaluation.segmentation import evaluate, load_corpus, main, select_half
 from tests.conftest import ROOT
 
 # The shared corpus lies beside the repository (../shared); NL2EN_SEGMENTATION_CORPUS points elsewhere.

@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
-from pipeline.memory import TranslationMemory
-from pipeline.registry import resolve_model
-from pipeline.seq2seq import TransformersEngine
-from pipeline.summarize import (
-    CachedSummarizer,
-    ExtractiveSummarizer,
-    Seq2SeqSummarizer,
-    Summary,
-    clean_summary,
-    summarizer_settings,
-)
+from pipeline.engines.seq2seq import TransformersEngine
+from pipeline.models.decoding import summarizer_settings
+from pipeline.models.registry import resolve_model
+from pipeline.runs.cache import CachedSummarizer
+from pipeline.runs.memory import TranslationMemory
+from pipeline.summaries.abstractive import Seq2SeqSummarizer
+from pipeline.summaries.base import Summary, clean_summary
+from pipeline.summaries.extractive import ExtractiveSummarizer
 
 
 def summarizer(path: Path, **overrides: Any) -> Seq2SeqSummarizer:
@@ -114,7 +111,7 @@ def test_summarize_cache_hits_skip_the_model(tmp_path: Path) -> None:
 def test_summarize_reduce_cap_never_binds_for_ten_megabytes_and_fails_clearly(
     tiny_bart: Path, english_sentences: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.summarize as summarize_module
+    import pipeline.summaries.abstractive as summarize_module
     from pipeline.errors import InputTooLargeError
 
     # each level at least halves the text; 10 MB is at most 10 million tokens

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engines import EngineOptions, open_summarizer, open_translator
+from pipeline.engines.factory import EngineOptions
 from pipeline.errors import ModelError
-from pipeline.summary_stage import run_paths
+from pipeline.runs.sessions import open_summarizer, open_translator
+from pipeline.runs.summary_stage import run_paths
 
 
 def test_summary_stage_source_side_with_an_abstractive_summariser_fails_once_up_front(

@@ -13,19 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.glossary import builtin_glossary, force_terms, parse_tsv
-from pipeline.memory import TranslationMemory
-from pipeline.registry import resolve_model
-from pipeline.retry import GuardPolicy
-from pipeline.seq2seq import TransformersEngine
-from pipeline.translate import (
-    CachedTranslator,
-    MarianTranslator,
-    Translation,
-    decoding_settings,
-    quality_flags,
-    split_to_fit,
-)
+from pipeline.engines.seq2seq import TransformersEngine
+from pipeline.models.decoding import decoding_settings
+from pipeline.models.registry import resolve_model
+from pipeline.quality.glossary import builtin_glossary, force_terms, parse_tsv
+from pipeline.quality.guards import quality_flags
+from pipeline.quality.ladder import GuardPolicy
+from pipeline.runs.cache import CachedTranslator
+from pipeline.runs.memory import TranslationMemory
+from pipeline.translation.translator import MarianTranslator, Translation, split_to_fit
 
 SENTENCES = [
     "Rusland en Wit-Rusland voeren gesprekken over vergaande integratie.",
@@ -170,7 +166,7 @@ def test_translate_cache_serves_hits_and_asks_only_for_misses(tmp_path: Path) ->
 
 @pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
 def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) -> None:
-    from pipeline.engines import EngineOptions, make_engine
+    from pipeline.engines.factory import EngineOptions, make_engine
 
     model = resolve_model(str(tiny_marian))
     engine = make_engine(model, "sha256:test", EngineOptions(backend=backend))
@@ -188,8 +184,8 @@ def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) 
 
 
 def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path: Path) -> None:
-    from pipeline.document import translator_manifest
-    from pipeline.engines import EngineOptions, open_translator
+    from pipeline.engines.factory import EngineOptions
+    from pipeline.runs.sessions import open_translator
 
     options = EngineOptions(backend="transformers")
     session = open_translator(
@@ -199,7 +195,7 @@ def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path
     tokenizer, net = translator.inner.engine.load()  # type: ignore[attr-defined]
     english = tokenizer.convert_tokens_to_ids("eng_Latn")
     assert translator.settings["forced_bos_token_id"] == english
-    manifest = translator_manifest(session.model, translator)
+    manifest = translator.manifest()
     assert manifest["decoding_sources"]["forced_bos_token_id"] == "target_language"
     assert manifest["decoding_sources"]["num_beams"] == "generation_config"
     results = translator.translate_batch(SENTENCES)
@@ -218,7 +214,7 @@ def test_translate_nllb_forces_english_and_records_why(tiny_nllb: Path, tmp_path
 def test_translate_nllb_alias_is_registered_with_its_licence() -> None:
     import tomllib
 
-    from pipeline.registry import load_aliases, models_dir
+    from pipeline.models.registry import load_aliases, models_dir
 
     alias = load_aliases()["nllb-600m"]
     assert alias.hub_id == "facebook/nllb-200-distilled-600M" and alias.task == "translation"
@@ -236,7 +232,7 @@ QC_LOOP = "The the the the the the the the the the the the the the the the the."
 
 
 def _engine(backend: str, tiny_marian: Path) -> Any:
-    from pipeline.engines import EngineOptions, make_engine
+    from pipeline.engines.factory import EngineOptions, make_engine
 
     model = resolve_model(str(tiny_marian))
     return make_engine(model, "sha256:tiny", EngineOptions(backend=backend, compute_type="float32"))
@@ -350,9 +346,10 @@ def test_translate_long_sentence_under_guards_is_split_and_never_truncated(tiny_
 
 
 def test_translate_uses_the_calibrated_threshold(tiny_marian: Path, tmp_path: Path, monkeypatch: Any) -> None:
-    from pipeline.engines import EngineOptions, open_translator
-    from pipeline.guards import CalibrationStore, calibration_key
-    from pipeline.translate import calibrate_translator
+    from pipeline.engines.factory import EngineOptions
+    from pipeline.quality.calibration import CalibrationStore, calibration_key
+    from pipeline.runs.sessions import open_translator
+    from pipeline.translation.translator import calibrate_translator
 
     monkeypatch.setenv("NL2EN_CALIBRATION", str(tmp_path / "calibration.json"))
     corpus = tmp_path / "corpus"

@@ -17,7 +17,8 @@ PathOpt = Annotated[Path | None, typer.Option("--cache", help="Cache file (defau
 @cache_app.command("stats")
 def stats(cache: PathOpt = None) -> None:
     """Show where the cache is, how big, and how many entries per stage and model."""
-    from pipeline.memory import TranslationMemory, default_cache_path
+    from pipeline.locations import default_cache_path
+    from pipeline.runs.memory import TranslationMemory
 
     with handled(), TranslationMemory(cache or default_cache_path()) as memory:
         info = memory.stats()
@@ -36,7 +37,8 @@ def clear(
     stage: Annotated[str | None, typer.Option("--stage", help="Only this stage (translate, summarize).")] = None,
 ) -> None:
     """Delete cached entries (all, or one stage's)."""
-    from pipeline.memory import TranslationMemory, default_cache_path
+    from pipeline.locations import default_cache_path
+    from pipeline.runs.memory import TranslationMemory
 
     with handled(), TranslationMemory(cache or default_cache_path()) as memory:
         removed = memory.clear(stage)

@@ -21,7 +21,8 @@ from pipeline.errors import Nl2enError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
 
-    from pipeline.engines import EngineOptions, ExecutorOptions
+    from pipeline.engines.factory import EngineOptions
+    from pipeline.runs.sessions import ExecutorOptions
 
 T = TypeVar("T")
 
@@ -105,7 +106,7 @@ def engine_options(
     batch_size: int = 16,
 ) -> EngineOptions:  # fmt: skip
     """The one ``EngineOptions`` value a command passes to every opener."""
-    from pipeline.engines import EngineOptions
+    from pipeline.engines.factory import EngineOptions
 
     return EngineOptions(
         backend=backend, compute_type=compute_type, device=device, threads=threads, batch_size=batch_size
@@ -137,7 +138,7 @@ GuardsOpt = Annotated[
 
 def quality_options(glossary: Path | None, no_glossary: bool, guards: str | GuardMode) -> dict[str, Any]:
     """``open_translator`` arguments for the glossary and guard options."""
-    from pipeline.glossary import Glossary, load_glossary, resolve_glossary
+    from pipeline.quality.glossary import Glossary, load_glossary, resolve_glossary
 
     if no_glossary:
         chosen = load_glossary(glossary) if glossary is not None else Glossary()
@@ -166,8 +167,8 @@ def executor_options(
     executor: str = "local", workers: int = 1, ray_address: str | None = None, cpus_per_worker: int = 1
 ) -> ExecutorOptions:
     """The one ``ExecutorOptions`` value a command passes to every opener; an unknown executor is one line."""
-    from pipeline.engines import EXECUTORS, ExecutorOptions
     from pipeline.errors import ExecutorError
+    from pipeline.runs.sessions import EXECUTORS, ExecutorOptions
 
     if executor not in EXECUTORS:
         fail(ExecutorError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}"))

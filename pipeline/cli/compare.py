@@ -32,7 +32,7 @@ def compare(
 
     Example: nl2en compare outputs --format html  (writes outputs/<doc>/compare.html)
     """
-    from pipeline.compare import compare_runs, print_tables, render_json, render_markdown, write_html
+    from pipeline.evaluation.compare import compare_runs, print_tables, render_json, render_markdown, write_html
 
     with handled():
         comparisons = compare_runs(path, doc, baseline, resamples)

@@ -16,7 +16,7 @@ models_app = typer.Typer(help="List, download and import models.", no_args_is_he
 @models_app.command("list")
 def list_command() -> None:
     """List aliases and local models, and where each is found on this machine."""
-    from pipeline.registry import list_models
+    from pipeline.models.registry import list_models
 
     with handled():
         rows = list_models()
@@ -37,7 +37,7 @@ def pull(
     from the revision, else from the hub's conversion PR, else pytorch_model.bin read with the
     restricted loader and converted to safetensors. Never tf_model.h5, flax or rust weights.
     """
-    from pipeline.registry import describe_source, pull_model, resolve_model
+    from pipeline.models.registry import describe_source, pull_model, resolve_model
 
     with handled():
         path = pull_model(name, revision)
@@ -52,7 +52,7 @@ def import_command(
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=PICKLE_HELP)] = False,
 ) -> None:
     """Register a model directory (copied into models/local/<name>)."""
-    from pipeline.registry import import_model
+    from pipeline.models.registry import import_model
 
     with handled():
         path = import_model(directory, name, allow_pickle)
@@ -67,9 +67,10 @@ def convert(
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=PICKLE_HELP)] = False,
 ) -> None:
     """Convert a model for CTranslate2 into models/ct2/<slug>-<quantization>/ (also done on first use)."""
-    from pipeline.ct2 import convert_model
-    from pipeline.memory import TranslationMemory, default_cache_path
-    from pipeline.registry import fingerprint, resolve_model
+    from pipeline.engines.ct2 import convert_model
+    from pipeline.locations import default_cache_path
+    from pipeline.models.registry import fingerprint, resolve_model
+    from pipeline.runs.memory import TranslationMemory
 
     with handled():
         model = resolve_model(name, allow_pickle=allow_pickle)
@@ -98,10 +99,10 @@ def calibrate_command(
     The threshold is the given percentile of the mean token log-probabilities the model gives
     the corpus sentences; translations with this model and engine use it from then on.
     """
-    from pipeline.engines import open_translator
     from pipeline.errors import Nl2enError
-    from pipeline.guards import default_calibration_path, find_news_corpus
-    from pipeline.translate import calibrate_translator
+    from pipeline.quality.calibration import default_calibration_path, find_news_corpus
+    from pipeline.runs.sessions import open_translator
+    from pipeline.translation.translator import calibrate_translator
 
     with handled():
         found = corpus or find_news_corpus()

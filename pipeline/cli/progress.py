@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipeline.errors import Nl2enError
 
 if TYPE_CHECKING:
-    from pipeline.batch import DocumentCallback
+    from pipeline.runs.batch import DocumentCallback
 
 
 @contextmanager

@@ -57,8 +57,9 @@ def score(
 
     Example: nl2en score outputs/  (or: nl2en score outputs/doc/run --refs seeds/doc.refs.toml)
     """
-    from pipeline.references import ReferencesNotFoundError, load_references
-    from pipeline.score import find_run_dirs, score_run
+    from pipeline.errors import ReferencesNotFoundError
+    from pipeline.evaluation.references import load_references
+    from pipeline.evaluation.score import find_run_dirs, score_run
 
     with handled():
         runs = find_run_dirs(path)

@@ -82,9 +82,10 @@ def summarize(
 
     Example: nl2en summarize article.en.txt --summarizer extractive --sentences 3
     """
-    from pipeline.engines import open_summarizer
-    from pipeline.memory import TranslationMemory, default_cache_path
-    from pipeline.summary_stage import summarize_paths
+    from pipeline.locations import default_cache_path
+    from pipeline.runs.memory import TranslationMemory
+    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.summary_stage import summarize_paths
 
     options = engine_options(backend, compute_type, device, threads)
     where = executor_options(executor, workers, ray_address, cpus_per_worker)
@@ -105,7 +106,7 @@ def summarize(
         typer.echo(f"note: {session.fallback}", err=True)
     try:
         if paths == ["-"]:
-            from pipeline.reader import article_from_bytes
+            from pipeline.text.reader import article_from_bytes
 
             with handled():
                 article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", encoding)
@@ -174,10 +175,10 @@ def run(
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
-    from pipeline.batch import REMOTE_WINDOW
-    from pipeline.engines import open_summarizer, open_translator
-    from pipeline.outputs import joint_run_name
-    from pipeline.summary_stage import check_source_side, run_paths
+    from pipeline.runs.batch import REMOTE_WINDOW
+    from pipeline.runs.outputs import joint_run_name
+    from pipeline.runs.sessions import open_summarizer, open_translator
+    from pipeline.runs.summary_stage import check_source_side, run_paths
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
     where = executor_options(executor, workers, ray_address, cpus_per_worker)
@@ -208,7 +209,7 @@ def run(
             )
             if source_side:
                 check_source_side(summary)
-        from pipeline.registry import describe_source
+        from pipeline.models.registry import describe_source
 
         typer.echo(describe_source(session.model), err=True)
         if summary.model is not None:

@@ -72,9 +72,9 @@ def translate(
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.batch import REMOTE_WINDOW, translate_paths
-    from pipeline.document import translate_document
-    from pipeline.engines import open_translator
+    from pipeline.runs.batch import REMOTE_WINDOW, translate_paths
+    from pipeline.runs.document import translate_document
+    from pipeline.runs.sessions import open_translator
 
     options = engine_options(backend, compute_type, device, threads, batch_size)
     where = executor_options(executor, workers, ray_address, cpus_per_worker)
@@ -89,12 +89,12 @@ def translate(
             **quality_options(glossary, no_glossary, guards),
             executor=where,
         )
-    from pipeline.registry import describe_source
+    from pipeline.models.registry import describe_source
 
     typer.echo(describe_source(session.model), err=True)
     try:
         if paths == ["-"]:
-            from pipeline.reader import DEFAULT_MAX_CHARS, article_from_bytes
+            from pipeline.text.reader import DEFAULT_MAX_CHARS, article_from_bytes
 
             with handled():
                 article = article_from_bytes(
@@ -106,7 +106,6 @@ def translate(
             result = translate_paths(
                 [Path(p) for p in paths],
                 session.translator,
-                session.model,
                 out=out,
                 run_name=run_name or session.run_name,
                 encoding=encoding,

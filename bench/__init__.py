@@ -1,0 +1,1 @@
+"""nl2en's speed benchmark (``bench/bench.py``), one module per section; see ``bench/README.md``."""

@@ -1,0 +1,464 @@
+"""The CTranslate2 backend: conversion, tokenisation without transformers, decoding.
+
+Models are converted once with CTranslate2's transformers converter into
+``models/ct2/<slug>-<quantization>/`` (torch is needed for that, once) and reused
+while the source model's fingerprint is unchanged. At run time neither torch nor
+transformers is imported: Marian models are tokenised with sentencepiece (and Moses
+punctuation normalisation, as ``MarianTokenizer`` offers), others with the
+``tokenizers`` library from their ``tokenizer.json``. Checkpoints without one (distilbart
+has only ``vocab.json`` + ``merges.txt``, PEGASUS ``spiece.model``) get the one their
+transformers tokenizer class builds from those files, saved once at conversion time
+into the converted directory, so both engines tokenise alike.
+
+CTranslate2 reads no ``generation_config.json``, so every decoding setting is mapped
+explicitly (:func:`ct2_options`); see the comments there for the two settings whose
+semantics differ (forced BOS and forced EOS).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.engines.seq2seq import TokenMemo
+from pipeline.errors import ModelError
+from pipeline.models.registry import ResolvedModel, models_dir
+from pipeline.signature import EngineSection
+
+QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
+SUPPORTED_MODEL_TYPES = frozenset({"marian", "bart", "pegasus", "m2m_100"})
+MARKER = "nl2en-source.json"
+# CTranslate2's BART-family converter reads config.normalize_before (and normalize_embedding),
+# which transformers v5 configs no longer carry: BART is post-norm with an embedding layer
+# norm, PEGASUS pre-norm without one (as the hub configs of both still say).
+_LEGACY_CONFIG_KEYS: dict[str | None, dict[str, bool]] = {
+    "bart": {"normalize_before": False},
+    "pegasus": {"normalize_before": True, "normalize_embedding": False},
+}
+
+
+def ct2_available() -> bool:
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def supports(model: ResolvedModel) -> bool:
+    """Whether this model can run on CTranslate2 here (installed, and a known architecture)."""
+    return ct2_available() and model.config().get("model_type") in SUPPORTED_MODEL_TYPES
+
+
+def conversion_dir(model: ResolvedModel, quantization: str) -> Path:
+    return models_dir() / "ct2" / f"{model.slug}-{quantization}"
+
+
+def converted_for(target: Path, fingerprint: str) -> bool:
+    marker = target / MARKER
+    if not marker.is_file() or not (target / "model.bin").is_file():
+        return False
+    return bool(json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") == fingerprint)
+
+
+def convert_model(model: ResolvedModel, fingerprint: str, quantization: str = "int8", force: bool = False) -> Path:
+    """Convert (or reuse) ``model`` for CTranslate2; returns the converted directory.
+
+    The conversion is written to a temporary directory and renamed into place, so a
+    killed conversion never leaves a half-written model behind.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ModelError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    target = conversion_dir(model, quantization)
+    if not force and converted_for(target, fingerprint) and has_tokenizer(model, target):
+        return target
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent runs converting the same model wait for one another, then reuse the result.
+    with FileLock(str(target) + ".lock"):
+        if not force and converted_for(target, fingerprint) and has_tokenizer(model, target):
+            return target
+        return _convert(model, fingerprint, quantization, target)
+
+
+def _convert(model: ResolvedModel, fingerprint: str, quantization: str, target: Path) -> Path:
+    if not ct2_available():
+        raise ModelError("CTranslate2 is not installed", hint="pip install ctranslate2, or use --backend transformers")
+    import ctranslate2
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".convert-") as tmp:
+        source = Path(tmp) / "hf"
+        source.mkdir()
+        for item in model.path.iterdir():
+            if item.is_file() and item.name != "config.json":
+                os.symlink(item.resolve(), source / item.name)
+        config = model.config()
+        for key, value in _LEGACY_CONFIG_KEYS.get(config.get("model_type"), {}).items():
+            config.setdefault(key, value)
+        (source / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        output = Path(tmp) / "ct2"
+        try:
+            converter = ctranslate2.converters.TransformersConverter(str(source), low_cpu_mem_usage=True)
+            converter.convert(str(output), quantization=quantization, force=True)
+            if not own_tokenizer(model):
+                save_fast_tokenizer(model, output)
+        except Exception as exc:
+            raise ModelError(f"cannot convert {model.name} for CTranslate2: {type(exc).__name__}: {exc}") from exc
+        (output / MARKER).write_text(
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.name,
+                    "source_path": str(model.path),
+                    "quantization": quantization,
+                    "ctranslate2": ctranslate2.__version__,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(output, target)
+    return target
+
+
+def is_marian(path: Path) -> bool:
+    return (path / "source.spm").is_file() and (path / "vocab.json").is_file()
+
+
+def own_tokenizer(model: ResolvedModel) -> bool:
+    """Whether the checkpoint's own files can be tokenised without transformers."""
+    return is_marian(model.path) or (model.path / "tokenizer.json").is_file()
+
+
+def has_tokenizer(model: ResolvedModel, converted: Path) -> bool:
+    return own_tokenizer(model) or (converted / "tokenizer.json").is_file()
+
+
+def save_fast_tokenizer(model: ResolvedModel, target: Path) -> None:
+    """Save the ``tokenizer.json`` that the model's transformers tokenizer builds from its files.
+
+    transformers v5 tokenizers for BART (``vocab.json`` + ``merges.txt``, byte-level BPE)
+    and PEGASUS (``spiece.model``) are ``tokenizers`` objects, so the saved file
+    tokenises exactly as transformers does.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model.path), trust_remote_code=False)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ModelError(f"{model.path}: {type(tokenizer).__name__} has no fast tokenizer to save")
+    backend.save(str(target / "tokenizer.json"))
+
+
+class MarianSentencePiece:
+    """opus-mt tokenisation as ``MarianTokenizer`` does it, with sentencepiece and sacremoses only."""
+
+    def __init__(self, path: Path) -> None:
+        import sentencepiece
+
+        from pipeline.engines.seq2seq import moses_normalizer
+
+        self.source = sentencepiece.SentencePieceProcessor(model_file=str(path / "source.spm"))
+        self.target = sentencepiece.SentencePieceProcessor(model_file=str(path / "target.spm"))
+        self.vocab: dict[str, int] = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        self.normalize = moses_normalizer(ResolvedModel(path.name, path, "local"))
+        self.specials = {"</s>", "<pad>", "<unk>"}  # what MarianTokenizer.decode(skip_special_tokens) drops
+
+    def id_to_token(self, index: int) -> str:
+        # a scan, not a second 60k-entry map: only a few settings ids are ever looked up
+        return next((token for token, i in self.vocab.items() if i == index), "<unk>")
+
+    def encode(self, text: str) -> list[str]:
+        pieces = self.source.encode(self.normalize(text) if self.normalize else text, out_type=str)
+        return [p if p in self.vocab else "<unk>" for p in pieces] + ["</s>"]
+
+    def encode_target(self, text: str) -> list[str]:
+        """Target-side pieces of ``text`` (no end token): what banning a phrase suppresses."""
+        return [str(p) for p in self.target.encode(text, out_type=str)]
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        text = self.target.decode_pieces([t for t in tokens if t not in self.specials])
+        return " ".join(text.replace("\u2581", " ").split())
+
+
+class FastTokenizer:
+    """Tokenisation from ``tokenizer.json`` with the ``tokenizers`` library (BART, PEGASUS, NLLB).
+
+    With ``source_language`` (NLLB) every input is ``<lang> tokens </s>``, as
+    ``NllbTokenizer`` does with ``src_lang`` set, whatever language the file was saved with.
+    """
+
+    def __init__(self, path: Path, source_language: str | None = None) -> None:
+        from tokenizers import Tokenizer
+        from tokenizers.processors import TemplateProcessing
+
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.specials = {t.content for t in self.tokenizer.get_added_tokens_decoder().values() if t.special}
+        if source_language is not None:
+            specials = [(t, self.tokenizer.token_to_id(t)) for t in (source_language, "</s>")]
+            if any(i is None for _, i in specials):
+                raise ModelError(f"{path}: the tokenizer has no {source_language} or </s> token")
+            self.tokenizer.post_processor = TemplateProcessing(
+                single=[source_language, "$A", "</s>"],
+                pair=[source_language, "$A", "$B", "</s>"],
+                special_tokens=specials,
+            )
+
+    def encode(self, text: str) -> list[str]:
+        # Tokens by id: a piece outside the vocabulary keeps its text in ``.tokens`` but is <unk>.
+        return [self.id_to_token(i) for i in self.tokenizer.encode(text).ids]
+
+    def id_to_token(self, index: int) -> str:
+        return self.tokenizer.id_to_token(index) or "<unk>"
+
+    def encode_target(self, text: str) -> list[str]:
+        """Pieces of ``text`` without special tokens: what banning a phrase suppresses."""
+        return [self.id_to_token(i) for i in self.tokenizer.encode(text, add_special_tokens=False).ids]
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        ids = [i for i in (self.tokenizer.token_to_id(t) for t in tokens) if i is not None]
+        return " ".join(self.tokenizer.decode(ids, skip_special_tokens=True).split())
+
+
+def load_tokenizer(model: ResolvedModel, converted: Path | None = None) -> MarianSentencePiece | FastTokenizer:
+    """The model's tokenizer without transformers: its own files, else the converted directory's."""
+    from pipeline.models.languages import language_codes
+
+    if is_marian(model.path):
+        return MarianSentencePiece(model.path)
+    codes = language_codes(model)
+    for path in (model.path, converted):
+        if path is not None and (path / "tokenizer.json").is_file():
+            return FastTokenizer(path, codes[0] if codes else None)
+    raise ModelError(
+        f"{model.path}: no tokenizer.json or Marian sentencepiece files for CTranslate2",
+        hint="use --backend transformers",
+    )
+
+
+def ct2_options(settings: Mapping[str, Any], id_to_token: Any, vocabulary: set[str]) -> dict[str, Any]:
+    """Map transformers decoding settings onto ``translate_batch`` options, explicitly.
+
+    - Lengths: ``max_length``/``min_length`` count the decoder start token in transformers;
+      CTranslate2 counts generated tokens (a target prefix included).
+    - ``forced_eos_token_id``: transformers forces ``</s>`` as the last token when the
+      length limit is reached; CTranslate2 would emit one more content token instead. One
+      step less gives the same content tokens.
+    - ``forced_bos_token_id`` (BART): becomes a target prefix, removed from the output.
+    - ``bad_words_ids``: suppressed sequences (tokens the converted vocabulary dropped,
+      such as Marian's ``<pad>``, cannot be generated anyway).
+    """
+    max_new = settings.get("max_new_tokens")
+    if max_new is None:
+        max_new = int(settings.get("max_length", 257)) - 1
+    min_new = settings.get("min_new_tokens")
+    if min_new is None:
+        min_new = max(0, int(settings.get("min_length", 0) or 0) - 1)
+    forced_eos = settings.get("forced_eos_token_id") is not None
+    if forced_eos and min_new < max_new:
+        max_new -= 1
+    options: dict[str, Any] = {
+        "beam_size": int(settings.get("num_beams", 1) or 1),
+        "max_decoding_length": max(1, int(max_new)),
+        "min_decoding_length": int(min_new),
+        "length_penalty": float(settings.get("length_penalty", 1.0) or 1.0),
+        "repetition_penalty": float(settings.get("repetition_penalty", 1.0) or 1.0),
+        "no_repeat_ngram_size": int(settings.get("no_repeat_ngram_size", 0) or 0),
+        "max_input_length": 0,  # never truncate: long inputs were split before
+        "return_end_token": False,
+    }
+    suppressed = [[id_to_token(i) for i in seq] for seq in settings.get("bad_words_ids") or []]
+    suppressed = [seq for seq in suppressed if all(t in vocabulary for t in seq)]
+    if suppressed:
+        options["suppress_sequences"] = suppressed
+    eos = settings.get("eos_token_id")
+    if isinstance(eos, int):
+        options["end_token"] = id_to_token(eos)
+    return options
+
+
+@dataclass
+class CT2Engine:
+    """A converted model on CTranslate2, with transformers-equivalent decoding settings."""
+
+    model: ResolvedModel
+    fingerprint: str
+    compute_type: str = "int8"
+    device: str = "cpu"
+    threads: int | None = None
+    # Batches of at most this many sentences (CTranslate2 sorts them by length): beam search
+    # over a 67k vocabulary costs memory per sentence, and 16 keeps the seed under 400 MB at
+    # the speed of larger batches (bench/README.md).
+    batch_size: int = 16
+    # When set, batches are bounded by this many source tokens instead (``batch_type="tokens"``):
+    # short sentences then share larger batches; CTranslate2 sorts by length either way.
+    max_batch_tokens: int = 0
+    _translator: Any = field(default=None, init=False, repr=False)
+    _path: Path | None = field(default=None, init=False, repr=False)
+    _tokenizer: Any = field(default=None, init=False, repr=False)
+    _options: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _max_input_tokens: int | None = field(default=None, init=False, repr=False)
+    _memo: TokenMemo | None = field(default=None, init=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "ctranslate2"
+
+    @property
+    def memo(self) -> TokenMemo:
+        if self._memo is None:
+            self._memo = TokenMemo(self.tokenizer.encode)
+        return self._memo
+
+    def signature(self) -> EngineSection:
+        # the device kind changes the kernels, so the tokens; which card of a kind does not
+        return EngineSection("ctranslate2", self.device.split(":")[0], self.compute_type)
+
+    @property
+    def tokenizer(self) -> MarianSentencePiece | FastTokenizer:
+        if self._tokenizer is None:
+            if not own_tokenizer(self.model):
+                self.load()  # the conversion saves the tokenizer.json the checkpoint lacks
+            self._tokenizer = load_tokenizer(self.model, self._path)
+        return self._tokenizer
+
+    def load(self) -> Any:
+        if self._translator is None:
+            import ctranslate2
+
+            path = self._path = convert_model(self.model, self.fingerprint, self.compute_type)
+            device = "cuda" if self.device.startswith("cuda") else "cpu"
+            index = int(self.device.split(":")[1]) if ":" in self.device else 0
+            self._translator = ctranslate2.Translator(
+                str(path), device=device, device_index=index, compute_type=self.compute_type,
+                inter_threads=1, intra_threads=self.threads or 0,
+            )  # fmt: skip
+        return self._translator
+
+    @property
+    def max_input_tokens(self) -> int:
+        if self._max_input_tokens is None:
+            self._max_input_tokens = self._context_limit()
+        return self._max_input_tokens
+
+    def _context_limit(self) -> int:
+        config = self.model.config()
+        limit = int(config.get("max_position_embeddings") or 1024)
+        tokenizer_config = self.model.path / "tokenizer_config.json"
+        if tokenizer_config.is_file():
+            declared = json.loads(tokenizer_config.read_text(encoding="utf-8")).get("model_max_length")
+            if isinstance(declared, int) and 0 < declared < limit:
+                limit = declared
+        return limit
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.memo.count(texts)
+
+    def options(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """``translate_batch`` options for ``settings``, worked out once per settings."""
+        key = json.dumps(settings, sort_keys=True, default=str)
+        if key not in self._options:
+            # only bad_words_ids needs the target vocabulary, and it is not kept
+            vocabulary = self.target_vocabulary() if settings.get("bad_words_ids") else set()
+            self._options[key] = ct2_options(settings, self.tokenizer.id_to_token, vocabulary)
+        return dict(self._options[key])
+
+    def target_vocabulary(self) -> set[str]:
+        """The converted model's target tokens (read from disk each time: about 15 MB once loaded)."""
+        path = self._path or convert_model(self.model, self.fingerprint, self.compute_type)
+        vocab_file = next(path.glob("*target_vocabulary.json"), None) or path / "shared_vocabulary.json"
+        return set(json.loads(vocab_file.read_text(encoding="utf-8")))
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        if not texts:
+            return []
+        translator = self.load()
+        options = self.options(settings)
+        prefix: list[str] = []
+        forced_bos = settings.get("forced_bos_token_id")
+        if isinstance(forced_bos, int):
+            prefix = [self.tokenizer.id_to_token(forced_bos)]
+        results = translator.translate_batch(
+            self.memo.take(texts),
+            target_prefix=[prefix] * len(texts) if prefix else None,
+            max_batch_size=self.max_batch_tokens or self.batch_size,
+            batch_type="tokens" if self.max_batch_tokens else "examples",
+            **options,
+        )
+        outputs = []
+        for result in results:
+            tokens = list(result.hypotheses[0])[len(prefix) :]
+            # as transformers counts: tokens that decoding does not drop (NLLB may generate language codes)
+            counted = sum(1 for t in tokens if t not in self.tokenizer.specials)
+            outputs.append((self.tokenizer.decode(tokens), counted))
+        return outputs
+
+    # --- scored hypotheses for the retry ladder (``pipeline.quality.ladder.CandidateEngine``) --------------
+
+    def banned_sequences(self, phrases: Sequence[str]) -> list[list[str]]:
+        """Target tokens of each phrase, as it opens and as it continues a sentence (in-vocabulary only)."""
+        sequences: dict[tuple[str, ...], None] = {}
+        vocabulary = self.target_vocabulary() if phrases else set()
+        for phrase in phrases:
+            for text in (phrase, " " + phrase):
+                tokens = tuple(self.tokenizer.encode_target(text))
+                if tokens and all(t in vocabulary for t in tokens):
+                    sequences[tokens] = None
+        return [list(tokens) for tokens in sequences]
+
+    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """For each source, its hypotheses best first, each scored by its mean token log-probability.
+
+        CTranslate2's ``return_scores`` gives the summed log-probability of the generated
+        tokens (the end token included when generated) divided by ``length ** length_penalty``
+        (greedy search too); multiplying back and dividing by the length gives the mean.
+        """
+        from pipeline.engines.protocol import BANNED_PHRASES, Candidate
+
+        if not sources:
+            return []
+        translator = self.load()
+        options = self.options(settings)
+        n = int(settings.get("num_return_sequences", 1) or 1)
+        options["beam_size"] = max(n, options["beam_size"])
+        banned = self.banned_sequences(settings.get(BANNED_PHRASES) or ())
+        if banned:
+            options["suppress_sequences"] = [*options.get("suppress_sequences", []), *banned]
+        options["return_end_token"] = True
+        prefix: list[str] = []
+        forced_bos = settings.get("forced_bos_token_id")
+        if isinstance(forced_bos, int):
+            prefix = [self.tokenizer.id_to_token(forced_bos)]
+        results = translator.translate_batch(
+            [self.tokenizer.encode(t) for t in sources],
+            target_prefix=[prefix] * len(sources) if prefix else None,
+            max_batch_size=self.batch_size,
+            batch_type="examples",
+            num_hypotheses=n,
+            return_scores=True,
+            **options,
+        )
+        end = options.get("end_token", "</s>")
+        penalty = options["length_penalty"]
+        outputs = []
+        for result in results:
+            candidates = []
+            for hypothesis, score in zip(result.hypotheses, result.scores, strict=True):
+                tokens = list(hypothesis)
+                length = max(1, len(tokens))
+                mean = float(score) * length**penalty / length
+                content = [t for t in tokens[len(prefix) :] if t != end]
+                counted = sum(1 for t in content if t not in self.tokenizer.specials)
+                candidates.append(Candidate(self.tokenizer.decode(content), mean, counted))
+            outputs.append(candidates)
+        return outputs

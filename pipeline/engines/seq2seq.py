@@ -1,0 +1,319 @@
+"""Seq2seq engines: the few primitives translation and summarisation need from a backend.
+
+An engine tokenises (``count_tokens``), knows its context (``max_input_tokens``) and
+generates for a list of texts with explicit decoding settings, batching as suits it.
+``TransformersEngine`` calls the tokenizer and ``generate()`` (transformers v5 has no
+``translation``/``summarization`` pipelines); ``pipeline.engines.ct2.CT2Engine`` runs the same
+model converted for CTranslate2. Heavy imports happen on first use only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.errors import ModelError
+from pipeline.models.decoding import DECODING_KEYS
+from pipeline.models.languages import _tokenizer_config, language_codes
+from pipeline.models.registry import ResolvedModel
+from pipeline.signature import EngineSection
+
+
+class Seq2SeqEngine(Protocol):
+    """What the translator and the summariser need from a backend."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def signature(self) -> EngineSection:
+        """What, besides model and settings, makes this engine's outputs differ (backend, compute type, device)."""
+        ...
+
+    @property
+    def max_input_tokens(self) -> int: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """(text, generated token count) per input, in input order."""
+        ...
+
+
+def moses_normalizer(model: ResolvedModel) -> Any:
+    """Moses punctuation normalisation for Marian models, as opus-mt saw in training.
+
+    MarianTokenizer offers it (with sacremoses) but does not apply it by itself.
+    """
+    if model.config().get("model_type") != "marian":
+        return None
+    lang = _tokenizer_config(model).get("source_lang") or "en"
+    return _moses_punct_normalizer_class()(lang).normalize
+
+
+def _moses_punct_normalizer_class() -> Any:
+    """sacremoses' ``MosesPunctNormalizer``, without importing the whole package.
+
+    ``import sacremoses`` also loads its tokenizer and joblib (about 1 s); the normaliser
+    module needs only ``re`` and ``regex``, so it is loaded on its own. The code that runs
+    is exactly the code MarianTokenizer uses.
+    """
+    import importlib.util
+    import sys
+
+    name = "pipeline._sacremoses_normalize"
+    module = sys.modules.get(name)
+    if module is None:
+        package = importlib.util.find_spec("sacremoses")
+        if package is None or not package.submodule_search_locations:
+            raise ModelError("sacremoses is not installed", hint="pip install sacremoses")
+        location = Path(next(iter(package.submodule_search_locations))) / "normalize.py"
+        spec = importlib.util.spec_from_file_location(name, location)
+        if spec is None or spec.loader is None:
+            raise ModelError(f"cannot load {location}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module.MosesPunctNormalizer
+
+
+class TokenMemo:
+    """Each text tokenised once: ``count`` keeps what it encoded, ``take`` hands it to generation.
+
+    The translator measures every source (to split those longer than the model allows)
+    before generating; without the memo the long ones would be tokenised twice. ``take``
+    empties the memo; it keeps no text longer than ``longest`` tokens (never generated
+    as it is) and at most ``budget`` tokens in all, so counting a long text costs no memory.
+    """
+
+    def __init__(self, encode: Callable[[str], Any], longest: int = 4096, budget: int = 200_000) -> None:
+        self.encode = encode
+        self.longest = longest
+        self.budget = budget
+        self.held = 0
+        self.tokens: dict[str, Any] = {}
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        counts = []
+        for text in texts:
+            tokens = self.tokens.get(text)
+            if tokens is None:
+                tokens = self.encode(text)
+                if len(tokens) <= self.longest:
+                    if self.held + len(tokens) > self.budget:
+                        self.tokens.clear()
+                        self.held = 0
+                    self.tokens[text] = tokens
+                    self.held += len(tokens)
+            counts.append(len(tokens))
+        return counts
+
+    def take(self, texts: Sequence[str]) -> list[Any]:
+        found = [self.tokens.get(text) for text in texts]
+        self.tokens.clear()
+        self.held = 0
+        return [self.encode(text) if tokens is None else tokens for text, tokens in zip(texts, found, strict=True)]
+
+
+def length_sorted_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped into length-sorted batches bounded by count and padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) >= max_items or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def context_limit(tokenizer: Any, net: Any) -> int:
+    """The longest input, in tokens, the model accepts."""
+    limits = [getattr(net.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    return min(int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000)
+
+
+@dataclass
+class TransformersEngine:
+    """A seq2seq model through transformers: tokenizer + ``generate()`` in ``inference_mode``."""
+
+    model: ResolvedModel
+    device: str = "cpu"
+    threads: int | None = None
+    batch_size: int = 16
+    max_batch_tokens: int = 6000
+    _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
+    _normalize: Any = field(default=None, init=False, repr=False)
+    _memo: TokenMemo | None = field(default=None, init=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "transformers"
+
+    def signature(self) -> EngineSection:
+        # the device kind changes the arithmetic, so the tokens; which card of a kind does not
+        return EngineSection("transformers", self.device.split(":")[0])
+
+    def load(self) -> tuple[Any, Any]:
+        """(tokenizer, model) in eval mode on the device; never runs remote code."""
+        if self._loaded is None:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            path = str(self.model.path)
+            codes = language_codes(self.model)
+            languages = {"src_lang": codes[0], "tgt_lang": codes[1]} if codes else {}
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False, **languages)
+                # safetensors whenever present: pickle weights can run code when loaded
+                safe = any(self.model.path.glob("*.safetensors"))
+                net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False, use_safetensors=safe or None)
+            except Exception as exc:  # corrupt or incomplete model files
+                raise ModelError(f"cannot load model {self.model.name} from {path}: {exc}") from exc
+            net.eval()
+            net.to(self.device)
+            self._normalize = moses_normalizer(self.model)
+            self._loaded = (tokenizer, net)
+        return self._loaded
+
+    def prepare(self, text: str) -> str:
+        self.load()
+        return self._normalize(text) if self._normalize else text
+
+    @property
+    def max_input_tokens(self) -> int:
+        return context_limit(*self.load())
+
+    @property
+    def memo(self) -> TokenMemo:
+        if self._memo is None:
+            tokenizer, _ = self.load()
+            self._memo = TokenMemo(lambda text: tokenizer(self.prepare(text))["input_ids"])
+        return self._memo
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.memo.count(texts)
+
+    def generate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        kwargs = {k: v for k, v in settings.items() if k in DECODING_KEYS}
+        kwargs["do_sample"] = False
+        return kwargs
+
+    def generate_batch(
+        self, texts: Sequence[str], settings: Mapping[str, Any], ids: Sequence[list[int]] | None = None
+    ) -> list[tuple[str, int]]:
+        """One padded batch through ``generate()``; ``ids`` are the texts' token ids when already known."""
+        import torch
+
+        tokenizer, net = self.load()
+        ids = ids if ids is not None else [tokenizer(self.prepare(t))["input_ids"] for t in texts]
+        with torch.inference_mode():
+            batch = tokenizer.pad({"input_ids": list(ids)}, return_tensors="pt", padding=True).to(self.device)
+            out = net.generate(**batch, **self.generate_kwargs(settings))
+        special = set(tokenizer.all_special_ids)
+        decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
+        counts = [sum(1 for t in row.tolist() if t not in special) for row in out]
+        return [(" ".join(text.split()), n) for text, n in zip(decoded, counts, strict=True)]
+
+    def generate(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[tuple[str, int]]:
+        outputs: list[tuple[str, int]] = [("", 0)] * len(texts)
+        ids = self.memo.take(texts)
+        for batch in length_sorted_batches([len(x) for x in ids], self.batch_size, self.max_batch_tokens):
+            done = self.generate_batch([texts[i] for i in batch], settings, [ids[i] for i in batch])
+            for i, result in zip(batch, done, strict=True):
+                outputs[i] = result
+        return outputs
+
+    # --- scored hypotheses for the retry ladder (``pipeline.quality.ladder.CandidateEngine``) --------------
+
+    def banned_ids(self, phrases: Sequence[str]) -> list[list[int]]:
+        """Target-vocabulary token ids of each phrase, as it opens and as it continues a sentence."""
+        tokenizer, _ = self.load()
+        sequences: dict[tuple[int, ...], None] = {}
+        for phrase in phrases:
+            for text in (phrase, " " + phrase):
+                ids = tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+                if ids:
+                    sequences[tuple(int(i) for i in ids)] = None
+        return [list(ids) for ids in sequences]
+
+    def candidate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """``generate()`` arguments for n-best hypotheses and banned phrases."""
+        from pipeline.engines.protocol import BANNED_PHRASES
+
+        kwargs = self.generate_kwargs(settings)
+        n = int(settings.get("num_return_sequences", 1) or 1)
+        if n > 1:
+            kwargs["num_return_sequences"] = n
+            kwargs["num_beams"] = max(n, int(kwargs.get("num_beams", 1) or 1))
+        banned = self.banned_ids(settings.get(BANNED_PHRASES) or ())
+        if banned:
+            kwargs["bad_words_ids"] = [*(kwargs.get("bad_words_ids") or []), *banned]
+        return kwargs
+
+    def token_log_probs(self, batch: Any, sequences: Any, copies: int, rows_per_pass: int = 4) -> Any:
+        """Each generated token's log-probability under the model, by one teacher-forced pass.
+
+        ``output_scores`` would keep a vocabulary-sized tensor per step and hypothesis (gigabytes
+        for long beams); this keeps only a few rows' logits at a time.
+        """
+        import torch
+
+        _, net = self.load()
+        inputs = {k: v.repeat_interleave(copies, dim=0) for k, v in batch.items()}
+        out = []
+        for start in range(0, sequences.shape[0], rows_per_pass):
+            rows = slice(start, start + rows_per_pass)
+            logits = net(**{k: v[rows] for k, v in inputs.items()}, decoder_input_ids=sequences[rows, :-1]).logits
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            out.append(log_probs.gather(-1, sequences[rows, 1:].unsqueeze(-1)).squeeze(-1))
+        return torch.cat(out) if out else sequences[:, 1:].float()
+
+    def decode_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """One padded batch: hypotheses best first, each scored by its mean token log-probability.
+
+        The mean runs over the generated tokens up to and including the end token (a forced
+        target-language token is left out: the model did not choose it).
+        """
+        import torch
+
+        from pipeline.engines.protocol import Candidate
+
+        tokenizer, net = self.load()
+        kwargs = self.candidate_kwargs(settings)
+        n = int(kwargs.get("num_return_sequences", 1))
+        with torch.inference_mode():
+            batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
+            sequences = net.generate(**batch, **kwargs)
+            log_probs = self.token_log_probs(batch, sequences, n).tolist()
+        eos = net.generation_config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [eos])
+        skip = 1 if settings.get("forced_bos_token_id") is not None else 0
+        special = set(tokenizer.all_special_ids)
+        decoded = tokenizer.batch_decode(sequences, skip_special_tokens=True)
+        candidates: list[list[Any]] = [[] for _ in texts]
+        for row, text in enumerate(decoded):
+            tokens = sequences[row, 1:].tolist()
+            length = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
+            values = log_probs[row][skip:length]
+            score = sum(values) / len(values) if values else None
+            counted = sum(1 for t in sequences[row].tolist() if t not in special)
+            candidates[row // n].append(Candidate(" ".join(text.split()), score, counted))
+        return candidates
+
+    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+        """For each source, its hypotheses best first (``pipeline.quality.ladder.CandidateEngine``)."""
+        outputs: list[list[Any]] = [[] for _ in sources]
+        for batch in length_sorted_batches(self.count_tokens(sources), self.batch_size, self.max_batch_tokens):
+            for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], settings), strict=True):
+                outputs[i] = result
+        return outputs

@@ -1,0 +1,305 @@
+"""The batch loop: every document of a batch, each isolated from the others' failures.
+
+A document that fails, for whatever reason (unreadable input, a full disk, a database or
+engine error, text that cannot be encoded), gets one line naming it and the batch goes
+on. Only a failure that every later document would hit too (the model cannot be loaded)
+stops the batch, and says so.
+
+Translation runs over **windows** of documents, not one document at a time: the
+translatable segments of every document in a window (at most ``Window.documents``
+documents or about ``Window.segments`` segments, which bounds memory) go through the
+translator together, in chunks of at most ``Window.segments``. The cache wrapper
+(:class:`pipeline.runs.cache.CachedTranslator`) looks them up, drops duplicates across
+documents, and hands only the distinct misses to its inner translator, which sorts them
+by length and batches them by token budget. The cache is written after every chunk, so
+a killed run resumes from it. Each document of a window is published as soon as the
+window's translations are in. If a window's translation fails, its documents are
+translated one by one, so only the document that causes the failure reports it.
+
+The seam for other executors (e.g. a Ray cluster): the inner translator. Whatever
+implements the :class:`pipeline.translation.translator.Translator` protocol
+(``translate_batch(sources) -> list[Translation]`` in input order, plus ``backend``,
+``settings`` and ``identity()``) receives one window chunk's de-duplicated cache misses
+in one call and may spread them over workers as it likes; wrap it in ``CachedTranslator``
+and pass it to :func:`translate_paths`. Reading, segmenting, the cache and publishing
+stay here. :func:`process_batch` is the plain one-document-at-a-time loop that the
+summary stage uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import BatchStoppedError, DocumentError, ModelError, Nl2enError
+from pipeline.runs.cache import CachedTranslator
+from pipeline.runs.document import (
+    TranslatedDocument,
+    document_manifest,
+    segment_article,
+    translate_segments,
+    write_translation,
+)
+from pipeline.runs.outputs import document_names, run_directory
+from pipeline.translation.translator import Translation
+
+if TYPE_CHECKING:
+    from pipeline.runs.corpus import CorpusItem
+
+DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
+DocumentProcess = Callable[[Path, str], tuple[Path, int, int]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """How many documents, and about how many segments, are translated together.
+
+    A window closes when it holds ``documents`` documents or at least ``segments``
+    translatable segments; a longer document is a window of its own, translated in
+    chunks of ``segments``. Peak memory grows with these, not with the batch.
+    """
+
+    documents: int = 64
+    segments: int = 2048
+
+
+REMOTE_WINDOW = Window(documents=1024, segments=32768)
+"""Windows for an executor on a cluster: each window's misses start one actor pool (seconds), so
+windows are larger than local ones; memory still grows with the window, not with the corpus."""
+
+
+@dataclass
+class BatchReport:
+    """What happened to each input of a batch: written run directories and failures."""
+
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, Nl2enError]] = field(default_factory=list)
+    hits: int = 0
+    misses: int = 0
+
+
+def document_error(exc: Exception) -> Nl2enError:
+    """Any exception as a library error with a one-line message."""
+    if isinstance(exc, Nl2enError):
+        return exc
+    detail = " ".join(str(exc).split()) or "no details"
+    return DocumentError(f"{type(exc).__name__}: {detail}")
+
+
+def is_fatal(error: Nl2enError) -> bool:
+    """A failure every later document would hit too: the model cannot be loaded or run at all."""
+    return isinstance(error, ModelError)
+
+
+@dataclass
+class _Tally:
+    """Reports each document's outcome in input order and stops the batch on a fatal error."""
+
+    total: int | None  # None: a stream of unknown length (a JSONL corpus)
+    report: BatchReport = field(default_factory=BatchReport)
+    on_document: DocumentCallback | None = None
+
+    def written(self, path: Path | str, run_dir: Path, hits: int, misses: int) -> None:
+        self.report.written.append(run_dir)
+        self.report.hits += hits
+        self.report.misses += misses
+        if self.on_document:
+            self.on_document(str(path), run_dir, None)
+
+    def failed(self, position: int, path: Path | str, exc: Exception) -> None:
+        error = document_error(exc)
+        self.report.failed.append((str(path), error))
+        if self.on_document:
+            self.on_document(str(path), None, error)
+        if is_fatal(error):
+            left = "the rest" if self.total is None else str(self.total - position - 1)
+            raise BatchStoppedError(
+                f"stopped the batch: {error}; {len(self.report.written)} written, {left} not processed"
+            ) from exc
+
+
+def process_batch(
+    paths: Sequence[Path], process: DocumentProcess, on_document: DocumentCallback | None = None
+) -> BatchReport:
+    """Run ``process(path, name)`` for each file; a failing file is reported and never stops the others.
+
+    ``process`` returns (run directory, cache hits, misses). ``name`` is the file's output
+    folder, distinct for every input even when cleaned names collide
+    (:func:`pipeline.runs.outputs.document_names`).
+    """
+    tally = _Tally(len(paths), on_document=on_document)
+    names = document_names([path.stem for path in paths])
+    for position, (path, name) in enumerate(zip(paths, names, strict=True)):
+        try:
+            run_dir, hits, misses = process(path, name)
+        except Exception as exc:
+            tally.failed(position, path, exc)
+            continue
+        tally.written(path, run_dir, hits, misses)
+    return tally.report
+
+
+@dataclass
+class _Entry:
+    """One input of a window: read and segmented, or the reason it could not be."""
+
+    position: int
+    path: str  # where it came from: a file, or ``corpus.jsonl:12``
+    name: str
+    started: float
+    prepared: TranslatedDocument | None = None
+    error: Exception | None = None
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.source for s in self.prepared.document.translatable] if self.prepared else []
+
+
+WindowHook = Callable[[list[TranslatedDocument]], None]
+DocumentFinish = Callable[[TranslatedDocument], tuple[dict[str, Any], dict[str, str]]]
+
+
+def translate_paths(
+    paths: Sequence[Path],
+    translator: CachedTranslator,
+    *,
+    out: Path,
+    run_name: str,
+    encoding: str | None = None,
+    max_chars: int | None = None,
+    cache_path: str | None = None,
+    on_document: DocumentCallback | None = None,
+    window: Window | None = None,
+    on_window: WindowHook | None = None,
+    finish: DocumentFinish | None = None,
+) -> BatchReport:
+    """Translate every input into ``OUT/<doc>/<run>/``, window by window (see the module docstring).
+
+    Inputs are files and JSONL corpora (one document a line), read lazily by
+    :func:`pipeline.runs.corpus.iter_corpus`, so memory is bounded by the window; a directory is
+    a bad input, reported like an unreadable file.
+    """
+    from pipeline.runs.corpus import is_jsonl, iter_corpus
+
+    plain = not any(is_jsonl(p) for p in paths)
+    return translate_corpus(
+        iter_corpus(paths, encoding=encoding, max_chars=max_chars, directories=False),
+        translator,
+        out=out,
+        run_name=run_name,
+        cache_path=cache_path,
+        on_document=on_document,
+        window=window,
+        on_window=on_window,
+        finish=finish,
+        total=len(paths) if plain else None,
+    )
+
+
+def translate_corpus(
+    items: Iterable[CorpusItem],
+    translator: CachedTranslator,
+    *,
+    out: Path,
+    run_name: str,
+    cache_path: str | None = None,
+    on_document: DocumentCallback | None = None,
+    window: Window | None = None,
+    on_window: WindowHook | None = None,
+    finish: DocumentFinish | None = None,
+    total: int | None = None,
+) -> BatchReport:
+    """Translate a stream of corpus documents (``total`` of them, if known), window by window.
+
+    ``on_window`` sees a window's translated documents before any is published (the
+    summary stage summarises them together there); ``finish`` gives each document's extra
+    manifest entries and files. The translator's manifest is taken after the first
+    window's translation, so an executor started on demand describes itself.
+    """
+    window = window or Window()
+    tally = _Tally(total, on_document=on_document)
+    info: dict[str, Any] = {}
+
+    def prepare(position: int, item: CorpusItem) -> _Entry:
+        entry = _Entry(position, item.origin, item.doc_id, time.perf_counter())
+        try:
+            if item.error is not None:
+                raise item.error
+            assert item.article is not None
+            entry.prepared = segment_article(item.article)
+        except Exception as exc:
+            entry.error = exc
+        return entry
+
+    def publish(entry: _Entry, result: TranslatedDocument, documents: int) -> None:
+        if not info:
+            info.update(translator.manifest())
+        extra_manifest, extra_files = finish(result) if finish else ({}, {})
+        result.timings["total_s"] = round(time.perf_counter() - entry.started, 4)
+        run_dir = run_directory(out, entry.name, run_name)
+        manifest = document_manifest(result, info, cache_path)
+        manifest["window"] = {"documents": documents, "segments_max": window.segments}
+        manifest.update(extra_manifest)
+        write_translation(result, run_dir, manifest, extra_files)
+        tally.written(entry.path, run_dir, result.hits, result.misses)
+
+    def translated(entry: _Entry, results: list[Translation], translate_s: float) -> TranslatedDocument:
+        assert entry.prepared is not None
+        result = entry.prepared.with_translations(results)
+        result.timings["translate_s"] = round(translate_s, 4)
+        return result
+
+    def flush(entries: list[_Entry]) -> None:
+        ready = [e for e in entries if e.prepared]
+        sources = [s for e in ready for s in e.sources]
+        started = time.perf_counter()
+        together: list[Translation] | None
+        try:
+            together = translate_segments(translator, sources, window.segments)
+        except Exception:
+            together = None  # translated one by one below, so only the failing document reports it
+        translate_s = time.perf_counter() - started
+        done: dict[int, TranslatedDocument] = {}
+        if together is not None:
+            offset = 0
+            for entry in ready:
+                count = len(entry.sources)
+                done[entry.position] = translated(entry, together[offset : offset + count], translate_s)
+                offset += count
+            if on_window:
+                # on failure each document's ``finish`` runs alone below, so only the failing one reports it
+                with contextlib.suppress(Exception):
+                    on_window(list(done.values()))
+        for entry in entries:
+            if entry.error or not entry.prepared:
+                tally.failed(entry.position, entry.path, entry.error or DocumentError("not read"))
+                continue
+            try:
+                if together is not None:
+                    publish(entry, done.pop(entry.position), len(ready))
+                else:
+                    alone = time.perf_counter()
+                    results = translate_segments(translator, entry.sources, window.segments)
+                    publish(entry, translated(entry, results, time.perf_counter() - alone), 1)
+            except Exception as exc:
+                tally.failed(entry.position, entry.path, exc)
+            finally:
+                done.pop(entry.position, None)
+                entry.prepared = None  # free the document as soon as it is out
+
+    pending: list[_Entry] = []
+    segments = 0
+    for position, item in enumerate(items):
+        entry = prepare(position, item)
+        pending.append(entry)
+        segments += len(entry.sources)
+        if len(pending) >= window.documents or segments >= window.segments:
+            flush(pending)
+            pending, segments = [], 0
+    if pending:
+        flush(pending)
+    return tally.report

@@ -1,0 +1,141 @@
+"""The translation memory around translators and summarisers: hits served, misses computed and stored.
+
+Keys come from the run signature (``pipeline.signature``) and nothing else: its key fields, the
+stage, the normalised source and, for translations, what the translator adds per segment (the
+glossary entries the segment uses). Translators and summarisers know nothing of the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pipeline.runs.memory import TranslationMemory, cache_key
+from pipeline.signature import RunSignature
+from pipeline.summaries.base import Summarizer, Summary
+from pipeline.text.normalise import normalise_source
+from pipeline.translation.translator import Translation, Translator
+
+
+def segment_cache_key(signature: RunSignature, extra: Mapping[str, Any], source: str) -> str:
+    """A segment's key: the signature's key fields, what the translator adds for this source, the source."""
+    return cache_key(signature.stage, {**signature.key_fields(), **extra}, source)
+
+
+@dataclass
+class CachedTranslator:
+    """Serves segments from the translation memory; asks the inner translator only for misses."""
+
+    inner: Translator
+    memory: TranslationMemory | None
+    signature: RunSignature
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return self.signature.model.fingerprint
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self.signature.decoding.settings
+
+    def key(self, source: str) -> str:
+        return segment_cache_key(self.signature, self.inner.segment_key(source), source)
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest's ``translator`` section: the signature, with where this run's misses were computed."""
+        return self.signature.with_executor(self.inner.executor()).manifest()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def store(self, done: Iterable[tuple[str, Translation]]) -> None:
+        """Write (source, translation) pairs to the memory under their keys (an executor's results as they arrive)."""
+        if self.memory is not None:
+            self.memory.put_many(
+                (self.key(s), self.signature.stage, self.fingerprint, s, t.target, t.meta()) for s, t in done
+            )
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        keys = [self.key(s) for s in sources]
+        found = self.memory.get_many(keys) if self.memory else {}
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        fresh: dict[str, Translation] = {}
+        if missing:
+            first_source = {k: s for k, s in zip(keys, sources, strict=True)}
+            computed = self.inner.translate_batch([first_source[k] for k in missing])
+            fresh = dict(zip(missing, computed, strict=True))
+            self.store((first_source[k], t) for k, t in fresh.items())
+        results = []
+        for key in keys:
+            if key in found:
+                entry = found[key]
+                results.append(Translation.from_cache(entry.target, entry.meta))
+                self.hits += 1
+            else:
+                results.append(replace(fresh[key], cached=False))
+                self.misses += 1
+        return results
+
+
+def _from_memory(target: str, meta: Mapping[str, Any]) -> Summary:
+    return Summary(target, meta["method"], meta["chunks"], tuple(meta["flags"]), meta["note"], cached=True)
+
+
+@dataclass
+class CachedSummarizer:
+    """Serves summaries from the translation memory (stage ``summarize``)."""
+
+    inner: Summarizer
+    memory: TranslationMemory | None
+    signature: RunSignature
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return self.signature.model.fingerprint
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self.signature.decoding.settings
+
+    def key(self, text: str) -> str:
+        return cache_key(self.signature.stage, self.signature.key_fields(), text)
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest's ``summarizer`` section: the signature, with where the summaries were computed."""
+        return self.signature.with_executor(self.inner.executor()).manifest()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def summarize_many(self, texts: Sequence[str]) -> list[Summary]:
+        """Summaries of ``texts`` in order; the distinct misses go to the inner summariser at once."""
+        return self._summarize(texts, self.inner.summarize_many)
+
+    def summarize(self, text: str) -> Summary:
+        return self._summarize([text], self.inner.summarize_many)[0]
+
+    def _summarize(self, texts: Sequence[str], compute: Callable[[Sequence[str]], list[Summary]]) -> list[Summary]:
+        keys = [self.key(t) for t in texts]
+        found = self.memory.get_many(keys) if self.memory else {}
+        first = {k: t for k, t in zip(keys, texts, strict=True)}
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
+        fresh = dict(zip(missing, compute([first[k] for k in missing]) if missing else [], strict=True))
+        if self.memory and fresh:
+            self.memory.put_many(
+                (k, self.signature.stage, self.fingerprint, normalise_source(first[k]), s.text, s.meta())
+                for k, s in fresh.items()
+            )
+        out = []
+        for key in keys:
+            if key in found:
+                self.hits += 1
+                out.append(_from_memory(found[key].target, found[key].meta))
+            else:
+                self.misses += 1
+                out.append(replace(fresh[key], cached=False))
+        return out

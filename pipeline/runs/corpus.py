@@ -1,0 +1,158 @@
+"""Corpus inputs at scale: files, directories and JSONL corpora, read lazily.
+
+A JSONL corpus holds one ``{"id": …, "text": …}`` object per line. It is read line by
+line, so a batch over a million articles holds one window of documents at a time,
+never the corpus. Each record becomes an :class:`~pipeline.text.reader.Article`; its id
+names the output folder (``OUT/<id>/<run>/``), so ids must already be safe folder
+names. A bad line (not JSON, no id, unsafe or repeated id, empty text) becomes a
+one-line error naming the file and line, and the lines after it are read as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from pipeline.errors import InputError, Nl2enError
+from pipeline.runs.outputs import document_names, safe_name
+from pipeline.text.reader import DEFAULT_MAX_CHARS, Article, article_from_bytes, read_article
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+MAX_ID_CHARS = 120
+DEFAULT_WINDOW = 500
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CorpusItem:
+    """One document of a corpus: its output folder name, and its article or why it has none."""
+
+    doc_id: str
+    origin: str  # where it came from, for messages: a path, or ``corpus.jsonl:12``
+    article: Article | None = None
+    error: Exception | None = None
+
+
+def is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in JSONL_SUFFIXES
+
+
+def check_doc_id(raw: object, where: str) -> str:
+    """A corpus id that is usable, unchanged, as an output folder name; else a one-line error."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw:
+        raise InputError(f'{where}: "id" must be a non-empty string or an integer')
+    if len(raw) > MAX_ID_CHARS or safe_name(raw, "") != raw:
+        raise InputError(
+            f"{where}: id {raw[:60]!r} is not a safe folder name",
+            hint=f"use letters, digits, '.', '_' and '-' (at most {MAX_ID_CHARS}), not starting or ending with '.' "
+            "or '-', no '..'",
+        )
+    return raw
+
+
+class _SeenIds:
+    """Ids already used in this corpus, case-folded (folders collide on case-insensitive disks).
+
+    Kept as 64-bit digests in a set: the one thing that grows with the corpus, at about
+    100 bytes an id (100 MB for a million), so repeats are caught without holding the ids.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def claim(self, doc_id: str) -> bool:
+        """True if ``doc_id`` is new."""
+        key = int.from_bytes(hashlib.blake2b(doc_id.casefold().encode(), digest_size=8).digest())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
+def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[CorpusItem]:
+    """Stream the articles of a JSONL corpus, one line at a time."""
+    seen = _SeenIds()
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        yield CorpusItem(path.stem, str(path), error=InputError(f"{path}: cannot read ({exc.strerror or exc})"))
+        return
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                yield _jsonl_item(raw, where, seen, max_chars)
+            except Nl2enError as exc:
+                yield CorpusItem(f"line-{lineno}", where, error=exc)
+
+
+def _jsonl_item(raw: bytes, where: str, seen: _SeenIds, max_chars: int) -> CorpusItem:
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 (invalid byte at offset {exc.start})") from exc
+    except ValueError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    if not isinstance(record, dict):
+        raise InputError(f'{where}: expected an object {{"id": …, "text": …}}')
+    if "id" not in record:
+        raise InputError(f'{where}: no "id"')
+    doc_id = check_doc_id(record["id"], where)
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise InputError(f'{where}: "text" must be a string (id {doc_id})')
+    if not seen.claim(doc_id):
+        raise InputError(f"{where}: id {doc_id!r} repeats an earlier id (ids are compared ignoring case)")
+    article = article_from_bytes(text.encode("utf-8"), where, where, "utf-8", max_chars)
+    return CorpusItem(doc_id, where, replace(article, name=doc_id))
+
+
+def expand_inputs(paths: Sequence[Path], directories: bool = True) -> Iterator[Path]:
+    """The given files, and (with ``directories``) the visible files directly inside the given directories, sorted."""
+    for path in paths:
+        if directories and path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path
+
+
+def iter_corpus(
+    paths: Sequence[Path], *, encoding: str | None = None, max_chars: int | None = None, directories: bool = True
+) -> Iterator[CorpusItem]:
+    """Every document of the inputs, lazily: files, directories' files, and JSONL corpora' lines.
+
+    Files are named by their cleaned stem, with ``-2``, ``-3``… for repeats
+    (:func:`pipeline.runs.outputs.document_names`); JSONL records by their id. A bad document
+    is an item with ``error`` set, never an exception. Without ``directories``, a directory
+    is such a bad document (the batch commands' contract), not a list of files.
+    """
+    limit = max_chars or DEFAULT_MAX_CHARS
+    taken: set[str] = set()  # file names only: one per file given, never per corpus line
+    for path in expand_inputs(paths, directories):
+        if is_jsonl(path) and path.is_file():
+            yield from read_jsonl_corpus(path, limit)
+            continue
+        doc_id = document_names([path.stem], taken)[0]
+        try:
+            yield CorpusItem(doc_id, str(path), read_article(path, encoding, limit))
+        except Exception as exc:
+            yield CorpusItem(doc_id, str(path), error=exc)
+
+
+def windows(items: Iterable[T], size: int = DEFAULT_WINDOW) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items; only one list is held at a time."""
+    if size < 1:
+        raise ValueError("window size must be at least 1")
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

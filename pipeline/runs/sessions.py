@@ -1,0 +1,301 @@
+"""Sessions: a model opened for a command, its run signature, and the cache around it.
+
+Opening resolves a model, builds its engine (or a Ray executor), asks each component for its
+section of the run signature (``pipeline.signature``) and wraps the translator or summariser
+in the cache keyed by it. No weights are loaded until the first cache miss needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.engines.factory import EngineOptions, make_engine
+from pipeline.models.registry import ResolvedModel
+from pipeline.quality.glossary import Glossary
+from pipeline.runs.cache import CachedSummarizer, CachedTranslator
+from pipeline.runs.memory import TranslationMemory
+from pipeline.runs.outputs import run_name, summary_file, summary_slug
+from pipeline.signature import ExecutorSection, RunSignature
+from pipeline.summaries.extractive import ExtractiveSummarizer
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where cache misses are computed, chosen once per command: here, or on a Ray cluster.
+
+    The local executor runs the engine in this process (and never imports ray); ``ray``
+    sends each window's de-duplicated misses to ``workers`` model replicas of
+    ``cpus_per_worker`` CPUs on the cluster at ``address`` (default: ``RAY_ADDRESS``,
+    else a Ray started on this machine for the run and stopped after it).
+    """
+
+    kind: str = "local"
+    workers: int = 1
+    address: str | None = None
+    cpus_per_worker: int = 1
+
+    @property
+    def remote(self) -> bool:
+        if self.kind not in EXECUTORS:
+            from pipeline.errors import ExecutorError
+
+            raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
+        return self.kind == "ray"
+
+    def signature(self) -> ExecutorSection:
+        """Where misses will be computed, before the executor has started (it adds what it finds)."""
+        if not self.remote:
+            return ExecutorSection()
+        return ExecutorSection("ray", {"workers": self.workers, "cpus_per_worker": self.cpus_per_worker})
+
+    def ray_arguments(self) -> dict[str, Any]:
+        """The Ray executors' placement arguments (``pipeline.runs.ray_executor``), translation and summaries alike."""
+        return {"workers": self.workers, "cpus_per_worker": self.cpus_per_worker, "address": self.address}
+
+
+@dataclass
+class TranslatorSession:
+    """A resolved model, its cached translator and the memory behind it."""
+
+    model: ResolvedModel
+    translator: CachedTranslator
+    memory: TranslationMemory | None
+
+    @property
+    def signature(self) -> RunSignature:
+        return self.translator.signature
+
+    @property
+    def cache_path(self) -> str | None:
+        return str(self.memory.path) if self.memory else None
+
+    @property
+    def run_name(self) -> str:
+        """The default run name (see :func:`pipeline.runs.outputs.run_name`)."""
+        return run_name(self.signature)
+
+    def close(self) -> None:
+        try:
+            self.translator.close()
+        finally:
+            if self.memory:
+                self.memory.close()
+
+
+def digest_memo(memory: TranslationMemory | None) -> Any:
+    """The memo of model file digests: the translation memory's, or a small file beside it with ``--no-cache``."""
+    if memory is not None:
+        return memory.digest
+    from pipeline.locations import default_cache_path
+    from pipeline.models.registry import DigestFile
+
+    return DigestFile(default_cache_path().with_name("file-digests.json"))
+
+
+def open_translator(
+    model_name: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    cache: Path | None = None,
+    use_cache: bool = True,
+    options: EngineOptions | None = None,
+    allow_pickle: bool = False,
+    glossary: Glossary | str | None = "builtin",  # a Glossary, None for none, or "builtin" (the default)
+    guards: str = "retry",  # retry | flag | off (pipeline.quality.ladder)
+    executor: ExecutorOptions | None = None,
+) -> TranslatorSession:
+    """Resolve the model and wrap its engine (or a Ray executor) in the cache; loads no weights yet.
+
+    A Ray executor is started here, so an unreachable cluster fails before any input is read.
+    """
+    from pipeline.locations import default_cache_path
+    from pipeline.models.decoding import translation_decoding
+    from pipeline.models.registry import fingerprint, resolve_model
+    from pipeline.translation.translator import Seq2SeqTranslator, Translator, guard_policy
+
+    options = options or EngineOptions()
+    executor = executor or ExecutorOptions()
+    model = resolve_model(model_name, allow_pickle=allow_pickle)
+    memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
+    try:
+        digest = fingerprint(model, digest_memo(memory))
+        decoding = translation_decoding(model, overrides)
+        if isinstance(glossary, str):
+            from pipeline.quality.glossary import builtin_glossary
+
+            glossary = builtin_glossary()
+        engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
+        policy, calibration = guard_policy(guards, digest, engine)
+        signature = RunSignature(
+            stage="translate",
+            model=model.signature(digest),
+            engine=replace(engine.signature(), choices=tuple(options.run_name_parts())),
+            decoding=decoding.signature(translation_decoding(model).settings),
+            quality=policy.signature(calibration),
+            glossary=(glossary or Glossary()).signature(),
+            executor=executor.signature(),
+        )
+        translator: Translator
+        if executor.remote:
+            from pipeline.runs.ray_executor import RayExecutor
+
+            writer = _memory_writer(memory, signature, glossary)
+            translator = RayExecutor(
+                model_name,
+                replace(options, backend=engine.backend),
+                decoding.settings,
+                **executor.ray_arguments(),
+                fingerprint=digest,
+                allow_pickle=allow_pickle,
+                glossary=glossary,
+                policy=policy,
+                sink=writer,
+            ).start()
+        else:
+            translator = Seq2SeqTranslator(engine, decoding.settings, glossary, policy)
+    except BaseException:
+        if memory:
+            memory.close()
+        raise
+    return TranslatorSession(model, CachedTranslator(translator, memory, signature), memory)
+
+
+def _memory_writer(memory: TranslationMemory | None, signature: RunSignature, glossary: Glossary | None) -> Any:
+    """Writes (source, translation) pairs to the memory under the keys the cache wrapper looks up.
+
+    An executor hands its results over as they arrive, so a run killed inside a window keeps
+    them; the cache wrapper's own write at the end of the window then finds them there.
+    """
+    if memory is None:
+        return None
+    from pipeline.runs.cache import segment_cache_key
+    from pipeline.translation.translator import glossary_key
+
+    def write(done: Any) -> None:
+        memory.put_many(
+            (
+                segment_cache_key(signature, glossary_key(glossary, s), s),
+                signature.stage,
+                signature.model.fingerprint,
+                s,
+                t.target,
+                t.meta(),
+            )
+            for s, t in done
+        )
+
+    return write
+
+
+@dataclass
+class SummarizerSession:
+    """A summariser wrapped in the cache, and how it was chosen."""
+
+    summarizer: CachedSummarizer
+    model: ResolvedModel | None
+    fallback: str | None = None
+    extractive: ExtractiveSummarizer | None = None  # the extractive summariser, when that is the one
+
+    @property
+    def signature(self) -> RunSignature:
+        return self.summarizer.signature
+
+    @property
+    def slug(self) -> str:
+        return summary_slug(self.model.slug if self.model else None)
+
+    @property
+    def file(self) -> str:
+        return summary_file(self.slug)
+
+    @property
+    def abstractive(self) -> bool:
+        return self.model is not None
+
+    def close(self) -> None:
+        """Stop what its executor started; the memory belongs to the caller."""
+        self.summarizer.close()
+
+    @property
+    def run_name(self) -> str:
+        return run_name(self.signature)
+
+    def manifest(self, summary: Any) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            **self.summarizer.manifest(),
+            "file": self.file,
+            "method": summary.method,
+            "chunks": summary.chunks,
+            "flags": list(summary.flags),
+            "note": summary.note,
+            "cached": summary.cached,
+        }
+        if self.fallback:
+            info["fallback"] = self.fallback
+        return info
+
+
+def open_summarizer(
+    name: str,
+    *,
+    memory: TranslationMemory | None,
+    explicit: bool = True,
+    overrides: dict[str, Any] | None = None,
+    sentences: int | None = None,
+    ratio: float | None = None,
+    options: EngineOptions | None = None,
+    allow_pickle: bool = False,
+    executor: ExecutorOptions | None = None,
+) -> SummarizerSession:
+    """The named summariser; when the default model is missing, the extractive one, said so."""
+    from pipeline.errors import ModelNotFoundError
+    from pipeline.models.decoding import summarization_decoding
+    from pipeline.models.registry import fingerprint, resolve_model
+    from pipeline.summaries.abstractive import Seq2SeqSummarizer
+    from pipeline.summaries.base import Summarizer
+    from pipeline.summaries.extractive import EXTRACTIVE
+
+    options = options or EngineOptions()
+    executor = executor or ExecutorOptions()
+    fallback = None
+    if name != EXTRACTIVE:
+        try:
+            model = resolve_model(name, allow_pickle=allow_pickle)
+        except ModelNotFoundError as exc:
+            if explicit:
+                raise
+            fallback = f"{exc.message}; used the extractive summariser instead"
+        else:
+            digest = fingerprint(model, digest_memo(memory))
+            # summaries are generated one at a time: the translator's batch size does not apply
+            decoding = summarization_decoding(model, overrides)
+            engine = make_engine(model, digest, replace(options, batch_size=16))
+            signature = RunSignature(
+                stage="summarize",
+                model=model.signature(digest),
+                engine=replace(engine.signature(), choices=tuple(options.run_name_parts())),
+                decoding=decoding.signature(summarization_decoding(model).settings),
+                executor=executor.signature(),
+            )
+            summarizer: Summarizer
+            if executor.remote:
+                from pipeline.runs.ray_executor import RaySummaryExecutor
+
+                summarizer = RaySummaryExecutor(
+                    name,
+                    replace(options, batch_size=16, backend=engine.backend),
+                    decoding.settings,
+                    **executor.ray_arguments(),
+                    fingerprint=digest,
+                    allow_pickle=allow_pickle,
+                ).start()
+            else:
+                summarizer = Seq2SeqSummarizer(model, engine, decoding.settings)
+            return SummarizerSession(CachedSummarizer(summarizer, memory, signature), model)
+    extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
+    cached = CachedSummarizer(extractive, memory, extractive.signature())
+    return SummarizerSession(cached, None, fallback, extractive)

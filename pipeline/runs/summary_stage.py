@@ -1,0 +1,145 @@
+"""Summaries of whole documents: of English files (``summarize``), or of fresh translations (``run``)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ModelError
+from pipeline.runs.batch import BatchReport, DocumentCallback, Window, process_batch, translate_paths
+from pipeline.runs.document import TranslatedDocument, english_body, input_manifest
+from pipeline.runs.outputs import MANIFEST_FILE, dumps_manifest, library_versions, publish_directory, run_directory
+from pipeline.runs.sessions import SummarizerSession, TranslatorSession
+from pipeline.summaries.extractive import ExtractiveSummarizer
+from pipeline.text.reader import read_article
+
+SUMMARY_WINDOW = 64  # documents an executor summarises in one run
+
+
+def summarize_paths(
+    paths: Sequence[Path],
+    session: SummarizerSession,
+    *,
+    out: Path,
+    run_name: str,
+    encoding: str | None = None,
+    cache_path: str | None = None,
+    on_document: DocumentCallback | None = None,
+) -> BatchReport:
+    """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest."""
+
+    remote = session.signature.executor.kind != "local"
+    ready: dict[str, Any] = {}  # an executor's summaries of the current window, by text
+    position = 0
+
+    def prefetch() -> None:
+        """On an executor: summarise the next window's texts in one run (unreadable files are left to ``process``)."""
+        ready.clear()
+        texts = []
+        for path in paths[position : position + SUMMARY_WINDOW]:
+            with contextlib.suppress(Exception):
+                texts.append(read_article(path, encoding).text)
+        with contextlib.suppress(Exception):  # on failure each document is summarised alone, and reports it
+            texts = list(dict.fromkeys(texts))
+            ready.update(zip(texts, session.summarizer.summarize_many(texts), strict=True))
+
+    def process(path: Path, name: str) -> tuple[Path, int, int]:
+        nonlocal position
+        if remote and position % SUMMARY_WINDOW == 0:
+            prefetch()
+        position += 1
+        started = time.perf_counter()
+        article = read_article(path, encoding)
+        run_dir = run_directory(out, name, run_name)
+        summary = ready.get(article.text) or session.summarizer.summarize(article.text)
+        manifest = {
+            "input": input_manifest(article),
+            "summarizer": session.manifest(summary),
+            "cache": {"path": cache_path, "hits": int(summary.cached), "misses": int(not summary.cached)},
+            "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
+            "versions": library_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }  # fmt: skip
+        publish_directory(run_dir, {session.file: summary.text + "\n", MANIFEST_FILE: dumps_manifest(manifest)})
+        return run_dir, int(summary.cached), int(not summary.cached)
+
+    return process_batch(paths, process, on_document)
+
+
+def _extractive(session: SummarizerSession) -> ExtractiveSummarizer:
+    if session.extractive is None:
+        raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
+    return session.extractive
+
+
+def check_source_side(session: SummarizerSession) -> None:
+    """``--source-side`` selects Dutch sentences: only the extractive summariser can."""
+    if session.abstractive:
+        raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
+
+
+def summarize_translation(result: TranslatedDocument, session: SummarizerSession, source_side: bool) -> Any:
+    """The summary of one translated document: of its English, or (source side) of its Dutch."""
+    from pipeline.summaries.base import Summary
+    from pipeline.summaries.extractive import select_sentences
+
+    if not source_side:
+        return session.summarizer.summarize(english_body(result))
+    segments = result.document.translatable
+    chosen = select_sentences([s.source for s in segments], _extractive(session).target_count(len(segments)))
+    text = " ".join(result.translations[segments[i].index].target for i in chosen)
+    return Summary(text, "extractive-source", [], (), "Dutch sentences selected, English shown")
+
+
+def run_paths(
+    paths: Sequence[Path],
+    translator: TranslatorSession,
+    summarizer: SummarizerSession,
+    *,
+    out: Path,
+    run_name: str,
+    encoding: str | None = None,
+    max_chars: int | None = None,
+    source_side: bool = False,
+    on_document: DocumentCallback | None = None,
+    window: Window | None = None,
+) -> BatchReport:
+    """Translate the inputs exactly as ``translate`` does, then summarise each translation.
+
+    Summaries are a second stage over each window: its documents' English is summarised
+    together (on an executor, in one run), then each document is published with its summary.
+    """
+    if source_side:
+        check_source_side(summarizer)
+    ready: dict[str, Any] = {}  # the window's summaries, by the text summarised
+
+    def on_window(results: list[TranslatedDocument]) -> None:
+        ready.clear()
+        if source_side:
+            return
+        texts = list(dict.fromkeys(english_body(r) for r in results))
+        ready.update(zip(texts, summarizer.summarizer.summarize_many(texts), strict=True))
+
+    def finish(result: TranslatedDocument) -> tuple[dict[str, Any], dict[str, str]]:
+        started = time.perf_counter()
+        summary = None if source_side else ready.get(english_body(result))
+        summary = summary or summarize_translation(result, summarizer, source_side)
+        result.timings["summarize_s"] = round(time.perf_counter() - started, 4)
+        return {"summarizer": summarizer.manifest(summary)}, {summarizer.file: summary.text + "\n"}
+
+    return translate_paths(
+        paths,
+        translator.translator,
+        out=out,
+        run_name=run_name,
+        encoding=encoding,
+        max_chars=max_chars,
+        cache_path=translator.cache_path,
+        on_document=on_document,
+        on_window=on_window,
+        finish=finish,
+        window=window,
+    )

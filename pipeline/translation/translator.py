@@ -1,0 +1,209 @@
+"""Translators behind one declared interface, and the segment they produce.
+
+``Seq2SeqTranslator`` runs a seq2seq translation model (MarianMT, NLLB) on an engine
+(transformers or CTranslate2) with the decoding settings of ``pipeline.models.decoding``.
+torch and transformers are imported only when the first miss needs the model, so fully
+cached documents never pay for them. ``pipeline.runs.cache.CachedTranslator`` adds the
+translation memory around any ``Translator``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipeline.engines.seq2seq import Seq2SeqEngine
+from pipeline.quality.glossary import Glossary, TermRecord, force_terms
+from pipeline.quality.ladder import CandidateEngine, GuardedSegment, GuardPolicy, parse_guard_mode, translate_guarded
+from pipeline.signature import ExecutorSection
+from pipeline.text.split import split_to_fit
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One translated segment, with what the guards found and how the ladder got there."""
+
+    target: str
+    flags: tuple[str, ...] = ()
+    pieces: int = 1
+    tokens: int = 0
+    cached: bool = False
+    score: float | None = None  # mean token log-probability of the winning attempt
+    terms: tuple[dict[str, Any], ...] = ()  # glossary terms: nl, en, offsets, status, rendering
+    attempts: tuple[dict[str, Any], ...] = ()  # every decode: rung, settings, target, flags, score
+    flag_evidence: dict[str, Any] = field(default_factory=dict)  # flag name → what shows it
+
+    def meta(self) -> dict[str, Any]:
+        """What the cache stores beside the target, so a cached run writes the same records."""
+        return {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields()}
+
+    def record_fields(self) -> dict[str, Any]:
+        """The quality fields of a segment's ``aligned.jsonl`` record."""
+        return {
+            "flags": list(self.flags),
+            "flag_evidence": self.flag_evidence,
+            "score": self.score,
+            "terms": list(self.terms),
+            "attempts": list(self.attempts),
+        }
+
+    @classmethod
+    def from_cache(cls, target: str, meta: dict[str, Any]) -> Translation:
+        return cls(
+            target,
+            tuple(meta.get("flags", ())),
+            meta.get("pieces", 1),
+            meta.get("tokens", 0),
+            True,
+            meta.get("score"),
+            tuple(meta.get("terms", ())),
+            tuple(meta.get("attempts", ())),
+            dict(meta.get("flag_evidence", {})),
+        )
+
+
+class Translator(Protocol):
+    """What every translator offers, local or on an executor; the cache, the runs and the CLI use no more.
+
+    Explicit subclasses get the defaults below (a local translator needs nothing to close).
+    What determines a translator's outputs is not asked of it: the session builds the run
+    signature (``pipeline.signature``) from the components it opened.
+    """
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        """One translation per source, in order."""
+        ...
+
+    def segment_key(self, source: str) -> dict[str, Any]:
+        """What the cache key adds for ``source`` beyond the run signature: the glossary entries it uses."""
+        return {}
+
+    def executor(self) -> ExecutorSection:
+        """Where misses are computed, for the manifest."""
+        return ExecutorSection()
+
+    def close(self) -> None:
+        """Stop what the translator started (a local Ray); nothing for a local model."""
+        return None
+
+
+def glossary_key(glossary: Glossary | None, source: str) -> dict[str, Any]:
+    """The digest of the glossary entries ``source`` uses (none: nothing), for its cache key."""
+    used = glossary.segment_key(source) if glossary else ""
+    return {"glossary": used} if used else {}
+
+
+class TranslationEngine(Seq2SeqEngine, CandidateEngine, Protocol):
+    """An engine that also gives scored hypotheses (both engines do)."""
+
+
+def _term_dict(record: TermRecord, shift: int) -> dict[str, Any]:
+    return {**record.to_dict(), "start": record.start + shift, "end": record.end + shift, "lemma": record.lemma}
+
+
+def combine_pieces(source: str, parts: Sequence[str], guarded: Sequence[GuardedSegment]) -> Translation:
+    """One segment's translation from its pieces' guarded translations (one piece: the segment itself).
+
+    Term offsets are moved into the segment; a piece's flags count for the segment, with the
+    evidence of the first piece that has each; every attempt is kept, with its piece's index.
+    """
+    targets = [g.target for g in guarded]
+    target = " ".join(t for t in targets if t)
+    terms: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    evidence: dict[str, Any] = {}
+    position = 0
+    for index, (part, segment) in enumerate(zip(parts, guarded, strict=True)):
+        shift = source.find(part, position) if part else position
+        shift = max(shift, 0)
+        position = shift + len(part)
+        terms.extend(_term_dict(t, shift) for t in segment.terms)
+        for number, attempt in enumerate(segment.attempts):
+            record = {**attempt.to_dict(), "winner": number == segment.winner}
+            attempts.append({**record, "piece": index} if len(parts) > 1 else record)
+        for flag in segment.flags:
+            if flag.name not in evidence:
+                evidence[flag.name] = {**flag.evidence, "piece": index} if len(parts) > 1 else flag.evidence
+    flags = list(evidence)
+    if len(parts) > 1:
+        flags.append("split")
+        evidence["split"] = {"pieces": len(parts)}
+    scores = [g.score for g in guarded]
+    tokens = [g.best.tokens for g in guarded]
+    score = None
+    if scores and all(s is not None for s in scores):
+        weights = [max(1, n) for n in tokens]
+        score = sum(s * w for s, w in zip(scores, weights, strict=True) if s is not None) / sum(weights)
+    return Translation(
+        target, tuple(flags), len(parts), sum(tokens), False, score, tuple(terms), tuple(attempts), evidence
+    )
+
+
+@dataclass
+class Seq2SeqTranslator(Translator):
+    """A seq2seq translation model (MarianMT, NLLB) on an engine: transformers or CTranslate2.
+
+    Glossary terms are forced into the source, each output is checked by the guards and a
+    flagged one goes up the retry ladder (``pipeline.quality.ladder``; ``policy.mode``). Sentences
+    longer than the model's source limit (counted after forcing) are split at clause
+    boundaries (then by words) and the translated pieces joined, so nothing is truncated.
+    """
+
+    engine: TranslationEngine
+    settings: dict[str, Any]
+    glossary: Glossary | None = None
+    policy: GuardPolicy = field(default_factory=GuardPolicy)
+
+    def segment_key(self, source: str) -> dict[str, Any]:
+        return glossary_key(self.glossary, source)
+
+    def split(self, source: str) -> list[str]:
+        limit = self.engine.max_input_tokens
+        glossary = self.glossary or Glossary()
+        return split_to_fit(source, lambda t: self.engine.count_tokens([force_terms(t, glossary).text])[0] <= limit)
+
+    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+        parts = [self.split(source) or [source] for source in sources]
+        flat = [p for ps in parts for p in ps]
+        guarded = iter(translate_guarded(self.engine, flat, self.settings, glossary=self.glossary, policy=self.policy))
+        return [
+            combine_pieces(source, pieces, [next(guarded) for _ in pieces])
+            for source, pieces in zip(sources, parts, strict=True)
+        ]
+
+
+def guard_policy(mode: str, fingerprint: str, engine: Seq2SeqEngine) -> tuple[GuardPolicy, dict[str, Any] | None]:
+    """The policy for ``mode``, with the model's stored ``low_confidence`` threshold when it was calibrated."""
+    from pipeline.quality.calibration import CalibrationStore, calibration_key, default_calibration_path
+
+    found = CalibrationStore(default_calibration_path()).get(calibration_key(fingerprint, engine.signature()))
+    policy = GuardPolicy(mode=parse_guard_mode(mode), threshold=found.threshold if found else None)
+    return policy, found.to_dict() if found else None
+
+
+def calibrate_translator(
+    translator: Seq2SeqTranslator,
+    fingerprint: str,
+    corpus: Any,
+    *,
+    q: float = 5.0,
+    limit: int | None = None,
+    store: Any = None,
+) -> Any:
+    """Calibrate the model's ``low_confidence`` threshold on a news corpus and store it.
+
+    The corpus sentences are decoded as attempt 1 (normal settings, no glossary, no guards);
+    the threshold is the ``q``-th percentile of their scores, kept per model and engine.
+    """
+    from dataclasses import replace as replace_fields
+
+    from pipeline.quality.calibration import CalibrationStore, calibrate, calibration_key, default_calibration_path
+
+    plain = replace_fields(translator, glossary=None, policy=GuardPolicy(mode="off"))
+    key = calibration_key(fingerprint, translator.engine.signature())
+    calibration = calibrate(
+        lambda sentences: [t.score for t in plain.translate_batch(sentences)], key, corpus, q=q, limit=limit
+    )
+    (store or CalibrationStore(default_calibration_path())).put(calibration)
+    return calibration
