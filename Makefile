@@ -66,7 +66,7 @@ format: setup
 	$(BIN)/ruff check --fix pipeline tests
 
 tiny-models: setup  ## build tiny random models into models/tiny/ for offline trials
-	$(BIN)/python -m tests.models.tiny models/tiny
+	$(BIN)/python -m tests.support.tiny models/tiny
 
 eval-segmentation: setup  ## sentence-boundary P/R/F1 and each error in context (CORPUS=…, EVAL_ARGS="--half odd")
 	@test -f "$(CORPUS)/gold.jsonl" || { echo "eval-segmentation: no corpus at $(CORPUS) (set CORPUS=folder with <doc>.txt and gold.jsonl)" >&2; exit 2; }

@@ -12,7 +12,7 @@ from bench.common import MODEL_SPEC_VERSION, record_path
 
 def build_model(kind: str, dest: Path, fixed: int, beams: int, tiny: bool) -> None:
     """Build a random model of the real architecture (or a tiny one) into ``dest``, atomically."""
-    from tests.models import tiny as tm
+    from tests.support import tiny as tm
 
     tmp = dest.with_name(f".{dest.name}.building")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -12,8 +12,8 @@ EXTRACTIVE_TARGET_MIB = 1536
 
 
 def extractive_article(chars: int, seed: int = 0) -> str:
-    """The long article the benchmark summarises (``tests.models.texts``, shared with the memory test)."""
-    from tests.models.texts import synthetic_english_article
+    """The long article the benchmark summarises (``tests.support.texts``, shared with the memory test)."""
+    from tests.support.texts import synthetic_english_article
 
     return synthetic_english_article(chars, seed)
 

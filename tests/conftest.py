@@ -89,7 +89,7 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-weight MarianMTModel with real sentencepiece files and opus-mt's vocab layout."""
-    from tests.models.tiny import build_tiny_marian
+    from tests.support.tiny import build_tiny_marian
 
     return build_tiny_marian(tmp_path_factory.mktemp("models") / "tiny-marian")
 
@@ -117,14 +117,14 @@ def cli() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def tiny_bart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random BART with a 128-position context, so long inputs need several chunks."""
-    from tests.models.tiny import build_tiny_bart
+    from tests.support.tiny import build_tiny_bart
 
     return build_tiny_bart(tmp_path_factory.mktemp("models") / "tiny-bart", max_positions=128, max_length=24)
 
 
 @pytest.fixture(scope="session")
 def tiny_pegasus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.models.tiny import build_tiny_pegasus
+    from tests.support.tiny import build_tiny_pegasus
 
     # a large init keeps the random PEGASUS from giving one output for every input
     return build_tiny_pegasus(tmp_path_factory.mktemp("models") / "tiny-pegasus", max_length=24, init_std=1.0)
@@ -133,7 +133,7 @@ def tiny_pegasus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def english_sentences() -> list[str]:
     """Plain English sentences (from the tiny models' training corpus)."""
-    from tests.models.tiny import training_corpus
+    from tests.support.tiny import training_corpus
 
     return [s for s in training_corpus() if " the " in s and s.endswith(".")]
 
@@ -141,7 +141,7 @@ def english_sentences() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random M2M100 with a real NllbTokenizer and the hub's NLLB token layout."""
-    from tests.models.tiny import build_tiny_nllb
+    from tests.support.tiny import build_tiny_nllb
 
     return build_tiny_nllb(tmp_path_factory.mktemp("models") / "tiny-nllb")
 

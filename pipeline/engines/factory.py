@@ -30,25 +30,32 @@ class EngineOptions:
         return parts
 
 
-def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None = None) -> Any:
-    """The engine for ``options.backend``; ``auto`` is CTranslate2 where installed and the model is supported."""
-    from pipeline.engines.ct2 import CT2Engine, supports
-    from pipeline.engines.seq2seq import TransformersEngine
+def resolve_backend(model: ResolvedModel, backend: str) -> str:
+    """The backend ``backend`` names for ``model``: ``auto`` is CTranslate2 where installed and supported."""
+    from pipeline.engines.ct2 import supports
     from pipeline.errors import ModelError
 
-    options = options or EngineOptions()
-    backend = options.backend
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
-        backend = "ctranslate2" if supports(model) else "transformers"
+        return "ctranslate2" if supports(model) else "transformers"
+    if backend == "ctranslate2" and not supports(model):
+        raise ModelError(
+            f"{model.name}: CTranslate2 is not installed or does not support model type "
+            f"{model.config().get('model_type')!r}",
+            hint="use --backend transformers",
+        )
+    return backend
+
+
+def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None = None) -> Any:
+    """The engine for ``options.backend`` (see :func:`resolve_backend`); it loads nothing until first used."""
+    from pipeline.engines.ct2 import CT2Engine
+    from pipeline.engines.seq2seq import TransformersEngine
+
+    options = options or EngineOptions()
+    backend = resolve_backend(model, options.backend)
     if backend == "ctranslate2":
-        if not supports(model):
-            raise ModelError(
-                f"{model.name}: CTranslate2 is not installed or does not support model type "
-                f"{model.config().get('model_type')!r}",
-                hint="use --backend transformers",
-            )
         return CT2Engine(
             model,
             digest,

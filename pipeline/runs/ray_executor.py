@@ -303,9 +303,12 @@ class RayExecutor(Translator):
             self.model_spec = str(Path(self.model_spec).expanduser().resolve())
         if self.fingerprint is None:
             self.fingerprint = fingerprint(model)
+        from pipeline.engines.factory import resolve_backend
         from pipeline.quality.ladder import GuardPolicy
 
         self.policy = self.policy or GuardPolicy()
+        # "auto" is decided here, once: a worker without CTranslate2 must fail, not switch engines
+        self.engine_options = replace(self.engine_options, backend=resolve_backend(model, self.engine_options.backend))
         self.model = model
 
     # the translator interface -------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for tests.models.tiny: the random-weight stand-ins must load like the real checkpoints.
+"""Tests for tests.support.tiny: the random-weight stand-ins must load like the real checkpoints.
 
 Never assert on the wording of generated text -- the weights are random.
 """
@@ -18,7 +18,7 @@ import pytest
 import torch
 import transformers
 
-from tests.models import tiny as tiny_models
+from tests.support import tiny as tiny_models
 
 DUTCH = [
     "Het kabinet heeft woensdag besloten dat de belasting omhoog gaat.",
@@ -91,11 +91,11 @@ def _weights_digest(path: Path) -> str:
 
 def test_tiny_models_import_is_cheap() -> None:
     code = (
-        "import sys; import tests.models.tiny; "
+        "import sys; import tests.support.tiny; "
         "heavy = {'torch', 'transformers', 'sentencepiece', 'tokenizers'} & set(sys.modules); "
         "print(sorted(heavy))"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

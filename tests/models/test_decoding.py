@@ -90,7 +90,7 @@ def test_decoding_generation_config_comes_first(tiny_bart: Path) -> None:
 
 
 def test_decoding_options_win_and_replace_their_length_twin(tiny_marian: Path, tmp_path: Path) -> None:
-    from tests.models.tiny import build_tiny_marian
+    from tests.support.tiny import build_tiny_marian
 
     model = resolve_model(str(tiny_marian))
     tuned = translation_decoding(model, {"num_beams": 1, "max_new_tokens": 20, "length_penalty": None})

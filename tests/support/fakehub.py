@@ -16,7 +16,7 @@ Serves ``ROOT/<org>/<name>/<revision>/<files>`` where ``<revision>`` is ``main``
 A repo folder holding a file ``.gated`` answers 401 (gated); a missing repo answers 404.
 For tests, :class:`FakeHub` records every request and can drop the connection mid-file.
 
-Standalone: ``python -m tests.fakehub ROOT --port N`` (each request line is logged to stderr).
+Standalone: ``python -m tests.support.fakehub ROOT --port N`` (each request line is logged to stderr).
 """
 
 from __future__ import annotations
@@ -322,7 +322,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakehub", description="A replica of the hub's HTTP API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.fakehub", description="A replica of the hub's HTTP API."
+    )
     parser.add_argument("root", type=Path, help="folder laid out as <org>/<name>/<revision>/<files>")
     parser.add_argument("--port", type=int, default=8088)
     args = parser.parse_args(argv)

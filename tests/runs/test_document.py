@@ -14,6 +14,7 @@ from pipeline.engines.factory import EngineOptions
 from pipeline.runs.batch import translate_paths
 from pipeline.runs.sessions import open_translator
 from tests.conftest import SEED
+from tests.support.signatures import signature_for
 
 
 def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None, **kwargs: object) -> object:
@@ -169,7 +170,6 @@ QC_SCRIPT = {
 
 
 def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, Any]:
-    from pipeline.models.registry import ResolvedModel
     from pipeline.quality.glossary import builtin_glossary
     from pipeline.quality.ladder import GuardPolicy
     from pipeline.runs.cache import CachedTranslator
@@ -177,15 +177,14 @@ def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, A
     from pipeline.runs.memory import TranslationMemory
     from pipeline.text.reader import article_from_bytes
     from pipeline.translation.translator import Seq2SeqTranslator
-    from tests.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     engine = ScriptedEngine(QC_SCRIPT)
     inner = Seq2SeqTranslator(engine, {"num_beams": 4}, glossary=builtin_glossary(), policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
     memory = TranslationMemory(tmp_path / "tm.sqlite3")
-    translator = CachedTranslator(inner, memory, "sha256:scripted")
+    translator = CachedTranslator(inner, memory, signature_for("sha256:scripted", translator=inner))
     article = article_from_bytes(QC_TEXT.encode(), "qc", str(tmp_path / "qc.txt"))
     result = translate_document(article, translator)
-    model = ResolvedModel("scripted", tmp_path, "local")
     manifest = document_manifest(result, translator.manifest(), str(memory.path))
     memory.close()
     return engine, result, manifest

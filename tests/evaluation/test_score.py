@@ -21,9 +21,9 @@ from rouge_score import rouge_scorer
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from pipeline.errors import ReferencesMismatchError
 from pipeline.evaluation.references import (
     ReferencesFormatError,
-    ReferencesMismatchError,
     ReferencesNotFoundError,
     load_references,
     refs_path_for,
@@ -37,10 +37,10 @@ from pipeline.evaluation.score import (
     score_run,
     untranslated_words,
 )
-from pipeline.models.registry import ResolvedModel
 from pipeline.quality.glossary import builtin_glossary
 from pipeline.runs.cache import CachedTranslator
 from tests.conftest import ROOT, SEED
+from tests.support.signatures import signature_for
 
 SEED_REFS = refs_path_for(SEED)
 RUN_SETTINGS = {"default": {"max_new_tokens": 8}, "greedy": {"num_beams": 1, "max_new_tokens": 8}}
@@ -356,7 +356,7 @@ def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str
 
 def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.runs.batch import translate_paths
-    from tests.test_batch import ScriptedTranslator
+    from tests.runs.test_batch import ScriptedTranslator
 
     inputs, elsewhere = tmp_path / "inputs", tmp_path / "elsewhere"
     inputs.mkdir()
@@ -364,8 +364,8 @@ def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: 
     shutil.copy(SEED, inputs / "doc.txt")
     shutil.copy(SEED_REFS, inputs / "doc.refs.toml")
     monkeypatch.chdir(inputs)
-    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
-    report = translate_paths([Path("doc.txt")], translator, ResolvedModel("s", tmp_path, "local"),
+    translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
+    report = translate_paths([Path("doc.txt")], translator,
                              out=tmp_path / "runs", run_name="r")  # fmt: skip
     manifest = json.loads((report.written[0] / "manifest.json").read_text())
     assert manifest["input"]["path"] == "doc.txt" and manifest["input"]["resolved"] == str(inputs / "doc.txt")

@@ -408,7 +408,7 @@ def test_cli_executor_errors_are_one_line_within_30_s(cli: Any, tiny_marian: Pat
     fake = tmp_path / "no-ray" / "ray"  # a ray that cannot be imported, as on a machine without it
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
-    netguard = Path(__file__).parent / "netguard"
+    netguard = Path(__file__).parents[1] / "netguard"
     cases = {
         "unreachable": (("ray", "--ray-address", f"127.0.0.1:{port}"), RAY_CLI_ENV, "ray start --head"),
         "not installed": (("ray",), {"PYTHONPATH": f"{fake.parent}{os.pathsep}{netguard}"}, "pip install 'nl2en[ray]'"),

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from pipeline.engines.protocol import BANNED_PHRASES
+from pipeline.errors import GuardModeError
 from pipeline.quality.glossary import builtin_glossary, force_terms
 from pipeline.quality.ladder import GuardPolicy, clause_pieces, guard_counts, translate_guarded
-from tests.scripted_engine import ScriptedEngine, rung_of
+from tests.support.scripted_engine import ScriptedEngine, rung_of
 
 BASE = {"num_beams": 4, "max_length": 256}
 NL = "Rusland en Wit-Rusland voeren gesprekken over vergaande bestuurlijke en economische integratie."
@@ -256,7 +257,7 @@ def test_retry_records_are_json() -> None:
 
 
 def test_retry_unknown_mode_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown guard mode"):
+    with pytest.raises(GuardModeError, match="unknown guard mode"):
         translate_guarded(ScriptedEngine(SCRIPT), SOURCES, BASE, policy=GuardPolicy(mode="loud"))  # type: ignore[arg-type]
 
 

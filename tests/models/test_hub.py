@@ -1,4 +1,4 @@
-"""Downloads from a replica hub (``tests/fakehub.py``): lean file sets, the three weight routes, failures."""
+"""Downloads from a replica hub (``tests/support/fakehub.py``): lean file sets, the three weight routes, failures."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pipeline.errors import HubError, ModelNotFoundError
 from pipeline.models.hub import SOURCE_FILE
 from pipeline.models.registry import fingerprint, pull_model, resolve_model
 from tests.conftest import ROOT, allow_loopback_port
-from tests.fakehub import Drop, FakeHub
-from tests.models.replicas import DECOYS, DISTILBART, GATED, OPUS, SAFE_MARIAN, replica_hub_root
+from tests.support.fakehub import Drop, FakeHub
+from tests.support.replicas import DECOYS, DISTILBART, GATED, OPUS, SAFE_MARIAN, replica_hub_root
 
 pytestmark = pytest.mark.slow
 

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from pipeline.errors import BatchStoppedError, ModelError, Nl2enError
 from pipeline.evaluation.score import read_records
-from pipeline.models.registry import ResolvedModel
 from pipeline.runs.batch import Window, translate_paths
 from pipeline.runs.cache import CachedTranslator
-from pipeline.translation.translator import Translation
-from tests.test_outputs import LINE_BREAKS
+from pipeline.translation.translator import Translation, Translator
+from tests.runs.test_outputs import LINE_BREAKS
+from tests.support.signatures import signature_for
 
 
-class ScriptedTranslator:
+class ScriptedTranslator(Translator):
     """Echoes each source in upper case, or fails the way a source asks it to (the whole call, or that output)."""
 
     backend = "scripted"
@@ -29,9 +29,6 @@ class ScriptedTranslator:
     @property
     def settings(self) -> dict[str, Any]:
         return {}
-
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "settings": self.settings}
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         text = " ".join(sources)
@@ -50,8 +47,7 @@ class ScriptedTranslator:
 
 
 def translate(paths: list[Path], out: Path) -> Any:
-    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
-    model = ResolvedModel("scripted", out, "local")
+    translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
     return translate_paths(paths, translator, out=out, run_name="r")
 
 
@@ -85,11 +81,11 @@ def test_batch_any_failure_in_one_document_is_reported_and_the_batch_goes_on(tmp
 def test_batch_model_failure_stops_the_batch_and_says_so(tmp_path: Path) -> None:
     paths = three_documents(tmp_path / "in", "MODEL-FAILS")
     seen: list[str] = []
-    translator = CachedTranslator(ScriptedTranslator(), None, "sha256:scripted")
+    translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
     with pytest.raises(
         BatchStoppedError, match=r"stopped the batch: cannot load the model.*1 written, 1 not processed"
     ):
-        translate_paths(paths, translator, ResolvedModel("s", tmp_path, "local"), out=tmp_path / "out", run_name="r",
+        translate_paths(paths, translator, out=tmp_path / "out", run_name="r",
                         on_document=lambda path, run_dir, error: seen.append(Path(path).name))  # fmt: skip
     assert seen == ["een.txt", "twee.txt"]
     assert not (tmp_path / "out" / "drie").exists()
@@ -166,7 +162,7 @@ def test_batch_sentence_shared_by_two_documents_is_translated_once(tmp_path: Pat
         },
     )
     engine = RecordingTranslator()
-    report = translate_paths(paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+    report = translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")),
                              out=tmp_path / "out", run_name="r")  # fmt: skip
     assert not report.failed and len(report.written) == 3
     assert len(engine.calls) == 1, "one pass over the whole window"
@@ -179,15 +175,13 @@ def test_batch_window_misses_are_deduplicated_against_the_cache(tmp_path: Path) 
     from pipeline.runs.memory import TranslationMemory
 
     paths = write_documents(tmp_path / "in", {"a": "Eerste zin. Tweede zin.", "b": "Tweede zin. Derde zin."})
-    model = ResolvedModel("s", tmp_path, "local")
     with TranslationMemory(tmp_path / "memory.sqlite3") as memory:
         first = RecordingTranslator()
-        translate_paths(
-            paths[:1], CachedTranslator(first, memory, "sha256:x"), model, out=tmp_path / "o1", run_name="r"
-        )
+        translate_paths(paths[:1], CachedTranslator(first, memory, signature_for("sha256:x")), out=tmp_path / "o1",
+                        run_name="r")  # fmt: skip
         second = RecordingTranslator()
-        report = translate_paths(paths, CachedTranslator(second, memory, "sha256:x"), model, out=tmp_path / "o2",
-                                 run_name="r")  # fmt: skip
+        report = translate_paths(paths, CachedTranslator(second, memory, signature_for("sha256:x")),
+                                 out=tmp_path / "o2", run_name="r")  # fmt: skip
     assert second.calls == [["Derde zin."]]
     assert (report.hits, report.misses) == (3, 1)
 
@@ -197,7 +191,7 @@ def test_batch_documents_are_published_as_their_window_completes(tmp_path: Path)
     engine = RecordingTranslator()
     calls_seen: dict[str, int] = {}
     translate_paths(
-        paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+        paths, CachedTranslator(engine, None, signature_for("sha256:x")),
         out=tmp_path / "out", run_name="r", window=Window(documents=2),
         on_document=lambda path, run_dir, error: calls_seen.setdefault(Path(path).stem, len(engine.calls)),
     )  # fmt: skip
@@ -210,7 +204,7 @@ def test_batch_window_bounds_the_segments_translated_at_once(tmp_path: Path) -> 
     paths = write_documents(tmp_path / "in", {"kort1": "Een. Twee.", "lang": long, "kort2": "Drie. Vier. Vijf."})
     engine = RecordingTranslator()
     report = translate_paths(
-        paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+        paths, CachedTranslator(engine, None, signature_for("sha256:x")),
         out=tmp_path / "out", run_name="r", window=Window(documents=10, segments=8),
     )  # fmt: skip
     assert not report.failed
@@ -225,7 +219,7 @@ def test_batch_failure_inside_a_window_is_isolated_to_its_document(tmp_path: Pat
         tmp_path / "in", {"een": "Goed. Gedeeld.", "twee": "ENGINE-FAILS hier. Gedeeld.", "drie": "Ook goed."}
     )
     engine = RecordingTranslator()
-    report = translate_paths(paths, CachedTranslator(engine, None, "sha256:x"), ResolvedModel("s", tmp_path, "local"),
+    report = translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")),
                              out=tmp_path / "out", run_name="r")  # fmt: skip
     assert [p.parent.name for p in report.written] == ["een", "drie"]
     [(name, error)] = report.failed

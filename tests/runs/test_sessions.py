@@ -13,39 +13,31 @@ from pipeline.engines.factory import EngineOptions, make_engine
 from pipeline.engines.seq2seq import TransformersEngine
 from pipeline.models.decoding import decoding_settings
 from pipeline.models.registry import resolve_model
-from pipeline.runs.cache import CachedTranslator
 from pipeline.runs.memory import cache_key
 from pipeline.runs.sessions import SummarizerSession, open_summarizer, open_translator
-from pipeline.translation.translator import MarianTranslator
+from tests.support.signatures import signature_for
 
-# Engine fields that do not enter the cache key, and why they cannot change the tokens:
-# the model is keyed by its fingerprint; threads and batching change speed only (batch
+# Engine fields that are not in the engine's signature section, and why they cannot change the
+# tokens: the model is keyed by its fingerprint; threads and batching change speed only (batch
 # composition is tested not to change outputs in test_reliability).
-NOT_IN_KEY = {"model", "fingerprint", "threads", "batch_size", "max_batch_tokens"}
-
-
-def cached(engine: Any, settings: dict[str, Any]) -> CachedTranslator:
-    return CachedTranslator(MarianTranslator(engine, settings), None, "sha256:model")
+NOT_IN_SIGNATURE = {"model", "fingerprint", "threads", "batch_size", "max_batch_tokens"}
 
 
 @pytest.mark.parametrize("engine_class", [TransformersEngine, CT2Engine])
-def test_engines_cache_key_holds_every_field_that_can_change_tokens(tiny_marian: Path, engine_class: Any) -> None:
+def test_engines_signature_holds_every_field_that_can_change_tokens(tiny_marian: Path, engine_class: Any) -> None:
     model = resolve_model(str(tiny_marian))
-    settings = decoding_settings(model)
     make = (lambda **kw: engine_class(model, **kw)) if engine_class is TransformersEngine else (
         lambda **kw: engine_class(model, "sha256:model", **kw))  # fmt: skip
     base = make(device="cpu")
-    identity = base.identity()
-    key_identity = cached(base, settings).identity()
-    assert identity.items() <= key_identity.items(), "the key holds the engine's whole identity"
-    assert key_identity["settings"] == settings and key_identity["model"] == "sha256:model"
+    section = base.signature()
     public = {f.name for f in dataclasses.fields(base) if not f.name.startswith("_")}
-    assert public - NOT_IN_KEY <= set(identity), "every other engine field is part of the key"
-    assert "device" in identity
-    keys = {
-        device: cache_key("translate", cached(make(device=device), settings).identity(), "Een zin.")
+    described = {k for k, v in section.identity().items() if v is not None}
+    assert public - NOT_IN_SIGNATURE <= described | {"device"}, "every other engine field is in its signature"
+    signatures = {
+        device: dataclasses.replace(signature_for("sha256:model"), engine=make(device=device).signature())
         for device in ("cpu", "cuda", "cuda:1")
     }
+    keys = {device: cache_key("translate", s.key_fields(), "Een zin.") for device, s in signatures.items()}
     assert keys["cpu"] != keys["cuda"], "CPU and GPU outputs never share entries"
     assert keys["cuda"] == keys["cuda:1"], "which card of a kind does not matter"
 

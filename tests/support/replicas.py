@@ -1,6 +1,6 @@
 """Replicas of the default hub repositories, with tiny random weights and the real file sets.
 
-Laid out for :mod:`tests.fakehub` as ``ROOT/<org>/<name>/<revision>/``. The file names,
+Laid out for :mod:`tests.support.fakehub` as ``ROOT/<org>/<name>/<revision>/``. The file names,
 which files exist and the config keys follow the public listings
 (``shared/reference/hub-layouts.md``); only the weights are tiny and the framework
 copies nobody should download (``tf_model.h5``, ``rust_model.ot``, ``flax_model.msgpack``)
@@ -58,7 +58,7 @@ def _pickle_state_dict(model_dir: Path, target: Path) -> None:
 
 
 def _build_opus(build: Path, repo: Path) -> None:
-    from tests.models.tiny import build_tiny_marian
+    from tests.support.tiny import build_tiny_marian
 
     tiny = build_tiny_marian(build / "marian", num_beams=4)
     main = repo / "main"
@@ -74,7 +74,7 @@ def _build_opus(build: Path, repo: Path) -> None:
 
 
 def _build_distilbart(build: Path, repo: Path) -> None:
-    from tests.models.tiny import build_tiny_bart
+    from tests.support.tiny import build_tiny_bart
 
     tiny = build_tiny_bart(build / "bart", num_beams=4, min_length=12, max_length=32)
     main = repo / "main"
@@ -101,7 +101,7 @@ def _build_distilbart(build: Path, repo: Path) -> None:
 
 
 def _build_safe_marian(build: Path, repo: Path) -> None:
-    from tests.models.tiny import build_tiny_marian
+    from tests.support.tiny import build_tiny_marian
 
     tiny = build_tiny_marian(build / "marian-safe", num_beams=2, seed=1)
     main = repo / "main"

@@ -13,8 +13,9 @@ from pipeline.models.registry import resolve_model
 from pipeline.runs.cache import CachedSummarizer
 from pipeline.runs.memory import TranslationMemory
 from pipeline.summaries.abstractive import Seq2SeqSummarizer
-from pipeline.summaries.base import Summary, clean_summary
+from pipeline.summaries.base import Summarizer, Summary, clean_summary
 from pipeline.summaries.extractive import ExtractiveSummarizer
+from tests.support.signatures import signature_for
 
 
 def summarizer(path: Path, **overrides: Any) -> Seq2SeqSummarizer:
@@ -81,16 +82,10 @@ def test_summarize_clean_drops_repeats_and_says_why_empty() -> None:
     assert empty.text == "" and empty.note and "empty_output" in empty.flags
 
 
-class RecordingSummarizer:
-    name = "fake"
-    backend = "fake"
-
+class RecordingSummarizer(Summarizer):
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.settings: dict[str, Any] = {"k": 1}
-
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "settings": self.settings}
 
     def summarize(self, text: str) -> Summary:
         self.calls.append(text)
@@ -100,7 +95,7 @@ class RecordingSummarizer:
 def test_summarize_cache_hits_skip_the_model(tmp_path: Path) -> None:
     fake = RecordingSummarizer()
     with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
-        cached = CachedSummarizer(fake, memory, "sha256:s")
+        cached = CachedSummarizer(fake, memory, signature_for("sha256:s", "summarize"))
         first = cached.summarize("Some English text.")
         second = cached.summarize("Some  English text.\n")
     assert fake.calls == ["Some English text."]

@@ -13,10 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.errors import NoRunsError
+from pipeline.errors import CompareError, NoRunsError
 from pipeline.evaluation.compare import (
     HTML_FILE,
-    CompareError,
     Comparison,
     best_values,
     compare_runs,
@@ -27,7 +26,7 @@ from pipeline.evaluation.compare import (
     write_html,
 )
 from pipeline.evaluation.score import SCORES_FILE
-from tests.test_score import build_seed_runs
+from tests.evaluation.test_score import build_seed_runs
 
 RESAMPLES = 200  # enough to exercise the test; the CLI default is sacrebleu's 1000
 
@@ -261,7 +260,7 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
         unknown.exit_code == 1 and unknown.stderr.startswith("error [E820]") and len(unknown.stderr.splitlines()) == 1
     )
     empty = runner.invoke(app, ["compare", str(tmp_path)])
-    assert empty.exit_code == 1 and empty.stderr.startswith("error [E511]")
+    assert empty.exit_code == 1 and empty.stderr.startswith("error [E811]")
     bad_format = runner.invoke(app, ["compare", root, "--format", "pdf"])
     assert bad_format.exit_code == 2
 
@@ -282,7 +281,7 @@ def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) 
 def test_compare_shows_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
     from pipeline.runs.sessions import open_summarizer
     from pipeline.runs.summary_stage import summarize_paths
-    from tests.test_score import write_english_article
+    from tests.evaluation.test_score import write_english_article
 
     article = write_english_article(tmp_path, english_sentences)
     out = tmp_path / "out"

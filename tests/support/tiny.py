@@ -897,7 +897,7 @@ def build_tiny_nllb(
 
 
 # ---------------------------------------------------------------------------
-# Command line: ``python -m tests.models.tiny models/tiny`` (``make tiny-models``)
+# Command line: ``python -m tests.support.tiny models/tiny`` (``make tiny-models``)
 # ---------------------------------------------------------------------------
 
 
@@ -905,7 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     """Build the tiny models (or, with ``--full-size``, the real architectures) into OUT_DIR/<family>."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tests.models.tiny", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.tiny", description=main.__doc__)
     parser.add_argument("out_dir", type=Path, nargs="?", default=Path("models/tiny"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fixed-length", type=int, default=None, help="force exactly N generated tokens")

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, allow_loopback_port
-from tests.fakehub import Drop, FakeHub
-from tests.models.replicas import DECOYS, DISTILBART, GATED, OPUS, SUMMARIZATION, replica_hub_root
+from tests.support.fakehub import Drop, FakeHub
+from tests.support.replicas import DECOYS, DISTILBART, GATED, OPUS, SUMMARIZATION, replica_hub_root
 
 pytestmark = pytest.mark.slow
 

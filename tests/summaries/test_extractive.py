@@ -17,7 +17,7 @@ import pytest
 from pipeline.summaries.base import split_sentences
 from pipeline.summaries.extractive import ExtractiveSummarizer, select_sentences, textrank
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REFS = ROOT / "seeds" / "2019-12-rusland-wit-rusland.refs.toml"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -165,7 +165,7 @@ def test_extractive_sentences_without_words_or_links() -> None:
 
 def article(chars: int, seed: int = 0) -> str:
     """A deterministic English article of about ``chars`` characters (Zipf words, paragraphs)."""
-    from tests.models.texts import synthetic_english_article
+    from tests.support.texts import synthetic_english_article
 
     return synthetic_english_article(chars, seed)
 

@@ -15,7 +15,7 @@ from pipeline.engines.seq2seq import TransformersEngine
 from pipeline.models.decoding import decoding_settings, summarizer_settings
 from pipeline.models.registry import fingerprint, resolve_model
 from tests.conftest import SEED
-from tests.test_translate import SENTENCES
+from tests.translation.test_translator import SENTENCES
 
 
 def engines(path: Path, compute_type: str = "float32") -> tuple[TransformersEngine, CT2Engine]:
@@ -151,7 +151,7 @@ TRICKY = [
 @pytest.fixture(scope="module")
 def distilbart_layout(tiny_bart: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny BART as distilbart-cnn is on the hub: vocab.json + merges.txt, no tokenizer.json."""
-    from tests.test_decoding import old_layout
+    from tests.models.test_decoding import old_layout
 
     path = old_layout(tiny_bart, tmp_path_factory.mktemp("ct2-old") / "distilbart")
     assert not (path / "tokenizer.json").exists() and (path / "merges.txt").is_file()
@@ -184,7 +184,7 @@ def test_ct2_bart_without_tokenizer_json_gives_the_same_tokens(
 
 
 def test_ct2_pegasus_without_tokenizer_json_tokenises_like_transformers(tiny_pegasus: Path, tmp_path: Path) -> None:
-    from tests.test_decoding import old_layout
+    from tests.models.test_decoding import old_layout
 
     path = old_layout(tiny_pegasus, tmp_path / "pegasus")
     hf, ct = engines(path)

@@ -92,9 +92,7 @@ def hostile_run(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     session = open_translator(str(tiny_marian), overrides={"max_new_tokens": 4}, cache=root / "memory.sqlite3")
     try:
         extra = [root / "in", root / "missing.txt"]
-        report = translate_paths(
-            [*paths.values(), *extra], session.translator, out=root / "out", run_name="r"
-        )
+        report = translate_paths([*paths.values(), *extra], session.translator, out=root / "out", run_name="r")
     finally:
         session.close()
     return root / "out", paths, report
@@ -170,7 +168,7 @@ def test_reliability_output_paths_cannot_escape(tmp_path: Path) -> None:
 def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Path, tmp_path: Path) -> None:
     from pipeline.models.decoding import decoding_settings
     from pipeline.quality.ladder import GuardPolicy
-    from pipeline.translation.translator import MarianTranslator
+    from pipeline.translation.translator import Seq2SeqTranslator
 
     sentences = [s for s in SEED.read_text(encoding="utf-8").split(". ") if s.strip()][:24]
     model = resolve_model(str(tiny_marian))
@@ -179,7 +177,7 @@ def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Pat
             str(tiny_marian), use_cache=False, options=EngineOptions(backend=backend), overrides={"max_new_tokens": 6}
         )
         engine = session.translator.inner.engine  # type: ignore[attr-defined]
-        translator = MarianTranslator(
+        translator = Seq2SeqTranslator(
             engine, decoding_settings(model, {"max_new_tokens": 6}), policy=GuardPolicy(mode="off")
         )
         together = [t.target for t in translator.translate_batch(sentences)]

@@ -25,6 +25,14 @@ from pipeline.runs.outputs import (
     summary_file,
     summary_slug,
 )
+from pipeline.signature import (
+    DecodingSection,
+    EngineSection,
+    GlossarySection,
+    ModelSection,
+    QualitySection,
+    RunSignature,
+)
 from tests.conftest import ROOT, SEED
 
 # Every character some reader treats as a line end: str.splitlines(), Unicode, JSON-lines tools.
@@ -48,15 +56,36 @@ def test_outputs_jsonl_escapes_exactly_the_other_line_breaks() -> None:
     assert "é ü" in line, "other Unicode stays readable"
 
 
+def named(
+    slug: str, settings: dict[str, Any], defaults: dict[str, Any], engine: tuple[str, ...] = (), **quality: Any
+) -> str:
+    """The run name of a signature with these parts (translations: the built-in glossary unless given)."""
+    glossary = quality.pop("glossary", GlossarySection("builtin", 89, "abc123"))
+    return run_name(
+        RunSignature(
+            stage="translate" if quality or glossary else "summarize",
+            model=ModelSection(slug, "sha256:x", slug=slug),
+            engine=EngineSection("ctranslate2", choices=engine),
+            decoding=DecodingSection(settings, {}, defaults),
+            quality=QualitySection(quality.get("mode", "retry")) if glossary else None,
+            glossary=glossary,
+        )
+    )
+
+
 def test_outputs_run_name_rule() -> None:
     defaults = {"num_beams": 4, "max_length": 512}
-    assert run_name("opus-mt-nl-en", {"num_beams": 4, "max_length": 512}, defaults) == "opus-mt-nl-en"
-    assert run_name("opus-mt-nl-en", {"num_beams": 1, "max_length": 512}, defaults) == "opus-mt-nl-en-beams1"
+    assert named("opus-mt-nl-en", {"num_beams": 4, "max_length": 512}, defaults) == "opus-mt-nl-en"
+    assert named("opus-mt-nl-en", {"num_beams": 1, "max_length": 512}, defaults) == "opus-mt-nl-en-beams1"
     assert (
-        run_name("opus-mt-nl-en", {"num_beams": 4, "max_new_tokens": 8}, defaults, ["ctranslate2"])
+        named("opus-mt-nl-en", {"num_beams": 4, "max_new_tokens": 8}, defaults, ("ctranslate2",))
         == "opus-mt-nl-en-max-new8-ctranslate2"
     )
-    assert run_name("x", {"length_penalty": 1.5}, {}) == "x-lp1.5"
+    assert named("x", {"length_penalty": 1.5}, {}) == "x-lp1.5"
+    assert named("x", {}, {}, mode="flag") == "x-guards-flag"
+    assert named("x", {}, {}, glossary=GlossarySection()) == "x-no-glossary"
+    assert named("x", {}, {}, glossary=GlossarySection("terms.tsv", 2, "0123456789")) == "x-glossary-01234567"
+    assert named("extractive", {"sentences": 3}, {"sentences": None}, glossary=None) == "extractive-sentences3"
     assert joint_run_name("a-beams1", "extractive") == "a-beams1+extractive"
 
 

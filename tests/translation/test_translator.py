@@ -21,7 +21,9 @@ from pipeline.quality.guards import quality_flags
 from pipeline.quality.ladder import GuardPolicy
 from pipeline.runs.cache import CachedTranslator
 from pipeline.runs.memory import TranslationMemory
-from pipeline.translation.translator import MarianTranslator, Translation, split_to_fit
+from pipeline.text.split import split_to_fit
+from pipeline.translation.translator import Seq2SeqTranslator, Translation, Translator
+from tests.support.signatures import signature_for
 
 SENTENCES = [
     "Rusland en Wit-Rusland voeren gesprekken over vergaande integratie.",
@@ -34,14 +36,14 @@ SENTENCES = [
 ]
 
 
-def translator(path: Path, overrides: dict[str, Any] | None = None, batch_size: int = 16) -> MarianTranslator:
+def translator(path: Path, overrides: dict[str, Any] | None = None, batch_size: int = 16) -> Seq2SeqTranslator:
     """Guards off: what is tested here is attempt 1, the plain decode (the ladder is test_retry's)."""
     model = resolve_model(str(path))
     engine = TransformersEngine(model, batch_size=batch_size)
-    return MarianTranslator(engine, decoding_settings(model, overrides), policy=GuardPolicy(mode="off"))
+    return Seq2SeqTranslator(engine, decoding_settings(model, overrides), policy=GuardPolicy(mode="off"))
 
 
-def direct_generate(translator: MarianTranslator, text: str) -> list[int]:
+def direct_generate(translator: Seq2SeqTranslator, text: str) -> list[int]:
     """What a user would write by hand: one sentence, tokenizer + generate()."""
     import torch
 
@@ -129,8 +131,8 @@ def test_translate_quality_flags(source: str, target: str, flag: str | None) -> 
     assert (flag in flags) if flag else flags == []
 
 
-class RecordingTranslator:
-    """A fake engine that records what it is asked, like llm's test models."""
+class RecordingTranslator(Translator):
+    """A fake translator that records what it is asked, like llm's test models."""
 
     backend = "fake"
 
@@ -138,9 +140,6 @@ class RecordingTranslator:
         self.settings: dict[str, Any] = {"num_beams": 1}
         self.sources: dict[str, str] = {"num_beams": "default"}
         self.calls: list[list[str]] = []
-
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "settings": self.settings}
 
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         self.calls.append(list(sources))
@@ -150,7 +149,7 @@ class RecordingTranslator:
 def test_translate_cache_serves_hits_and_asks_only_for_misses(tmp_path: Path) -> None:
     fake = RecordingTranslator()
     with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
-        cached = CachedTranslator(fake, memory, "sha256:x")
+        cached = CachedTranslator(fake, memory, signature_for("sha256:x"))
         first = cached.translate_batch(["een", "twee", "een"])
         assert fake.calls == [["een", "twee"]]
         assert [r.cached for r in first] == [False, False, False]
@@ -159,8 +158,8 @@ def test_translate_cache_serves_hits_and_asks_only_for_misses(tmp_path: Path) ->
         assert [r.target for r in second] == ["TWEE", "DRIE", "EEN"]
         assert [r.cached for r in second] == [True, False, True]
         assert (cached.hits, cached.misses) == (2, 4)
-        fake.settings = {"num_beams": 4}
-        cached.translate_batch(["een"])
+        beams = CachedTranslator(fake, memory, signature_for("sha256:x", settings={"num_beams": 4}))
+        beams.translate_batch(["een"])
         assert fake.calls[-1] == ["een"], "a changed setting must miss"
 
 
@@ -170,7 +169,7 @@ def test_translate_each_text_is_tokenised_once(tiny_marian: Path, backend: str) 
 
     model = resolve_model(str(tiny_marian))
     engine = make_engine(model, "sha256:test", EngineOptions(backend=backend))
-    marian = MarianTranslator(engine, decoding_settings(model, {"max_new_tokens": 4}))
+    marian = Seq2SeqTranslator(engine, decoding_settings(model, {"max_new_tokens": 4}))
     long = ", ".join(["de integratie van Rusland en Wit-Rusland"] * 60) + "."  # over the 512-token limit
     encoded: list[str] = []
     real = engine.memo.encode
@@ -275,8 +274,8 @@ def test_translate_guards_off_is_attempt_one_of_retry(tiny_marian: Path, backend
     engine = _engine(backend, tiny_marian)
     settings = decoding_settings(resolve_model(str(tiny_marian)), {"max_new_tokens": 12})
     glossary = builtin_glossary()
-    retry = MarianTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="retry"))
-    off = MarianTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="off"))
+    retry = Seq2SeqTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="retry"))
+    off = Seq2SeqTranslator(engine, settings, glossary=glossary, policy=GuardPolicy(mode="off"))
     sources = [*SENTENCES, QC_NL]
     retried, plain = retry.translate_batch(sources), off.translate_batch(sources)
     assert len({t.target for t in plain}) > len(plain) // 2, "tiny model gives the same output for every input"
@@ -291,7 +290,7 @@ def test_translate_guards_off_is_attempt_one_of_retry(tiny_marian: Path, backend
 
 
 def _scripted_translator(glossary: Any, memory: TranslationMemory | None = None, mode: str = "retry") -> Any:
-    from tests.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     engine = ScriptedEngine(
         {
@@ -300,8 +299,8 @@ def _scripted_translator(glossary: Any, memory: TranslationMemory | None = None,
         },
         default=lambda s: (s, -0.4),
     )
-    inner = MarianTranslator(engine, {"num_beams": 4}, glossary=glossary, policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
-    return engine, CachedTranslator(inner, memory, "sha256:scripted")
+    inner = Seq2SeqTranslator(engine, {"num_beams": 4}, glossary=glossary, policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
+    return engine, CachedTranslator(inner, memory, signature_for("sha256:scripted", translator=inner))
 
 
 def test_translate_cache_key_holds_only_the_glossary_entries_a_segment_uses(tmp_path: Path) -> None:
@@ -333,7 +332,7 @@ def test_translate_cache_key_holds_only_the_glossary_entries_a_segment_uses(tmp_
 def test_translate_long_sentence_under_guards_is_split_and_never_truncated(tiny_marian: Path) -> None:
     engine = _engine("ctranslate2", tiny_marian)
     settings = decoding_settings(resolve_model(str(tiny_marian)), {"num_beams": 1, "max_new_tokens": 4})
-    guarded = MarianTranslator(engine, settings, glossary=builtin_glossary(), policy=GuardPolicy(mode="retry"))
+    guarded = Seq2SeqTranslator(engine, settings, glossary=builtin_glossary(), policy=GuardPolicy(mode="retry"))
     words = " ".join(f"Poetin{i}, Moskou en integratie" for i in range(200))
     limit = engine.max_input_tokens
     assert engine.count_tokens([words])[0] > limit
@@ -376,7 +375,7 @@ def test_translate_uses_the_calibrated_threshold(tiny_marian: Path, tmp_path: Pa
         corpus,
         q=100,
     )
-    key = calibration_key(session.translator.fingerprint, session.translator.inner.engine.identity())  # type: ignore[attr-defined]
+    key = calibration_key(session.translator.fingerprint, session.translator.inner.engine.signature())  # type: ignore[attr-defined]
     stored = CalibrationStore(tmp_path / "calibration.json").get(key)
     assert stored is not None and stored.segments == len(SENTENCES) and stored.percentile == 100
     assert stored.threshold == pytest.approx(max(t.score for t in before if t.score is not None))
@@ -386,7 +385,7 @@ def test_translate_uses_the_calibrated_threshold(tiny_marian: Path, tmp_path: Pa
     )
     inner = reopened.translator.inner
     assert inner.policy.threshold == stored.threshold  # type: ignore[attr-defined]
-    assert reopened.translator.quality_manifest()["low_confidence"]["calibration"]["corpus_digest"]
+    assert reopened.translator.manifest()["quality"]["low_confidence"]["calibration"]["corpus_digest"]
     after = reopened.translator.translate_batch(SENTENCES)
     low = [t for t in after if "low_confidence" in t.flags]
     assert len(low) == len(SENTENCES) - 1, "at the 100th percentile every sentence but the most confident is low"
