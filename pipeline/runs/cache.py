@@ -7,6 +7,7 @@ glossary entries the segment uses). Translators and summarisers know nothing of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,6 +17,27 @@ from pipeline.signature import RunSignature
 from pipeline.summaries.base import Summarizer, Summary
 from pipeline.text.normalise import normalise_source
 from pipeline.translation.translator import Translation, Translator
+
+
+def rebased(translation: Translation, source: str) -> Translation | None:
+    """``translation`` (from the memory) with its glossary terms' offsets pointing into ``source``.
+
+    Keys normalise whitespace, so a hit may have been stored for the same sentence spaced
+    differently; its term offsets index that text. Each term is found again in ``source``, in
+    order, allowing any whitespace inside it. ``None`` when one cannot be found: the caller
+    then translates the segment afresh rather than write wrong offsets.
+    """
+    if not translation.terms:
+        return translation
+    terms, position = [], 0
+    for term in translation.terms:
+        words = str(term.get("nl", "")).split()
+        found = re.compile(r"\s+".join(map(re.escape, words))).search(source, position) if words else None
+        if found is None:
+            return None
+        terms.append({**term, "nl": found.group(0), "start": found.start(), "end": found.end()})
+        position = found.start()
+    return replace(translation, terms=tuple(terms))
 
 
 def segment_cache_key(signature: RunSignature, extra: Mapping[str, Any], source: str) -> str:
@@ -61,21 +83,32 @@ class CachedTranslator:
     def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
         keys = [self.key(s) for s in sources]
         found = self.memory.get_many(keys) if self.memory else {}
-        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        served: dict[int, Translation] = {}
+        for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
+            if key in found:
+                hit = rebased(Translation.from_cache(found[key].target, found[key].meta), source)
+                if hit is None:  # stored for a differently spaced text whose terms cannot be placed here
+                    keys[index] = f"{key}:{index}"
+                else:
+                    served[index] = hit
+        missing = list(dict.fromkeys(k for i, k in enumerate(keys) if i not in served))
         fresh: dict[str, Translation] = {}
+        first_source: dict[str, str] = {}
+        for key, source in zip(keys, sources, strict=True):
+            first_source.setdefault(key, source)
         if missing:
-            first_source = {k: s for k, s in zip(keys, sources, strict=True)}
             computed = self.inner.translate_batch([first_source[k] for k in missing])
             fresh = dict(zip(missing, computed, strict=True))
             self.store((first_source[k], t) for k, t in fresh.items())
         results = []
-        for key in keys:
-            if key in found:
-                entry = found[key]
-                results.append(Translation.from_cache(entry.target, entry.meta))
+        for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
+            if index in served:
+                results.append(served[index])
                 self.hits += 1
             else:
-                results.append(replace(fresh[key], cached=False))
+                # a repeat of a segment within this batch, spaced differently: its terms placed in its own text
+                own = fresh[key] if source == first_source[key] else rebased(fresh[key], source)
+                results.append(replace(own or fresh[key], cached=False))
                 self.misses += 1
         return results
 

@@ -7,13 +7,16 @@ in the cache keyed by it. No weights are loaded until the first cache miss needs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.engines.factory import EngineOptions, make_engine
 from pipeline.models.registry import ResolvedModel
 from pipeline.quality.glossary import Glossary
+from pipeline.quality.ladder import GuardMode, parse_guard_mode
+from pipeline.runs.batch import REMOTE_WINDOW, Window
 from pipeline.runs.cache import CachedSummarizer, CachedTranslator
 from pipeline.runs.memory import TranslationMemory
 from pipeline.runs.outputs import run_name, summary_file, summary_slug
@@ -38,13 +41,21 @@ class ExecutorOptions:
     address: str | None = None
     cpus_per_worker: int = 1
 
-    @property
-    def remote(self) -> bool:
+    def __post_init__(self) -> None:
+        """An unknown executor fails here, when the command builds its options: the one check."""
         if self.kind not in EXECUTORS:
             from pipeline.errors import ExecutorError
 
             raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
+
+    @property
+    def remote(self) -> bool:
         return self.kind == "ray"
+
+    @property
+    def window(self) -> Window:
+        """The batch window for this executor: larger on a cluster, where each window starts an actor pool."""
+        return REMOTE_WINDOW if self.remote else Window()
 
     def signature(self) -> ExecutorSection:
         """Where misses will be computed, before the executor has started (it adds what it finds)."""
@@ -55,6 +66,70 @@ class ExecutorOptions:
     def ray_arguments(self) -> dict[str, Any]:
         """The Ray executors' placement arguments (``pipeline.runs.ray_executor``), translation and summaries alike."""
         return {"workers": self.workers, "cpus_per_worker": self.cpus_per_worker, "address": self.address}
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where the translation memory lives and whether a command uses it (``--cache``, ``--no-cache``).
+
+    A value rather than an open memory, so a command can say what it wants before anything is
+    opened; :meth:`open` is the one place that turns it into a ``TranslationMemory``.
+    """
+
+    path: Path | None = None  # None: NL2EN_CACHE, else the user cache
+    enabled: bool = True
+
+    def open(self) -> TranslationMemory | None:
+        """The memory (the caller closes it), or None when the cache is off."""
+        from pipeline.locations import default_cache_path
+
+        return TranslationMemory(self.path or default_cache_path()) if self.enabled else None
+
+
+NO_CACHE = CacheSpec(enabled=False)
+"""Neither read nor write the cache: benchmarks, calibration, tests that must translate every time."""
+
+
+@dataclass(frozen=True)
+class TranslatorSpec:
+    """Everything that chooses a translator, validated once when built and passed down whole.
+
+    The CLI builds one from its options (``pipeline.cli.common.translator_spec``) for
+    ``translate``, ``run`` and ``models calibrate`` alike; the library opens it with
+    :func:`open_translator`. ``glossary`` is a loaded glossary, None for none, or ``"builtin"``
+    (loaded on open); ``overrides`` are decoding settings over the model's own (``None`` values
+    ignored). An unknown guard mode is a ``GuardModeError`` here, not halfway through opening.
+    """
+
+    model: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    glossary: Glossary | Literal["builtin"] | None = "builtin"
+    guards: GuardMode = "retry"
+    allow_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guards", parse_guard_mode(str(self.guards)))  # a CLI enum becomes the plain mode
+
+
+@dataclass(frozen=True)
+class SummarizerSpec:
+    """Everything that chooses a summariser, built once per command and opened by :func:`open_summarizer`.
+
+    ``explicit`` is False when the user named no summariser: a missing default model then falls
+    back to the extractive summariser (said so) instead of failing. ``sentences`` and ``ratio``
+    apply to the extractive summariser only.
+    """
+
+    name: str
+    explicit: bool = True
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    sentences: int | None = None
+    ratio: float | None = None
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    allow_pickle: bool = False
 
 
 @dataclass
@@ -78,6 +153,11 @@ class TranslatorSession:
         """The default run name (see :func:`pipeline.runs.outputs.run_name`)."""
         return run_name(self.signature)
 
+    @property
+    def window(self) -> Window:
+        """The batch window its executor wants (see :attr:`ExecutorOptions.window`)."""
+        return REMOTE_WINDOW if self.signature.executor.kind != "local" else Window()
+
     def close(self) -> None:
         try:
             self.translator.close()
@@ -96,40 +176,30 @@ def digest_memo(memory: TranslationMemory | None) -> Any:
     return DigestFile(default_cache_path().with_name("file-digests.json"))
 
 
-def open_translator(
-    model_name: str,
-    *,
-    overrides: dict[str, Any] | None = None,
-    cache: Path | None = None,
-    use_cache: bool = True,
-    options: EngineOptions | None = None,
-    allow_pickle: bool = False,
-    glossary: Glossary | str | None = "builtin",  # a Glossary, None for none, or "builtin" (the default)
-    guards: str = "retry",  # retry | flag | off (pipeline.quality.ladder)
-    executor: ExecutorOptions | None = None,
-) -> TranslatorSession:
+def open_translator(spec: TranslatorSpec, cache: CacheSpec = CacheSpec()) -> TranslatorSession:  # noqa: B008 - frozen
     """Resolve the model and wrap its engine (or a Ray executor) in the cache; loads no weights yet.
 
     A Ray executor is started here, so an unreachable cluster fails before any input is read.
+    The session owns the memory ``cache`` opens and closes it.
     """
-    from pipeline.locations import default_cache_path
     from pipeline.models.decoding import translation_decoding
     from pipeline.models.registry import fingerprint, resolve_model
     from pipeline.translation.translator import Seq2SeqTranslator, Translator, guard_policy
 
-    options = options or EngineOptions()
-    executor = executor or ExecutorOptions()
+    model_name, options, executor, allow_pickle = spec.model, spec.engine, spec.executor, spec.allow_pickle
     model = resolve_model(model_name, allow_pickle=allow_pickle)
-    memory = TranslationMemory(cache or default_cache_path()) if use_cache else None
+    memory = cache.open()
     try:
         digest = fingerprint(model, digest_memo(memory))
-        decoding = translation_decoding(model, overrides)
-        if isinstance(glossary, str):
+        decoding = translation_decoding(model, spec.overrides)
+        glossary = spec.glossary
+        if glossary == "builtin":
             from pipeline.quality.glossary import builtin_glossary
 
             glossary = builtin_glossary()
+        assert not isinstance(glossary, str)
         engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
-        policy, calibration = guard_policy(guards, digest, engine)
+        policy, calibration = guard_policy(spec.guards, digest, engine)
         signature = RunSignature(
             stage="translate",
             model=model.signature(digest),
@@ -239,19 +309,11 @@ class SummarizerSession:
         return info
 
 
-def open_summarizer(
-    name: str,
-    *,
-    memory: TranslationMemory | None,
-    explicit: bool = True,
-    overrides: dict[str, Any] | None = None,
-    sentences: int | None = None,
-    ratio: float | None = None,
-    options: EngineOptions | None = None,
-    allow_pickle: bool = False,
-    executor: ExecutorOptions | None = None,
-) -> SummarizerSession:
-    """The named summariser; when the default model is missing, the extractive one, said so."""
+def open_summarizer(spec: SummarizerSpec, memory: TranslationMemory | None = None) -> SummarizerSession:
+    """The named summariser; when the default model is missing, the extractive one, said so.
+
+    ``memory`` is the caller's (``run`` shares the translator's), so the session does not close it.
+    """
     from pipeline.errors import ModelNotFoundError
     from pipeline.models.decoding import summarization_decoding
     from pipeline.models.registry import fingerprint, resolve_model
@@ -259,20 +321,19 @@ def open_summarizer(
     from pipeline.summaries.base import Summarizer
     from pipeline.summaries.extractive import EXTRACTIVE
 
-    options = options or EngineOptions()
-    executor = executor or ExecutorOptions()
+    name, options, executor, allow_pickle = spec.name, spec.engine, spec.executor, spec.allow_pickle
     fallback = None
     if name != EXTRACTIVE:
         try:
             model = resolve_model(name, allow_pickle=allow_pickle)
         except ModelNotFoundError as exc:
-            if explicit:
+            if spec.explicit:
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
             digest = fingerprint(model, digest_memo(memory))
             # summaries are generated one at a time: the translator's batch size does not apply
-            decoding = summarization_decoding(model, overrides)
+            decoding = summarization_decoding(model, spec.overrides)
             engine = make_engine(model, digest, replace(options, batch_size=16))
             signature = RunSignature(
                 stage="summarize",
@@ -296,6 +357,6 @@ def open_summarizer(
             else:
                 summarizer = Seq2SeqSummarizer(model, engine, decoding.settings)
             return SummarizerSession(CachedSummarizer(summarizer, memory, signature), model)
-    extractive = ExtractiveSummarizer(sentences=sentences, ratio=ratio)
+    extractive = ExtractiveSummarizer(sentences=spec.sentences, ratio=spec.ratio)
     cached = CachedSummarizer(extractive, memory, extractive.signature())
     return SummarizerSession(cached, None, fallback, extractive)
