@@ -70,7 +70,7 @@ tiny-models: setup  ## build tiny random models into models/tiny/ for offline tr
 
 eval-segmentation: setup  ## sentence-boundary P/R/F1 and each error in context (CORPUS=…, EVAL_ARGS="--half odd")
 	@test -f "$(CORPUS)/gold.jsonl" || { echo "eval-segmentation: no corpus at $(CORPUS) (set CORPUS=folder with <doc>.txt and gold.jsonl)" >&2; exit 2; }
-	$(BIN)/python -m pipeline.segment_eval "$(CORPUS)" $(EVAL_ARGS)
+	$(BIN)/nl2en eval segmentation "$(CORPUS)" $(EVAL_ARGS)
 
 clean:  ## remove outputs, caches and build debris (keeps .venv and models/)
 	rm -rf outputs/* .pytest_cache .mypy_cache .ruff_cache build *.egg-info

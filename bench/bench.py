@@ -55,7 +55,7 @@ from bench.common import (
 )
 from bench.corpus import bench_corpus, drive_corpus_pipeline
 from bench.extractive import bench_extractive
-from bench.guards import bench_guards, guard_targets
+from bench.guards import NTREX_FALSE_POSITIVE_RATE, bench_guards, drive_guards_memory, guard_targets
 from bench.harness import Bench
 from bench.inprocess import drive_ct2_info
 from bench.report import evaluate_targets, render_markdown
@@ -73,6 +73,7 @@ from bench.translate import (
 # What a child process started with ``--driver NAME`` runs; its result goes back as JSON (``--result``).
 DRIVERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "corpus-pipeline": drive_corpus_pipeline,
+    "guards-memory": drive_guards_memory,
     "translate-tutorial": drive_translate_tutorial,
     "translate-batched": drive_translate_batched,
     "translate-pipeline": drive_translate_pipeline,
@@ -116,6 +117,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--corpus-batch-tokens", type=int, default=512,
         help="also run nl2en with CTranslate2 batches of this many source tokens (0: leave the row out)",
+    )  # fmt: skip
+    parser.add_argument("--no-ray", action="store_true", help="leave the Ray executor rows out of the corpus section")
+    parser.add_argument(
+        "--flag-rate", type=float, default=NTREX_FALSE_POSITIVE_RATE,
+        help="share of segments a real model's output gets flagged, for the corpus section's estimate of the default",
     )  # fmt: skip
     parser.add_argument("--extractive-mb", type=float, default=5.0, help="size of the extractive summariser's article")
     parser.add_argument(

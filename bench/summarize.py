@@ -38,9 +38,9 @@ def drive_summarize_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """(3)/(4) in-process: the nl2en summariser (no cache) with the model loaded first."""
     t0 = time.perf_counter()
     from pipeline.engines.factory import EngineOptions
-    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
 
-    session = open_summarizer(spec["model"], memory=None, options=EngineOptions(backend=spec["backend"]))
+    session = open_summarizer(SummarizerSpec(spec["model"], engine=EngineOptions(backend=spec["backend"])))
     opened = time.perf_counter()
     steps = record_steps(session.summarizer.inner.engine)
     t1 = time.perf_counter()

@@ -64,10 +64,10 @@ def drive_translate_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     from pipeline.engines.factory import EngineOptions
     from pipeline.runs.document import translate_document
-    from pipeline.runs.sessions import open_translator
+    from pipeline.runs.sessions import NO_CACHE, TranslatorSpec, open_translator
     from pipeline.text.reader import read_article
 
-    session = open_translator(spec["model"], use_cache=False, options=EngineOptions(backend=spec["backend"]))
+    session = open_translator(TranslatorSpec(spec["model"], engine=EngineOptions(backend=spec["backend"])), NO_CACHE)
     opened = time.perf_counter()
     steps = record_steps(session.translator.inner.engine)  # type: ignore[attr-defined]  # MarianTranslator
     t1 = time.perf_counter()

@@ -107,6 +107,12 @@ class ExecutorError(Nl2enError):
     code = "E500"
 
 
+class ClusterLostError(ExecutorError):
+    """The Ray cluster went away mid-run (no node can hold a worker, workers die as they start): the batch stops."""
+
+    code = "E510"
+
+
 # --- documents and batches ------------------------------------------------------------------
 
 
@@ -147,6 +153,12 @@ class CalibrationError(QualitySettingsError):
     """A calibration store that cannot be read or written."""
 
     code = "E730"
+
+
+class RungError(QualitySettingsError):
+    """A retry-ladder rung name that no rung is registered under."""
+
+    code = "E740"
 
 
 # --- evaluation -----------------------------------------------------------------------------

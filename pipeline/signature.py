@@ -31,7 +31,7 @@ from typing import Any
 
 # Bump when nl2en's own logic changes what an output is for the same model, engine and settings
 # (guards, ladder, glossary repair, splitting, cleaning): every cached result is then computed again.
-LOGIC_VERSION = 2
+LOGIC_VERSION = 3  # 3: glossary repair beside English forms, word-based repetition, untranslated names
 
 # Fields that cannot change an output, and why; every other field is part of the cache key.
 NOT_IN_KEY: dict[str, str] = {

@@ -42,20 +42,21 @@ NETGUARD_ALLOW = "NL2EN_NETGUARD_ALLOW"
 """Environment variable naming the one ``127.0.0.1:PORT`` a CLI subprocess may connect to."""
 
 
-def allow_loopback_port(monkeypatch: pytest.MonkeyPatch, port: int) -> dict[str, str]:
-    """Opt in: let this test (and its CLI subprocesses) reach ``127.0.0.1:port``, and nothing else.
+def allow_loopback_port(monkeypatch: pytest.MonkeyPatch, port: int, *more: int) -> dict[str, str]:
+    """Opt in: let this test (and its CLI subprocesses) reach ``127.0.0.1:port`` (and ``more`` ports), nothing else.
 
     Returns the environment entries that carry the same allowance into ``run_cli``.
     """
+    allowed = {("127.0.0.1", p) for p in (port, *more)}
 
     def guarded(self: socket.socket, address: Any, *args: Any) -> Any:
-        if self.family == socket.AF_INET and tuple(address)[:2] == ("127.0.0.1", port):
+        if self.family == socket.AF_INET and tuple(address)[:2] in allowed:
             return _real_connect(self, address, *args)
         return _blocked(self, address, *args)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded)
-    return {NETGUARD_ALLOW: f"127.0.0.1:{port}"}
+    return {NETGUARD_ALLOW: ",".join(f"127.0.0.1:{p}" for p in (port, *more))}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,7 +69,6 @@ def session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("NL2EN_MODELS", str(state / "models"))
         (state / "models").mkdir()
-        (state / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
         yield state
 
 

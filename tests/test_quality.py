@@ -48,14 +48,15 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             pulls = " and ".join(f"`nl2en models pull {name}`" for name in missing)
             pytest.skip(f"{'; '.join(missing.values())}. Get the weights with {pulls} (then copy models/hub/ here)")
         from pipeline.evaluation.score import score_run
-        from pipeline.runs.sessions import open_summarizer, open_translator
+        from pipeline.runs.batch import BatchPlan
+        from pipeline.runs.sessions import CacheSpec, SummarizerSpec, TranslatorSpec, open_summarizer, open_translator
         from pipeline.runs.summary_stage import run_paths
 
         out = tmp_path_factory.mktemp("quality")
-        translator = open_translator(TRANSLATOR, cache=out / "memory.sqlite3")
+        translator = open_translator(TranslatorSpec(TRANSLATOR), CacheSpec(out / "memory.sqlite3"))
         try:
-            summarizer = open_summarizer(SUMMARIZER, memory=translator.memory)
-            report = run_paths([SEED], translator, summarizer, out=out, run_name="quality")
+            summarizer = open_summarizer(SummarizerSpec(SUMMARIZER), translator.memory)
+            report = run_paths([SEED], translator, summarizer, BatchPlan(out, "quality"))
         finally:
             translator.close()
         assert not report.failed, report.failed

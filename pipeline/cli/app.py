@@ -7,6 +7,7 @@ import sys
 import typer
 
 from pipeline.cli import cache, compare, models, score, summarize, translate
+from pipeline.cli.eval import eval_app
 
 app = typer.Typer(
     name="nl2en",
@@ -22,6 +23,7 @@ app.command()(score.score)
 app.command()(compare.compare)
 app.add_typer(models.models_app, name="models")
 app.add_typer(cache.cache_app, name="cache")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

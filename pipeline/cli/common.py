@@ -1,5 +1,9 @@
 """What every command shares: turning errors into one line, the console, common options.
 
+Options come in groups (model, decoding, engine, quality, executor, input/output), each shown
+in its own ``--help`` panel and turned by one builder here into the typed value the library
+takes (``EngineOptions``, ``ExecutorOptions``, ``CacheSpec``, ``TranslatorSpec``,
+``SummarizerSpec``), validated once. Commands that share a group share its builder.
 Command modules depend on this one, never on one another; :mod:`pipeline.cli.app` puts
 them together.
 """
@@ -12,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -22,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
 
     from pipeline.engines.factory import EngineOptions
-    from pipeline.runs.sessions import ExecutorOptions
+    from pipeline.quality.glossary import Glossary
+    from pipeline.runs.sessions import CacheSpec, ExecutorOptions, SummarizerSpec, TranslatorSpec
 
 T = TypeVar("T")
 
@@ -69,36 +74,131 @@ def console() -> Console:
     return Console(width=width, highlight=False)
 
 
-# --- options ----------------------------------------------------------------------------------
+# --- options, by help panel -------------------------------------------------------------------
+# A command lists its options flat (Typer needs parameters); the panel groups them in --help and
+# the builders below group them into the values passed down.
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Alias, hub id or local model directory.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
-RunNameOpt = Annotated[
-    str | None,
-    typer.Option("--run-name", help="Run directory name (default: model, settings that differ from its own, engine)."),
+MODEL, DECODING, ENGINE, QUALITY, EXECUTOR, IO, EXTRACTIVE = (
+    "Model", "Decoding", "Engine", "Quality", "Executor", "Input/Output", "Extractive summaries",
+)  # fmt: skip
+
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="Alias, hub id or local model directory.", rich_help_panel=MODEL)
 ]
-CacheOpt = Annotated[Path | None, typer.Option("--cache", help="Cache file (default: NL2EN_CACHE or user cache).")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-BeamsOpt = Annotated[int | None, typer.Option("--beams", min=1, help="Beam size (default: model's).")]
-MaxNewOpt = Annotated[int | None, typer.Option("--max-new-tokens", min=1, help="Cap on generated tokens.")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Sentences per batch.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:0, mps…")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for the engine.")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8/BOM).")]
-MaxCharsOpt = Annotated[int | None, typer.Option("--max-chars", min=1, help="Refuse longer documents.")]
 PickleOpt = Annotated[
     bool,
     typer.Option(
         "--allow-pickle",
         help="Load a pickle checkpoint the restricted loader (weights_only) refuses; it can run code.",
+        rich_help_panel=MODEL,
     ),
 ]
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.", rich_help_panel=IO)]
+RunNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--run-name",
+        help="Run directory name (default: model, settings that differ from its own, engine).",
+        rich_help_panel=IO,
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache", help="Cache file (default: NL2EN_CACHE or user cache).", rich_help_panel=IO),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.", rich_help_panel=IO)]
+EncodingOpt = Annotated[
+    str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8/BOM).", rich_help_panel=IO)
+]
+MaxCharsOpt = Annotated[
+    int | None, typer.Option("--max-chars", min=1, help="Refuse longer documents.", rich_help_panel=IO)
+]
+
+BeamsOpt = Annotated[
+    int | None, typer.Option("--beams", min=1, help="Beam size (default: model's).", rich_help_panel=DECODING)
+]
+MaxNewOpt = Annotated[
+    int | None, typer.Option("--max-new-tokens", min=1, help="Cap on generated tokens.", rich_help_panel=DECODING)
+]
+
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Sentences per batch.", rich_help_panel=ENGINE)]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:0, mps…", rich_help_panel=ENGINE)]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for the engine.", rich_help_panel=ENGINE)
+]
 BackendOpt = Annotated[
-    str, typer.Option("--backend", help="auto (CTranslate2 where possible), transformers or ctranslate2.")
+    str,
+    typer.Option(
+        "--backend", help="auto (CTranslate2 where possible), transformers or ctranslate2.", rich_help_panel=ENGINE
+    ),
 ]
 ComputeOpt = Annotated[
-    str, typer.Option("--compute-type", "--quantization", help="CTranslate2 compute type: int8, float32, …")
+    str,
+    typer.Option(
+        "--compute-type", "--quantization", help="CTranslate2 compute type: int8, float32, …", rich_help_panel=ENGINE
+    ),
 ]
+
+GlossaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--glossary",
+        help="Glossary file (TSV nl<TAB>en, or TOML with inflected forms) over the built-in one.",
+        rich_help_panel=QUALITY,
+    ),
+]
+NoGlossaryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-glossary",
+        help="Leave out the built-in glossary (a --glossary FILE still applies).",
+        rich_help_panel=QUALITY,
+    ),
+]
+
+
+class GuardMode(StrEnum):
+    """The choices ``--help`` lists; the library checks the mode itself (``parse_guard_mode``)."""
+
+    retry = "retry"
+    flag = "flag"
+    off = "off"
+
+
+GuardsOpt = Annotated[
+    GuardMode,
+    typer.Option(
+        "--guards",
+        help="retry: retry flagged sentences (default); flag: only flag them; off: no checks.",
+        rich_help_panel=QUALITY,
+    ),
+]
+
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor", help="local (this process) or ray (model replicas on a Ray cluster).", rich_help_panel=EXECUTOR
+    ),
+]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", min=1, help="Ray: model replicas (actors).", rich_help_panel=EXECUTOR)
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray: cluster address host:port (default: RAY_ADDRESS, else a Ray started here for the run).",
+        rich_help_panel=EXECUTOR,
+    ),
+]
+CpusPerWorkerOpt = Annotated[
+    int,
+    typer.Option("--cpus-per-worker", min=1, help="Ray: CPUs (engine threads) per replica.", rich_help_panel=EXECUTOR),
+]
+
+
+# --- builders: one per group; call them inside ``handled()`` (a bad choice is a library error) ---------
 
 
 def engine_options(
@@ -113,63 +213,79 @@ def engine_options(
     )
 
 
-GlossaryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--glossary", help="Glossary file (TSV nl<TAB>en, or TOML with inflected forms) over the built-in one."
-    ),
-]
-NoGlossaryOpt = Annotated[
-    bool, typer.Option("--no-glossary", help="Leave out the built-in glossary (a --glossary FILE still applies).")
-]
-
-
-class GuardMode(StrEnum):
-    retry = "retry"
-    flag = "flag"
-    off = "off"
-
-
-GuardsOpt = Annotated[
-    GuardMode,
-    typer.Option("--guards", help="retry: retry flagged sentences (default); flag: only flag them; off: no checks."),
-]
-
-
-def quality_options(glossary: Path | None, no_glossary: bool, guards: str | GuardMode) -> dict[str, Any]:
-    """``open_translator`` arguments for the glossary and guard options."""
-    from pipeline.quality.glossary import Glossary, load_glossary, resolve_glossary
-
-    if no_glossary:
-        chosen = load_glossary(glossary) if glossary is not None else Glossary()
-    else:
-        chosen = resolve_glossary(glossary)
-    return {"glossary": chosen, "guards": str(guards)}
-
-
-ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="local (this process) or ray (model replicas on a Ray cluster).")
-]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Ray: model replicas (actors).")]
-RayAddressOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address",
-        help="Ray: cluster address host:port (default: RAY_ADDRESS, else a Ray started here for the run).",
-    ),
-]
-CpusPerWorkerOpt = Annotated[
-    int, typer.Option("--cpus-per-worker", min=1, help="Ray: CPUs (engine threads) per replica.")
-]
-
-
 def executor_options(
     executor: str = "local", workers: int = 1, ray_address: str | None = None, cpus_per_worker: int = 1
 ) -> ExecutorOptions:
-    """The one ``ExecutorOptions`` value a command passes to every opener; an unknown executor is one line."""
-    from pipeline.errors import ExecutorError
-    from pipeline.runs.sessions import EXECUTORS, ExecutorOptions
+    """The one ``ExecutorOptions`` value a command passes to every opener; an unknown executor is an ExecutorError."""
+    from pipeline.runs.sessions import ExecutorOptions
 
-    if executor not in EXECUTORS:
-        fail(ExecutorError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}"))
     return ExecutorOptions(kind=executor, workers=workers, address=ray_address, cpus_per_worker=cpus_per_worker)
+
+
+def cache_spec(cache: Path | None, no_cache: bool) -> CacheSpec:
+    """``--cache FILE`` / ``--no-cache`` as the value the openers take."""
+    from pipeline.runs.sessions import CacheSpec
+
+    return CacheSpec(path=cache, enabled=not no_cache)
+
+
+def glossary_choice(glossary: Path | None, no_glossary: bool) -> Glossary:
+    """``--glossary FILE`` / ``--no-glossary``: the built-in glossary, a file's entries over it, or the file alone."""
+    from pipeline.quality.glossary import Glossary, load_glossary, resolve_glossary
+
+    if no_glossary:
+        return load_glossary(glossary) if glossary is not None else Glossary()
+    return resolve_glossary(glossary)
+
+
+def translator_spec(
+    model: str,
+    *,
+    engine: EngineOptions | None = None,
+    executor: ExecutorOptions | None = None,
+    beams: int | None = None,
+    max_new_tokens: int | None = None,
+    glossary: Path | None = None,
+    no_glossary: bool = False,
+    guards: str = "retry",
+    allow_pickle: bool = False,
+) -> TranslatorSpec:
+    """The translator a command asked for (``translate``, ``run``, ``models calibrate``), checked once, here."""
+    from pipeline.runs.sessions import ExecutorOptions, TranslatorSpec
+
+    return TranslatorSpec(
+        model=model,
+        overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
+        engine=engine or engine_options(),
+        executor=executor or ExecutorOptions(),
+        glossary=glossary_choice(glossary, no_glossary),
+        guards=str(guards),  # a GuardMode from --guards, or a plain mode; TranslatorSpec checks it
+        allow_pickle=allow_pickle,
+    )
+
+
+def summarizer_spec(
+    name: str | None,
+    *,
+    engine: EngineOptions | None = None,
+    executor: ExecutorOptions | None = None,
+    beams: int | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    sentences: int | None = None,
+    ratio: float | None = None,
+    allow_pickle: bool = False,
+) -> SummarizerSpec:
+    """The summariser a command asked for (``summarize``, ``run``); no name: the default, else the extractive one."""
+    from pipeline.runs.sessions import ExecutorOptions, SummarizerSpec
+
+    return SummarizerSpec(
+        name=name or DEFAULT_SUMMARIZER,
+        explicit=name is not None,
+        overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
+        sentences=sentences,
+        ratio=ratio,
+        engine=engine or engine_options(),
+        executor=executor or ExecutorOptions(),
+        allow_pickle=allow_pickle,
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import BackendOpt, ComputeOpt, DeviceOpt, ThreadsOpt, engine_options, handled
+from pipeline.cli.common import BackendOpt, ComputeOpt, DeviceOpt, ThreadsOpt, engine_options, handled, translator_spec
 
 PICKLE_HELP = "Load a pickle checkpoint the restricted loader refuses (it can run code: trusted sources only)."
 models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
@@ -101,15 +101,16 @@ def calibrate_command(
     """
     from pipeline.errors import Nl2enError
     from pipeline.quality.calibration import default_calibration_path, find_news_corpus
-    from pipeline.runs.sessions import open_translator
+    from pipeline.runs.sessions import NO_CACHE, open_translator
     from pipeline.translation.translator import calibrate_translator
 
     with handled():
         found = corpus or find_news_corpus()
         if found is None or not (found / "gold.jsonl").is_file():
             raise Nl2enError("no news corpus found", hint="pass --corpus DIR (a folder with gold.jsonl)")
-        options = engine_options(backend, compute_type, device, threads)
-        session = open_translator(name, use_cache=False, options=options, allow_pickle=allow_pickle, guards="off")
+        engine = engine_options(backend, compute_type, device, threads)
+        spec = translator_spec(name, engine=engine, guards="off", allow_pickle=allow_pickle)
+        session = open_translator(spec, NO_CACHE)
         try:
             inner = session.translator.inner
             calibration = calibrate_translator(inner, session.translator.fingerprint, found, q=percentile, limit=limit)  # type: ignore[arg-type]

@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import (
+    DECODING,
     DEFAULT_SUMMARIZER,
     DEFAULT_TRANSLATOR,
+    EXTRACTIVE,
+    MODEL,
     BackendOpt,
     BatchOpt,
     BeamsOpt,
@@ -33,10 +36,12 @@ from pipeline.cli.common import (
     RunNameOpt,
     ThreadsOpt,
     WorkersOpt,
+    cache_spec,
     engine_options,
     executor_options,
     handled,
-    quality_options,
+    summarizer_spec,
+    translator_spec,
 )
 from pipeline.cli.progress import reporting_progress
 
@@ -47,12 +52,22 @@ SummarizerOpt = Annotated[
         "--model",
         "-s",
         help=f"Alias, hub id, directory, or 'extractive' (default: {DEFAULT_SUMMARIZER}, else extractive).",
+        rich_help_panel=MODEL,
     ),
 ]
-MinLenOpt = Annotated[int | None, typer.Option("--min-length", min=0, help="Minimum summary length (tokens).")]
-MaxLenOpt = Annotated[int | None, typer.Option("--max-length", min=1, help="Maximum summary length (tokens).")]
-SentencesOpt = Annotated[int | None, typer.Option("--sentences", min=1, help="Extractive: sentences to keep.")]
-RatioOpt = Annotated[float | None, typer.Option("--ratio", min=0.01, max=1.0, help="Extractive: share to keep.")]
+MinLenOpt = Annotated[
+    int | None, typer.Option("--min-length", min=0, help="Minimum summary length (tokens).", rich_help_panel=DECODING)
+]
+MaxLenOpt = Annotated[
+    int | None, typer.Option("--max-length", min=1, help="Maximum summary length (tokens).", rich_help_panel=DECODING)
+]
+SentencesOpt = Annotated[
+    int | None, typer.Option("--sentences", min=1, help="Extractive: sentences to keep.", rich_help_panel=EXTRACTIVE)
+]
+RatioOpt = Annotated[
+    float | None,
+    typer.Option("--ratio", min=0.01, max=1.0, help="Extractive: share to keep.", rich_help_panel=EXTRACTIVE),
+]
 
 
 def summarize(
@@ -82,26 +97,20 @@ def summarize(
 
     Example: nl2en summarize article.en.txt --summarizer extractive --sentences 3
     """
-    from pipeline.locations import default_cache_path
-    from pipeline.runs.memory import TranslationMemory
+    from pipeline.runs.batch import BatchPlan, ReadOptions
     from pipeline.runs.sessions import open_summarizer
     from pipeline.runs.summary_stage import summarize_paths
 
-    options = engine_options(backend, compute_type, device, threads)
-    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
-        memory = None if no_cache else TranslationMemory(cache or default_cache_path())
-        session = open_summarizer(
-            summarizer or DEFAULT_SUMMARIZER,
-            memory=memory,
-            explicit=summarizer is not None,
-            overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
-            sentences=sentences,
-            ratio=ratio,
-            options=options,
+        spec = summarizer_spec(
+            summarizer,
+            engine=engine_options(backend, compute_type, device, threads),
+            executor=executor_options(executor, workers, ray_address, cpus_per_worker),
+            beams=beams, min_length=min_length, max_length=max_length, sentences=sentences, ratio=ratio,
             allow_pickle=allow_pickle,
-            executor=where,
-        )
+        )  # fmt: skip
+        memory = cache_spec(cache, no_cache).open()
+        session = open_summarizer(spec, memory)
     if session.fallback:
         typer.echo(f"note: {session.fallback}", err=True)
     try:
@@ -113,15 +122,9 @@ def summarize(
                 sys.stdout.write(session.summarizer.summarize(article.text).text + "\n")
             return
         with reporting_progress(len(paths), "summarising") as on_document, handled():
-            result = summarize_paths(
-                [Path(p) for p in paths],
-                session,
-                out=out,
-                run_name=run_name or session.run_name,
-                encoding=encoding,
-                cache_path=str(memory.path) if memory else None,
-                on_document=on_document,
-            )
+            cache_path = str(memory.path) if memory else None
+            plan = BatchPlan(out, run_name or session.run_name, cache_path, on_document=on_document)
+            result = summarize_paths([Path(p) for p in paths], session, plan, ReadOptions(encoding))
         typer.echo(
             f"{len(result.written)} summarised with {session.slug}, {len(result.failed)} failed; "
             f"cache hits {session.summarizer.hits}, misses {session.summarizer.misses}",
@@ -139,21 +142,30 @@ def run(
     paths: Annotated[
         list[str], typer.Argument(help='Dutch text files, or JSONL corpora ({"id": …, "text": …} a line).')
     ],
-    translator: Annotated[str, typer.Option("--translator", "-t", help="Translation model.")] = DEFAULT_TRANSLATOR,
-    summarizer: Annotated[str | None, typer.Option("--summarizer", "-s", help="Summariser, or 'extractive'.")] = None,
+    translator: Annotated[
+        str, typer.Option("--translator", "-t", help="Translation model.", rich_help_panel=MODEL)
+    ] = DEFAULT_TRANSLATOR,
+    summarizer: Annotated[
+        str | None, typer.Option("--summarizer", "-s", help="Summariser, or 'extractive'.", rich_help_panel=MODEL)
+    ] = None,
     out: OutOpt = Path("outputs"),
     run_name: RunNameOpt = None,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
     beams: BeamsOpt = None,
     max_new_tokens: MaxNewOpt = None,
-    summary_beams: Annotated[int | None, typer.Option("--summary-beams", min=1)] = None,
+    summary_beams: Annotated[int | None, typer.Option("--summary-beams", min=1, rich_help_panel=DECODING)] = None,
     min_length: MinLenOpt = None,
     max_length: MaxLenOpt = None,
     sentences: SentencesOpt = None,
     ratio: RatioOpt = None,
     source_side: Annotated[
-        bool, typer.Option("--source-side", help="Extractive: select Dutch sentences, output their translations.")
+        bool,
+        typer.Option(
+            "--source-side",
+            help="Extractive: select Dutch sentences, output their translations.",
+            rich_help_panel=EXTRACTIVE,
+        ),
     ] = False,
     batch_size: BatchOpt = 16,
     device: DeviceOpt = "cpu",
@@ -175,38 +187,27 @@ def run(
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
-    from pipeline.runs.batch import REMOTE_WINDOW
+    from pipeline.runs.batch import BatchPlan, ReadOptions
     from pipeline.runs.outputs import joint_run_name
     from pipeline.runs.sessions import open_summarizer, open_translator
     from pipeline.runs.summary_stage import check_source_side, run_paths
 
-    options = engine_options(backend, compute_type, device, threads, batch_size)
-    where = executor_options(executor, workers, ray_address, cpus_per_worker)
     with handled():
-        session = open_translator(
-            translator,
-            overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
-            cache=cache,
-            use_cache=not no_cache,
-            options=options,
-            allow_pickle=allow_pickle,
-            **quality_options(glossary, no_glossary, guards),
-            executor=where,
-        )
+        engine = engine_options(backend, compute_type, device, threads, batch_size)
+        where = executor_options(executor, workers, ray_address, cpus_per_worker)
+        spec = translator_spec(
+            translator, engine=engine, executor=where, beams=beams, max_new_tokens=max_new_tokens,
+            glossary=glossary, no_glossary=no_glossary, guards=guards, allow_pickle=allow_pickle,
+        )  # fmt: skip
+        summary_spec = summarizer_spec(
+            summarizer, engine=engine, executor=where, beams=summary_beams, min_length=min_length,
+            max_length=max_length, sentences=sentences, ratio=ratio, allow_pickle=allow_pickle,
+        )  # fmt: skip
+        session = open_translator(spec, cache_spec(cache, no_cache))
     summary = None
     try:
         with handled():
-            summary = open_summarizer(
-                summarizer or DEFAULT_SUMMARIZER,
-                memory=session.memory,
-                explicit=summarizer is not None,
-                overrides={"num_beams": summary_beams, "min_length": min_length, "max_length": max_length},
-                sentences=sentences,
-                ratio=ratio,
-                options=options,
-                allow_pickle=allow_pickle,
-                executor=where,
-            )
+            summary = open_summarizer(summary_spec, session.memory)
             if source_side:
                 check_source_side(summary)
         from pipeline.models.registry import describe_source
@@ -217,18 +218,10 @@ def run(
         if summary.fallback:
             typer.echo(f"note: {summary.fallback}", err=True)
         with reporting_progress(len(paths), "translating and summarising") as on_document, handled():
-            result = run_paths(
-                [Path(p) for p in paths],
-                session,
-                summary,
-                out=out,
-                run_name=run_name or joint_run_name(session.run_name, summary.run_name),
-                encoding=encoding,
-                max_chars=max_chars,
-                source_side=source_side,
-                on_document=on_document,
-                window=REMOTE_WINDOW if where.remote else None,
-            )
+            name = run_name or joint_run_name(session.run_name, summary.run_name)
+            plan = BatchPlan(out, name, window=session.window, on_document=on_document)
+            reading = ReadOptions(encoding, max_chars)
+            result = run_paths([Path(p) for p in paths], session, summary, plan, reading, source_side=source_side)
         typer.echo(
             f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "
             f"cache hits {result.hits + summary.summarizer.hits}, misses {result.misses + summary.summarizer.misses}",

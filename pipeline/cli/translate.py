@@ -33,10 +33,11 @@ from pipeline.cli.common import (
     RunNameOpt,
     ThreadsOpt,
     WorkersOpt,
+    cache_spec,
     engine_options,
     executor_options,
     handled,
-    quality_options,
+    translator_spec,
 )
 from pipeline.cli.progress import reporting_progress
 
@@ -72,23 +73,20 @@ def translate(
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.runs.batch import REMOTE_WINDOW, translate_paths
+    from pipeline.runs.batch import BatchPlan, ReadOptions, translate_paths
     from pipeline.runs.document import translate_document
     from pipeline.runs.sessions import open_translator
 
-    options = engine_options(backend, compute_type, device, threads, batch_size)
-    where = executor_options(executor, workers, ray_address, cpus_per_worker)
+    reading = ReadOptions(encoding, max_chars)
     with handled():
-        session = open_translator(
+        spec = translator_spec(
             model,
-            overrides={"num_beams": beams, "max_new_tokens": max_new_tokens},
-            cache=cache,
-            use_cache=not no_cache,
-            options=options,
-            allow_pickle=allow_pickle,
-            **quality_options(glossary, no_glossary, guards),
-            executor=where,
-        )
+            engine=engine_options(backend, compute_type, device, threads, batch_size),
+            executor=executor_options(executor, workers, ray_address, cpus_per_worker),
+            beams=beams, max_new_tokens=max_new_tokens,
+            glossary=glossary, no_glossary=no_glossary, guards=guards, allow_pickle=allow_pickle,
+        )  # fmt: skip
+        session = open_translator(spec, cache_spec(cache, no_cache))
     from pipeline.models.registry import describe_source
 
     typer.echo(describe_source(session.model), err=True)
@@ -97,23 +95,14 @@ def translate(
             from pipeline.text.reader import DEFAULT_MAX_CHARS, article_from_bytes
 
             with handled():
-                article = article_from_bytes(
-                    sys.stdin.buffer.read(), "<stdin>", "-", encoding, max_chars or DEFAULT_MAX_CHARS
-                )
+                data = sys.stdin.buffer.read()
+                limit = reading.max_chars or DEFAULT_MAX_CHARS
+                article = article_from_bytes(data, "<stdin>", "-", reading.encoding, limit)
                 sys.stdout.write(translate_document(article, session.translator).text)
             return
         with reporting_progress(len(paths), "translating") as on_document, handled():
-            result = translate_paths(
-                [Path(p) for p in paths],
-                session.translator,
-                out=out,
-                run_name=run_name or session.run_name,
-                encoding=encoding,
-                max_chars=max_chars,
-                cache_path=session.cache_path,
-                on_document=on_document,
-                window=REMOTE_WINDOW if where.remote else None,
-            )
+            plan = BatchPlan(out, run_name or session.run_name, session.cache_path, session.window, on_document)
+            result = translate_paths([Path(p) for p in paths], session.translator, plan, reading)
         typer.echo(
             f"{len(result.written)} translated, {len(result.failed)} failed; "
             f"cache hits {result.hits}, misses {result.misses}",

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import TokenMemo
 from pipeline.errors import ModelError
 from pipeline.models.registry import ResolvedModel, models_dir
@@ -403,7 +404,7 @@ class CT2Engine:
             outputs.append((self.tokenizer.decode(tokens), counted))
         return outputs
 
-    # --- scored hypotheses for the retry ladder (``pipeline.quality.ladder.CandidateEngine``) --------------
+    # --- scored hypotheses for the retry ladder (``pipeline.engines.protocol.CandidateEngine``) -------------
 
     def banned_sequences(self, phrases: Sequence[str]) -> list[list[str]]:
         """Target tokens of each phrase, as it opens and as it continues a sentence (in-vocabulary only)."""
@@ -416,22 +417,22 @@ class CT2Engine:
                     sequences[tokens] = None
         return [list(tokens) for tokens in sequences]
 
-    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+    def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
         """For each source, its hypotheses best first, each scored by its mean token log-probability.
 
         CTranslate2's ``return_scores`` gives the summed log-probability of the generated
         tokens (the end token included when generated) divided by ``length ** length_penalty``
-        (greedy search too); multiplying back and dividing by the length gives the mean.
+        (greedy search too); multiplying back and dividing by the length gives the mean. Scores
+        are asked for only when ``request.scores``; otherwise every score is ``None``.
         """
-        from pipeline.engines.protocol import BANNED_PHRASES, Candidate
-
         if not sources:
             return []
         translator = self.load()
+        settings = request.settings
         options = self.options(settings)
-        n = int(settings.get("num_return_sequences", 1) or 1)
+        n = request.num_return_sequences
         options["beam_size"] = max(n, options["beam_size"])
-        banned = self.banned_sequences(settings.get(BANNED_PHRASES) or ())
+        banned = self.banned_sequences(request.banned_phrases)
         if banned:
             options["suppress_sequences"] = [*options.get("suppress_sequences", []), *banned]
         options["return_end_token"] = True
@@ -442,10 +443,10 @@ class CT2Engine:
         results = translator.translate_batch(
             [self.tokenizer.encode(t) for t in sources],
             target_prefix=[prefix] * len(sources) if prefix else None,
-            max_batch_size=self.batch_size,
+            max_batch_size=max(1, int(self.batch_size * request.batch_share())),
             batch_type="examples",
             num_hypotheses=n,
-            return_scores=True,
+            return_scores=request.scores,
             **options,
         )
         end = options.get("end_token", "</s>")
@@ -453,10 +454,11 @@ class CT2Engine:
         outputs = []
         for result in results:
             candidates = []
-            for hypothesis, score in zip(result.hypotheses, result.scores, strict=True):
+            scores: list[float | None] = list(result.scores) if request.scores else [None] * len(result.hypotheses)
+            for hypothesis, score in zip(result.hypotheses, scores, strict=True):
                 tokens = list(hypothesis)
                 length = max(1, len(tokens))
-                mean = float(score) * length**penalty / length
+                mean = None if score is None else float(score) * length**penalty / length
                 content = [t for t in tokens[len(prefix) :] if t != end]
                 counted = sum(1 for t in content if t not in self.tokenizer.specials)
                 candidates.append(Candidate(self.tokenizer.decode(content), mean, counted))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.errors import ModelError
 from pipeline.models.decoding import DECODING_KEYS
 from pipeline.models.languages import _tokenizer_config, language_codes
@@ -233,7 +234,7 @@ class TransformersEngine:
                 outputs[i] = result
         return outputs
 
-    # --- scored hypotheses for the retry ladder (``pipeline.quality.ladder.CandidateEngine``) --------------
+    # --- scored hypotheses for the retry ladder (``pipeline.engines.protocol.CandidateEngine``) -------------
 
     def banned_ids(self, phrases: Sequence[str]) -> list[list[int]]:
         """Target-vocabulary token ids of each phrase, as it opens and as it continues a sentence."""
@@ -246,16 +247,13 @@ class TransformersEngine:
                     sequences[tuple(int(i) for i in ids)] = None
         return [list(ids) for ids in sequences]
 
-    def candidate_kwargs(self, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """``generate()`` arguments for n-best hypotheses and banned phrases."""
-        from pipeline.engines.protocol import BANNED_PHRASES
-
-        kwargs = self.generate_kwargs(settings)
-        n = int(settings.get("num_return_sequences", 1) or 1)
-        if n > 1:
-            kwargs["num_return_sequences"] = n
-            kwargs["num_beams"] = max(n, int(kwargs.get("num_beams", 1) or 1))
-        banned = self.banned_ids(settings.get(BANNED_PHRASES) or ())
+    def candidate_kwargs(self, request: DecodeRequest) -> dict[str, Any]:
+        """``generate()`` arguments for the request: its settings, n-best hypotheses and banned phrases."""
+        kwargs = self.generate_kwargs(request.settings)
+        if request.num_return_sequences > 1:
+            kwargs["num_return_sequences"] = request.num_return_sequences
+            kwargs["num_beams"] = request.beams
+        banned = self.banned_ids(request.banned_phrases)
         if banned:
             kwargs["bad_words_ids"] = [*(kwargs.get("bad_words_ids") or []), *banned]
         return kwargs
@@ -278,42 +276,45 @@ class TransformersEngine:
             out.append(log_probs.gather(-1, sequences[rows, 1:].unsqueeze(-1)).squeeze(-1))
         return torch.cat(out) if out else sequences[:, 1:].float()
 
-    def decode_batch(self, texts: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
+    def decode_batch(self, texts: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
         """One padded batch: hypotheses best first, each scored by its mean token log-probability.
 
         The mean runs over the generated tokens up to and including the end token (a forced
-        target-language token is left out: the model did not choose it).
+        target-language token is left out: the model did not choose it). Without
+        ``request.scores`` the teacher-forced pass is skipped and every score is ``None``.
         """
         import torch
 
-        from pipeline.engines.protocol import Candidate
-
         tokenizer, net = self.load()
-        kwargs = self.candidate_kwargs(settings)
-        n = int(kwargs.get("num_return_sequences", 1))
+        kwargs = self.candidate_kwargs(request)
+        n = request.num_return_sequences
         with torch.inference_mode():
             batch = tokenizer([self.prepare(t) for t in texts], return_tensors="pt", padding=True).to(self.device)
             sequences = net.generate(**batch, **kwargs)
-            log_probs = self.token_log_probs(batch, sequences, n).tolist()
+            log_probs = self.token_log_probs(batch, sequences, n).tolist() if request.scores else None
         eos = net.generation_config.eos_token_id
         ends = set(eos if isinstance(eos, list) else [eos])
-        skip = 1 if settings.get("forced_bos_token_id") is not None else 0
+        skip = 1 if request.settings.get("forced_bos_token_id") is not None else 0
         special = set(tokenizer.all_special_ids)
         decoded = tokenizer.batch_decode(sequences, skip_special_tokens=True)
-        candidates: list[list[Any]] = [[] for _ in texts]
+        candidates: list[list[Candidate]] = [[] for _ in texts]
         for row, text in enumerate(decoded):
-            tokens = sequences[row, 1:].tolist()
-            length = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
-            values = log_probs[row][skip:length]
-            score = sum(values) / len(values) if values else None
+            score = None
+            if log_probs is not None:
+                tokens = sequences[row, 1:].tolist()
+                length = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
+                values = log_probs[row][skip:length]
+                score = sum(values) / len(values) if values else None
             counted = sum(1 for t in sequences[row].tolist() if t not in special)
             candidates[row // n].append(Candidate(" ".join(text.split()), score, counted))
         return candidates
 
-    def decode(self, sources: Sequence[str], settings: Mapping[str, Any]) -> list[list[Any]]:
-        """For each source, its hypotheses best first (``pipeline.quality.ladder.CandidateEngine``)."""
-        outputs: list[list[Any]] = [[] for _ in sources]
-        for batch in length_sorted_batches(self.count_tokens(sources), self.batch_size, self.max_batch_tokens):
-            for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], settings), strict=True):
+    def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+        """For each source, its hypotheses best first (``pipeline.engines.protocol.CandidateEngine``)."""
+        outputs: list[list[Candidate]] = [[] for _ in sources]
+        share = request.batch_share()
+        items, tokens = max(1, int(self.batch_size * share)), max(1, int(self.max_batch_tokens * share))
+        for batch in length_sorted_batches(self.count_tokens(sources), items, tokens):
+            for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], request), strict=True):
                 outputs[i] = result
         return outputs

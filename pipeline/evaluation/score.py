@@ -29,6 +29,7 @@ from pipeline.evaluation.references import (
     load_references,
     locate,
 )
+from pipeline.runs.manifest import RunManifest, read_manifest
 from pipeline.runs.outputs import (
     ALIGNED_FILE,
     EXTRACTIVE_SLUG,
@@ -97,16 +98,6 @@ def find_run_dirs(path: Path) -> list[Path]:
     return runs
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScoreError(f"{run_dir / MANIFEST_FILE}: unreadable ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ScoreError(f"{run_dir / MANIFEST_FILE}: not a JSON object")
-    return data
-
-
 def read_records(run_dir: Path) -> list[dict[str, Any]]:
     """The run's aligned records; none for a summary-only run (``nl2en summarize``)."""
     path = run_dir / ALIGNED_FILE
@@ -129,16 +120,16 @@ def file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def summary_path(run_dir: Path, manifest: dict[str, Any]) -> Path | None:
+def summary_path(run_dir: Path, manifest: RunManifest) -> Path | None:
     """The run's summary: the file its manifest names (older manifests: by the slug rule), else the only one."""
-    info = manifest.get("summarizer") or {}
-    if info:
-        name = info.get("file")
+    info = manifest.summarizer
+    if info is not None:
+        name = info.file
         if not name:
             from pipeline.models.registry import slugify  # cheap: registry imports no model code
 
-            model = info.get("hub_id") or Path(info.get("path") or "").name
-            name = summary_file(EXTRACTIVE_SLUG if not info.get("path") else slugify(model))
+            model = info.signature.model
+            name = summary_file(slugify(model.hub_id or Path(model.path).name) if model.path else EXTRACTIVE_SLUG)
         path = run_dir / name
         if path.is_file():
             return path
@@ -146,19 +137,19 @@ def summary_path(run_dir: Path, manifest: dict[str, Any]) -> Path | None:
     return found[-1] if found else None
 
 
-def decoded_input(manifest: dict[str, Any], records: Sequence[dict[str, Any]], run_dir: Path) -> tuple[str, str]:
+def decoded_input(manifest: RunManifest, records: Sequence[dict[str, Any]], run_dir: Path) -> tuple[str, str]:
     """The text the run's offsets point into, and where it came from.
 
     The input file itself when it is still there unchanged (same sha256); otherwise the
     text is rebuilt from the records, with a space for every character between segments
     (those are whitespace in any lossless segmentation), which keeps every offset valid.
     """
-    info = manifest.get("input") or {}
-    name = info.get("path")
+    info = manifest.input
+    name = info.path
     if name and name != "-":
         from pipeline.text.reader import read_article
 
-        candidates = [Path(info["resolved"])] if info.get("resolved") else []
+        candidates = [Path(info.resolved)] if info.resolved else []
         candidates += [Path(name)]
         if not Path(name).is_absolute():
             candidates += [parent / name for parent in run_dir.resolve().parents]
@@ -166,12 +157,12 @@ def decoded_input(manifest: dict[str, Any], records: Sequence[dict[str, Any]], r
             if not path.is_file():
                 continue
             try:
-                article = read_article(path, info.get("encoding"))
+                article = read_article(path, info.encoding)
             except InputError:
                 continue
-            if article.sha256 == info.get("sha256"):
+            if article.sha256 == info.sha256:
                 return article.text, str(path.resolve())
-    length = max([int(info.get("chars") or 0)] + [int(r["end"]) for r in records])
+    length = max([int(info.chars or 0)] + [int(r["end"]) for r in records])
     buffer = [" "] * length
     for record in records:
         buffer[record["start"] : record["end"]] = record["source"]
@@ -293,9 +284,9 @@ def summary_scores(summary: str, reference: SummaryReference) -> dict[str, Any]:
     }
 
 
-def input_text(manifest: dict[str, Any]) -> str:
+def input_text(manifest: RunManifest) -> str:
     """The run's input as written (an English document summarised directly); ``""`` when unreadable."""
-    path = (manifest.get("input") or {}).get("resolved")
+    path = manifest.input.resolved
     try:
         return read_text(Path(path)) if path else ""
     except ScoreError:
@@ -330,7 +321,9 @@ def resolve_references(run_dir: Path, refs: References | Path | None = None) -> 
     """``refs`` as given, loaded from a path, or found from the run's manifest."""
     if isinstance(refs, References):
         return refs
-    return load_references(refs if refs is not None else find_references(read_manifest(run_dir), run_dir))
+    if refs is not None:
+        return load_references(refs)
+    return load_references(find_references(read_manifest(run_dir).to_json(), run_dir))  # it reads the input section
 
 
 def score_run(run_dir: Path, refs: References | Path | None = None, *, write: bool = True) -> dict[str, Any]:

@@ -7,9 +7,10 @@ and the end offsets of its sentences and headings are compared with the gold one
 precision, recall and F1 over boundaries, and every missed or false boundary with its
 context so the errors can be read.
 
-``python -m pipeline.evaluation.segmentation CORPUS [--half odd|even]`` (or ``make eval-segmentation``)
-prints the figures. A half is every other article in name order (``odd``: the 1st,
-3rd, …), so rules can be developed on one half and checked on the other.
+``nl2en eval segmentation CORPUS [--half odd|even]`` (or ``make eval-segmentation``) prints the
+figures; ``python -m pipeline.evaluation.segmentation`` is the same without the rest of nl2en. A
+half is every other article in name order (``odd``: the 1st, 3rd, …), so rules can be developed
+on one half and checked on the other.
 """
 
 from __future__ import annotations
@@ -162,6 +163,11 @@ def report(docs: Sequence[GoldDocument], *, show_errors: bool = True) -> str:
     return "\n".join(lines)
 
 
+def signature(corpus: Path | str, half: Half | None) -> str:
+    """What the figures were measured on: the corpus, the half and the segmenter's version."""
+    return f"corpus {corpus}  half {half or 'all'}  sentencex {version('sentencex')}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print each boundary error in context, then P/R/F1."""
     parser = argparse.ArgumentParser(
@@ -176,9 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    signature = f"corpus {args.corpus}  half {args.half or 'all'}  sentencex {version('sentencex')}"
     try:
-        print(report(docs, show_errors=not args.no_errors) + "\n" + signature, flush=True)
+        print(report(docs, show_errors=not args.no_errors) + "\n" + signature(args.corpus, args.half), flush=True)
     except BrokenPipeError:  # output piped into head and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

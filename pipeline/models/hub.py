@@ -14,10 +14,16 @@ weights, never the other frameworks' copies (``tf_model.h5``, ``flax_model.msgpa
 Everything lands in a staging folder beside the target and is moved into place whole,
 with the route (revision, commit, file, sha256) in ``.nl2en-source.json``. Weight files
 are fetched with HTTP range requests into a ``.part`` file that survives an interrupted
-run, so the next run continues where the last one stopped. ``HF_ENDPOINT``, ``HF_TOKEN``
-and ``HF_HUB_OFFLINE`` are honoured; timeouts come from ``HF_HUB_ETAG_TIMEOUT`` (metadata)
-and ``HF_HUB_DOWNLOAD_TIMEOUT`` (data), which huggingface_hub reads when it is imported,
-so they are set before that import and passed explicitly where the API allows.
+run, so the next run continues where the last one stopped; a signed CDN link that expires
+during a long transfer is asked for again and the transfer continues. ``HF_ENDPOINT``,
+``HF_TOKEN``, ``HF_HUB_OFFLINE`` and ``TRANSFORMERS_OFFLINE`` are honoured; timeouts come from
+``HF_HUB_ETAG_TIMEOUT`` (metadata) and ``HF_HUB_DOWNLOAD_TIMEOUT`` (data), which
+huggingface_hub reads when it is imported, so they are set before that import, passed
+explicitly where the API allows and put on every other request of the shared client (the
+file tree and PR listings take no timeout of their own).
+
+This module uses huggingface_hub internals (``file_download.http_get``, ``utils._http``);
+``pyproject.toml`` pins the minor release it was tested with.
 """
 
 from __future__ import annotations
@@ -56,10 +62,41 @@ DEFAULT_ETAG_TIMEOUT = "10"
 DEFAULT_DOWNLOAD_TIMEOUT = "30"
 DOWNLOAD_CHUNK = 256 * 1024
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# The weight file's metadata request (HEAD) is retried on transient failures: this many tries in all,
+# waiting RETRY_WAIT seconds after the first failure, doubling up to MAX_RETRY_WAIT (or the server's
+# Retry-After, within the same cap).
+METADATA_ATTEMPTS = 4
+RETRY_WAIT = 1.0
+MAX_RETRY_WAIT = 30.0
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# A signed CDN link refused mid-download (it lives about an hour) is asked for again this many times
+# in a row without progress before the download gives up; any progress resets the count.
+LINK_REFRESHES = 5
+EXPIRED_LINK_STATUSES = frozenset({400, 401, 403, 410})
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+def _offline_variable() -> str | None:
+    """The variable that puts the hub offline, read as huggingface_hub reads it.
+
+    ``HF_HUB_OFFLINE`` decides when it is set to anything, else ``TRANSFORMERS_OFFLINE``
+    (transformers users set that one, and the library honours it too).
+    """
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        value = os.environ.get(name)
+        if value:
+            return name if value.strip().upper() in _TRUE else None
+    return None
 
 
 def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """Whether the hub must not be contacted (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``)."""
+    return _offline_variable() is not None
+
+
+def offline_reason() -> str:
+    """Which variable made the hub offline, for messages (``HF_HUB_OFFLINE is set``)."""
+    return f"{_offline_variable() or 'HF_HUB_OFFLINE'} is set"
 
 
 def timeouts() -> tuple[float, float]:
@@ -89,7 +126,7 @@ def hub_module() -> Any:
     etag, download = timeouts()
     constants.HF_HUB_ETAG_TIMEOUT = int(etag) or 1
     constants.HF_HUB_DOWNLOAD_TIMEOUT = int(download) or 1
-    constants.HF_HUB_OFFLINE = hub_offline()  # as the environment says now, not at import
+    constants.HF_HUB_OFFLINE = hub_offline()  # as the environment says now (either variable), not at import
     # Bytes reach the file a chunk at a time; smaller chunks lose less to an interrupted transfer.
     constants.DOWNLOAD_CHUNK_SIZE = DOWNLOAD_CHUNK
     # Retries are reported once, as the error that ends them, not as a warning per attempt.
@@ -111,21 +148,30 @@ _bounded: list[float] = []
 
 
 def _bound_every_request(seconds: float) -> None:
-    """A default timeout for the hub calls that take none (the PR listing, the file tree).
+    """A timeout for every hub request that has none (the file tree, the PR listing).
 
-    huggingface_hub's shared client waits forever by default; calls given their own timeout
-    (metadata, downloads) keep it.
+    huggingface_hub's shared client waits forever by default, and ``list_repo_tree`` (its
+    pagination helper) even passes ``timeout=None`` explicitly, which overrides a client
+    default. So a request hook fills in ``seconds`` wherever a request's timeout is unset;
+    calls given their own timeout (metadata, downloads) keep it.
     """
     if _bounded == [seconds]:
         return
+    from huggingface_hub import set_client_factory
     from huggingface_hub.utils import _http
+
+    def bound(request: Any) -> None:
+        given = dict(request.extensions.get("timeout") or {})
+        phases = {"connect": None, "read": None, "write": None, "pool": None} | given
+        request.extensions["timeout"] = {k: seconds if v is None else v for k, v in phases.items()}
 
     def factory() -> Any:
         client = _http.default_client_factory()
         client.timeout = seconds
+        client.event_hooks["request"].append(bound)
         return client
 
-    _http.set_client_factory(factory)
+    set_client_factory(factory)
     _bounded[:] = [seconds]
 
 
@@ -139,25 +185,78 @@ def token() -> str | None:
     return os.environ.get("HF_TOKEN") or None
 
 
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _sent_token(exc: BaseException) -> bool:
+    """Whether the refused request carried a token (``HF_TOKEN`` or a saved login)."""
+    try:
+        return bool(exc.response.request.headers.get("authorization"))  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # no response, or one without its request (httpx raises)
+        return token() is not None
+
+
+def brief(exc: BaseException) -> str:
+    """``403 Discussions are disabled`` or ``ReadTimeout: …``: one short clause for notes."""
+    status = _status(exc)
+    if status is not None:
+        headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+        message = headers.get("X-Error-Message") or headers.get("X-Error-Code") or type(exc).__name__
+        return f"{status} {message}"
+    text = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def describe_failure(hub_id: str, exc: BaseException) -> HubError:
-    """One line naming the model and what to do, for any failure of the hub or the transfer."""
+    """One line naming the model and what to do, for any failure of the hub or the transfer.
+
+    The hub answers an anonymous request for a missing (or private) repository with 401
+    ``RepoNotFound`` and an authenticated one with 404; a gated repository with 401 without a
+    token and 403 when the token's account has no access; a token it does not accept with 401.
+    Each gets its own message, with the status the hub gave.
+    """
     from huggingface_hub import errors
 
-    name = type(exc).__name__
-    if isinstance(exc, errors.GatedRepoError) or getattr(getattr(exc, "response", None), "status_code", 0) == 401:
+    status = _status(exc)
+    with_token = _sent_token(exc)
+    if isinstance(exc, errors.GatedRepoError):
+        if status == 403 or with_token:
+            return HubError(
+                f"{hub_id}: gated model, and HF_TOKEN has no access to it ({status or 403})",
+                hint="accept its terms on the hub with the account HF_TOKEN belongs to (access may await "
+                "approval), or set HF_TOKEN to a token of an account that has access",
+            )
         return HubError(
-            f"{hub_id}: the hub refused access (401, gated or private model)",
-            hint="accept its terms on the hub and set HF_TOKEN to a token that may read it",
+            f"{hub_id}: gated model; the hub wants a token ({status or 401})",
+            hint="accept its terms on the hub and set HF_TOKEN to a token of that account",
         )
     if isinstance(exc, errors.RepositoryNotFoundError):
-        return HubError(f"{hub_id}: no such model on the hub (404)", hint="check the name, or set HF_TOKEN if private")
+        if with_token:
+            return HubError(
+                f"{hub_id}: no such model on the hub, or private and HF_TOKEN cannot read it ({status or 404})",
+                hint="check the name, or use a token with read access",
+            )
+        return HubError(
+            f"{hub_id}: no such model on the hub, or a private one ({status or 404}, no token sent)",
+            hint="check the name; if it is private, set HF_TOKEN",
+        )
     if isinstance(exc, errors.RevisionNotFoundError):
-        return HubError(f"{hub_id}: no such revision on the hub (404)", hint="check --revision")
+        return HubError(f"{hub_id}: no such revision on the hub ({status or 404})", hint="check --revision")
     if isinstance(exc, errors.OfflineModeIsEnabled):
-        return HubError(f"{hub_id}: not downloaded (HF_HUB_OFFLINE is set)")
+        return HubError(f"{hub_id}: not downloaded ({offline_reason()})")
+    if status == 401:
+        return HubError(f"{hub_id}: the hub refused the token (401)", hint="check HF_TOKEN; it may be revoked")
+    if status == 403:
+        return HubError(
+            f"{hub_id}: the hub refused access (403: {brief(exc)})",
+            hint="HF_TOKEN lacks the permission to read this model; use a token that has it",
+        )
     text = " ".join(str(exc).split())[:200]
     return HubError(
-        f"{hub_id}: download failed ({name}: {text})",
+        f"{hub_id}: download failed ({type(exc).__name__}: {text})",
         hint="run the same command again to resume; check HF_ENDPOINT and the network",
     )
 
@@ -168,31 +267,90 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     partial.replace(path)
 
 
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure worth another try: 408, 429, 5xx, a timeout or a connection that broke."""
+    import httpx2  # huggingface_hub's HTTP client (a dependency of the pinned release)
+
+    status = _status(exc)
+    return status in TRANSIENT_STATUSES if status is not None else isinstance(exc, httpx2.TransportError)
+
+
+def _retry_after(exc: BaseException) -> float:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    value = str(headers.get("Retry-After", "")).strip()
+    return float(value) if value.isdigit() else 0.0
+
+
+def _file_metadata(url: str) -> Any:
+    """The HEAD of one file on the hub (location, size, ETag), retried on transient failures.
+
+    huggingface_hub makes one attempt by default (``retry_on_errors=False``: callers with a
+    cache fall back to it quickly); a download has nothing to fall back to, so a 429, a 5xx or a
+    dropped connection is tried again after a growing wait, ``METADATA_ATTEMPTS`` times in all.
+    """
+    from huggingface_hub import get_hf_file_metadata
+
+    etag_timeout, _ = timeouts()
+    wait = RETRY_WAIT
+    for attempt in range(1, METADATA_ATTEMPTS + 1):
+        try:
+            return get_hf_file_metadata(url, token=token(), timeout=etag_timeout, endpoint=endpoint())
+        except Exception as exc:
+            if attempt == METADATA_ATTEMPTS or not _transient(exc):
+                raise
+            time.sleep(min(max(wait, _retry_after(exc)), MAX_RETRY_WAIT))
+            wait = min(wait * 2, MAX_RETRY_WAIT)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def _resumable_fetch(hub_id: str, filename: str, commit: str, folder: Path) -> Path:
     """Fetch one (large) file at ``commit`` into ``folder``, continuing a ``.part`` left by an earlier run.
 
-    The hub's ETag of a large file is its sha256; the finished file is checked against it.
+    A large file's HEAD answers with a redirect to a signed CDN link on another origin: the token
+    stays with the hub. The link expires (about an hour); when the CDN refuses it mid-download,
+    the hub is asked for a fresh one and the transfer continues from the ``.part`` file. The
+    hub's ETag of a large file is its sha256; the finished file is checked against it.
     """
     hub = hub_module()
-    from huggingface_hub.file_download import get_hf_file_metadata, http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import HfHubHTTPError, build_hf_headers
 
     target = folder / filename
-    url = hub.hf_hub_url(hub_id, filename, revision=commit, endpoint=endpoint())
-    etag_timeout, _ = timeouts()
-    meta = get_hf_file_metadata(url, token=token(), timeout=etag_timeout, endpoint=endpoint())
     part = folder / (filename + ".part")
-    size = part.stat().st_size if part.is_file() else 0
-    if meta.size is not None and size > meta.size:
-        part.unlink()
-        size = 0
-    headers = build_hf_headers(token=token())
-    if urlsplit(meta.location).netloc != urlsplit(url).netloc:
-        headers.pop("authorization", None)  # a signed CDN address: the token stays with the hub
-    with part.open("ab") as fh:
-        http_get(
-            meta.location, fh, resume_size=size, headers=headers, expected_size=meta.size, displayed_filename=filename
-        )
+    url = hub.hf_hub_url(hub_id, filename, revision=commit, endpoint=endpoint())
+    refused = 0
+    while True:
+        meta = _file_metadata(url)
+        size = part.stat().st_size if part.is_file() else 0
+        if meta.size is not None and size > meta.size:
+            part.unlink()
+            size = 0
+        headers = build_hf_headers(token=token())
+        on_cdn = _origin(meta.location) != _origin(url)
+        if on_cdn:
+            headers.pop("authorization", None)  # a signed CDN address: the token stays with the hub
+        try:
+            with part.open("ab") as fh:
+                http_get(
+                    meta.location,
+                    fh,
+                    resume_size=size,
+                    headers=headers,
+                    expected_size=meta.size,
+                    displayed_filename=filename,
+                )
+            break
+        except HfHubHTTPError as exc:
+            grew = part.is_file() and part.stat().st_size > size
+            refused = 1 if grew else refused + 1
+            if not on_cdn or _status(exc) not in EXPIRED_LINK_STATUSES or refused > LINK_REFRESHES:
+                raise
+            # the signed link expired (or was refused) during the transfer: ask the hub for a new one
     etag = (meta.etag or "").strip('"')
     if re.fullmatch(r"[0-9a-f]{64}", etag):
         actual = file_sha256(part)
@@ -219,9 +377,12 @@ def _conversion_pr(api: Any, hub_id: str, commit: str) -> tuple[str, str] | None
     ``pytorch_model.bin`` of the requested revision (same sha256), so its safetensors were
     converted from the weights this revision has.
     """
+    listing = api.get_repo_discussions(
+        hub_id, author=CONVERSION_BOT, discussion_type="pull_request", discussion_status="open"
+    )
     found = [
         d
-        for d in api.get_repo_discussions(hub_id, discussion_type="pull_request", discussion_status="open")
+        for d in listing  # the hub filters; the same conditions are checked here again
         if d.is_pull_request and d.status == "open" and d.author == CONVERSION_BOT and d.title == CONVERSION_PR_TITLE
     ]
     if not found:
@@ -249,7 +410,7 @@ def fetch_model(hub_id: str, revision: str, target: Path, *, kind: str) -> dict[
     Raises :class:`HubError` with one line naming the model on any failure; a rerun resumes.
     """
     if hub_offline():
-        raise HubError(f"{hub_id}: not downloaded (HF_HUB_OFFLINE is set)")
+        raise HubError(f"{hub_id}: not downloaded ({offline_reason()})")
     hub = hub_module()
     from filelock import FileLock
 
@@ -270,6 +431,63 @@ def fetch_model(hub_id: str, revision: str, target: Path, *, kind: str) -> dict[
     return record
 
 
+def _check_complete(hub_id: str, staging: Path, files: set[str], lean: list[str]) -> None:
+    """Every file of the lean set the hub lists is in ``staging``.
+
+    ``snapshot_download`` into a folder that already holds files (an interrupted run's) returns
+    that folder as it is when the file listing fails (a 5xx, a timeout), with only a warning.
+    """
+    from huggingface_hub.utils import filter_repo_objects
+
+    wanted = filter_repo_objects(sorted(files), allow_patterns=lean, ignore_patterns=list(NEVER_FETCHED))
+    missing = [name for name in wanted if not (staging / name).is_file()]
+    if missing:
+        raise HubError(
+            f"{hub_id}: download incomplete ({', '.join(missing[:3])} not received)",
+            hint="run the same command again to resume; check HF_ENDPOINT and the network",
+        )
+
+
+def _fetch_pickle_route(
+    api: Any, hub_id: str, revision: str, commit: str, staging: Path, files: set[str]
+) -> dict[str, Any]:
+    """Weights for a revision without safetensors: the conversion PR's, else its pickle converted here.
+
+    Looking up the PR is only the better route: when it fails (discussions disabled: 403; a rate
+    limit: 429; a 5xx; a timeout), the pickle is used and the record's ``note`` says why.
+    """
+    import httpx2  # huggingface_hub's HTTP client: its errors, and the hub's (HfHubHTTPError), derive from HTTPError
+
+    note = ""
+    try:
+        pr = _conversion_pr(api, hub_id, commit)
+    except (httpx2.HTTPError, OSError, ValueError, KeyError) as exc:  # refused, unreachable or unreadable
+        if PICKLE_WEIGHTS not in files:
+            raise
+        pr, note = None, f"conversion PR not looked up ({brief(exc)}), so {PICKLE_WEIGHTS} was used"
+    if pr is not None:
+        ref, pr_commit = pr
+        _resumable_fetch(hub_id, SAFE_WEIGHTS, pr_commit, staging)
+        return {
+            "route": "conversion-pr",
+            "revision": ref,
+            "commit": pr_commit,
+            "file": SAFE_WEIGHTS,
+            "sha256": file_sha256(staging / SAFE_WEIGHTS),
+        }
+    if PICKLE_WEIGHTS not in files:
+        raise HubError(f"{hub_id}@{revision}: no model.safetensors or pytorch_model.bin on the hub")
+    _resumable_fetch(hub_id, PICKLE_WEIGHTS, commit, staging)
+    print(f"converting {hub_id} {PICKLE_WEIGHTS} to {SAFE_WEIGHTS} (restricted loader)", file=sys.stderr)
+    digests = pickle_to_safetensors(staging / PICKLE_WEIGHTS, staging / SAFE_WEIGHTS)
+    (staging / PICKLE_WEIGHTS).unlink()
+    weights = {"route": "converted-pickle", "revision": revision, "commit": commit, "file": PICKLE_WEIGHTS}
+    weights.update(digests)
+    if note:
+        weights["note"] = note
+    return weights
+
+
 def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) -> dict[str, Any]:
     api = hub.HfApi(endpoint=endpoint(), token=token())
     etag_timeout, _ = timeouts()
@@ -280,6 +498,11 @@ def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) 
     files = _sibling_names(info)
     if "config.json" not in files:
         raise HubError(f"{hub_id}@{revision}: no config.json on the hub; not a transformers model")
+    if getattr(info, "gated", False):
+        # A gated repo lists its files to anyone but refuses the files themselves (401 without a token,
+        # 403 for an account without access): ask for one file first, so a refusal is one clear error
+        # before any transfer starts.
+        _file_metadata(hub.hf_hub_url(hub_id, "config.json", revision=commit, endpoint=endpoint()))
     staging.mkdir(parents=True, exist_ok=True)
     weights: dict[str, Any]
     lean = list(LEAN_PATTERNS)
@@ -300,25 +523,12 @@ def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) 
         token=token(),
         etag_timeout=etag_timeout,
     )
+    _check_complete(hub_id, staging, files, lean)
     if weights.get("file") == SAFE_WEIGHTS:
         _resumable_fetch(hub_id, SAFE_WEIGHTS, commit, staging)
         weights["sha256"] = file_sha256(staging / SAFE_WEIGHTS)
     elif not weights:
-        pr = _conversion_pr(api, hub_id, commit)
-        if pr is not None:
-            ref, pr_commit = pr
-            _resumable_fetch(hub_id, SAFE_WEIGHTS, pr_commit, staging)
-            weights = {"route": "conversion-pr", "revision": ref, "commit": pr_commit, "file": SAFE_WEIGHTS}
-            weights["sha256"] = file_sha256(staging / SAFE_WEIGHTS)
-        elif PICKLE_WEIGHTS in files:
-            _resumable_fetch(hub_id, PICKLE_WEIGHTS, commit, staging)
-            print(f"converting {hub_id} {PICKLE_WEIGHTS} to {SAFE_WEIGHTS} (restricted loader)", file=sys.stderr)
-            digests = pickle_to_safetensors(staging / PICKLE_WEIGHTS, staging / SAFE_WEIGHTS)
-            (staging / PICKLE_WEIGHTS).unlink()
-            weights = {"route": "converted-pickle", "revision": revision, "commit": commit, "file": PICKLE_WEIGHTS}
-            weights.update(digests)
-        else:
-            raise HubError(f"{hub_id}@{revision}: no model.safetensors or pytorch_model.bin on the hub")
+        weights = _fetch_pickle_route(api, hub_id, revision, commit, staging, files)
     shutil.rmtree(staging / ".cache", ignore_errors=True)  # huggingface_hub's local-dir bookkeeping
     record = {
         "source": kind,

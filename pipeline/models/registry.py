@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import HubError, ModelError, ModelNotFoundError, PickleRejected
-from pipeline.models.hub import SOURCE_FILE, fetch_model, hub_offline
+from pipeline.models.hub import SOURCE_FILE, fetch_model, hub_offline, offline_reason
 from pipeline.models.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS
 from pipeline.signature import ModelSection
 
@@ -115,12 +115,20 @@ def models_dir() -> Path:
     return project if project.is_dir() else Path.cwd() / "models"
 
 
-def load_aliases(directory: Path | None = None) -> dict[str, Alias]:
-    path = (directory or models_dir()) / "registry.toml"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        table = tomllib.load(fh)
+ALIASES_RESOURCE = "data/registry.toml"
+"""The alias table, package data of ``pipeline`` (not a file under ``NL2EN_MODELS``, which only says
+where models are stored: pointing it at an empty folder must not make ``opus-mt-nl-en`` unknown)."""
+
+
+def alias_table() -> dict[str, Any]:
+    """The shipped alias table as TOML data (``pipeline/data/registry.toml``)."""
+    from importlib import resources
+
+    return tomllib.loads(resources.files("pipeline").joinpath(ALIASES_RESOURCE).read_text(encoding="utf-8"))
+
+
+def load_aliases() -> dict[str, Alias]:
+    """Every alias nl2en ships, by name."""
     return {
         name: Alias(
             name,
@@ -130,7 +138,7 @@ def load_aliases(directory: Path | None = None) -> dict[str, Alias]:
             entry.get("description", ""),
             entry.get("licence", ""),
         )
-        for name, entry in table.items()
+        for name, entry in alias_table().items()
     }
 
 
@@ -289,7 +297,7 @@ def resolve_model(name: str, *, allow_download: bool = True, allow_pickle: bool 
             name, snapshot, allow_pickle, {"source": "hub-cache", "hub_id": hub_id, "revision": snapshot.name}
         )
     if hub_offline() or not allow_download:
-        looked.append("not the hub: HF_HUB_OFFLINE is set" if hub_offline() else "not the hub")
+        looked.append(f"not the hub: {offline_reason()}" if hub_offline() else "not the hub")
         raise _not_found(name, looked)
     target = hub_target(hub_id)
     try:
@@ -308,7 +316,8 @@ def describe_source(model: ResolvedModel) -> str:
         "conversion-pr": f"safetensors from conversion PR {weights.get('revision')} @{str(weights.get('commit'))[:12]}",
         "converted-pickle": "pytorch_model.bin converted here to safetensors (restricted loader)",
     }.get(str(weights.get("route")), "weights as found")
-    return f"model {model.name}: {where} ({model.kind}); weights: {route}"
+    note = f" ({weights['note']})" if weights.get("note") else ""  # e.g. why the conversion PR was not used
+    return f"model {model.name}: {where} ({model.kind}); weights: {route}{note}"
 
 
 def model_files(path: Path) -> list[Path]:
@@ -391,7 +400,7 @@ def pull_model(name: str, revision: str | None = None) -> Path:
     if not _HUB_ID.match(hub_id):
         raise ModelError(f"malformed model id {name!r}: expected an alias or 'org/name'")
     if hub_offline():
-        raise ModelNotFoundError(f"cannot pull {hub_id}: HF_HUB_OFFLINE is set")
+        raise ModelNotFoundError(f"cannot pull {hub_id}: {offline_reason()}")
     target = hub_target(hub_id)
     if revision is not None and (target / "config.json").is_file():
         shutil.rmtree(target)  # an explicit revision replaces what is there

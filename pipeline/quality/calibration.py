@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import CalibrationError
 from pipeline.signature import EngineSection
 
 CALIBRATION_METHOD = (
@@ -134,34 +135,84 @@ def calibration_key(fingerprint: str, engine: EngineSection) -> str:
     return f"{fingerprint}|" + "|".join(f"{k}={identity[k]}" for k in sorted(identity))
 
 
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "fingerprint": str,
+    "threshold": (int, float),
+    "percentile": (int, float),
+    "segments": int,
+}
+
+
+def _calibration(key: str, record: Any) -> Calibration:
+    """One stored record as a ``Calibration``; ``ValueError`` names what is wrong with it."""
+    if not isinstance(record, dict):
+        raise ValueError(f"entry {key!r} is not an object")
+    for name, kind in _REQUIRED.items():
+        if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
+            raise ValueError(f"entry {key!r} has no valid {name!r}")
+    if not math.isfinite(record["threshold"]):
+        raise ValueError(f"entry {key!r} has a threshold that is not a number")
+    known = set(Calibration.__dataclass_fields__)
+    return Calibration(**{"corpus": "", "corpus_digest": "", **{f: v for f, v in record.items() if f in known}})
+
+
 @dataclass
 class CalibrationStore:
-    """Calibrations in one JSON file, keyed by model fingerprint."""
+    """Calibrations in one JSON file, keyed by model fingerprint and engine.
+
+    A store that cannot be read is an error, never an empty store: ignoring it would silently turn
+    ``low_confidence`` off, and the next calibration would overwrite every other model's entry.
+    Writes are atomic (a temporary file renamed over the store) and serialised by a lock file.
+    """
 
     path: Path
 
+    def _corrupt(self, detail: str) -> CalibrationError:
+        return CalibrationError(
+            f"calibration store {self.path} is corrupt ({detail})",
+            hint="repair or remove it and calibrate again; nl2en will not overwrite it",
+        )
+
     def load(self) -> dict[str, Calibration]:
+        """Every stored calibration; ``{}`` when there is no store yet. Raises ``CalibrationError`` otherwise."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError):
-            return {}  # an unreadable store only means calibrating again
-        known = set(Calibration.__dataclass_fields__)
-        return {k: Calibration(**{f: v for f, v in d.items() if f in known}) for k, d in data.items()}
+        except (OSError, UnicodeDecodeError) as error:
+            raise CalibrationError(f"cannot read calibration store {self.path}: {error}") from None
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise self._corrupt(f"not JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise self._corrupt("not an object of calibrations")
+        try:
+            return {key: _calibration(key, record) for key, record in data.items()}
+        except ValueError as error:
+            raise self._corrupt(str(error)) from None
 
     def get(self, fingerprint: str) -> Calibration | None:
         return self.load().get(fingerprint)
 
-    def threshold(self, fingerprint: str) -> float | None:
-        calibration = self.get(fingerprint)
-        return calibration.threshold if calibration else None
-
     def put(self, calibration: Calibration) -> None:
-        data = {k: c.to_dict() for k, c in self.load().items()}
-        data[calibration.fingerprint] = calibration.to_dict()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".calibration-", suffix=".json")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-        os.replace(tmp, self.path)
+        """Add or replace one calibration, keeping the others; a corrupt store is refused, not overwritten."""
+        from filelock import FileLock
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.path) + ".lock", timeout=60):
+                data = {k: c.to_dict() for k, c in self.load().items()}
+                data[calibration.fingerprint] = calibration.to_dict()
+                handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".calibration-", suffix=".json")
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as out:
+                        json.dump(data, out, indent=2, sort_keys=True)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(tmp, self.path)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+        except OSError as error:  # the lock's timeout is an OSError too
+            raise CalibrationError(f"cannot write calibration store {self.path}: {error}") from None

@@ -31,11 +31,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import BatchStoppedError, DocumentError, ModelError, Nl2enError
+from pipeline.errors import BatchStoppedError, ClusterLostError, DocumentError, ModelError, Nl2enError
 from pipeline.runs.cache import CachedTranslator
 from pipeline.runs.document import (
     TranslatedDocument,
@@ -44,6 +44,7 @@ from pipeline.runs.document import (
     translate_segments,
     write_translation,
 )
+from pipeline.runs.manifest import WindowSection
 from pipeline.runs.outputs import document_names, run_directory
 from pipeline.translation.translator import Translation
 
@@ -91,8 +92,8 @@ def document_error(exc: Exception) -> Nl2enError:
 
 
 def is_fatal(error: Nl2enError) -> bool:
-    """A failure every later document would hit too: the model cannot be loaded or run at all."""
-    return isinstance(error, ModelError)
+    """A failure every later document would hit too: the model cannot be loaded or run, the cluster is gone."""
+    return isinstance(error, ModelError | ClusterLostError)
 
 
 @dataclass
@@ -163,19 +164,38 @@ WindowHook = Callable[[list[TranslatedDocument]], None]
 DocumentFinish = Callable[[TranslatedDocument], tuple[dict[str, Any], dict[str, str]]]
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How input files are read (``--encoding``, ``--max-chars``): None means UTF-8/BOM and the default limit."""
+
+    encoding: str | None = None
+    max_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Where a batch writes and who hears about it: built once by the caller, passed down whole.
+
+    ``out``/``run_name``: each document goes to ``OUT/<doc>/<run_name>/``; ``cache_path`` is
+    recorded in each manifest; ``on_document`` hears each outcome in input order. ``on_window``
+    sees a window's translated documents before any is published (the summary stage summarises
+    them together there); ``finish`` gives each document's extra manifest entries and files.
+    """
+
+    out: Path
+    run_name: str
+    cache_path: str | None = None
+    window: Window = field(default_factory=Window)
+    on_document: DocumentCallback | None = None
+    on_window: WindowHook | None = None
+    finish: DocumentFinish | None = None
+
+
 def translate_paths(
     paths: Sequence[Path],
     translator: CachedTranslator,
-    *,
-    out: Path,
-    run_name: str,
-    encoding: str | None = None,
-    max_chars: int | None = None,
-    cache_path: str | None = None,
-    on_document: DocumentCallback | None = None,
-    window: Window | None = None,
-    on_window: WindowHook | None = None,
-    finish: DocumentFinish | None = None,
+    plan: BatchPlan,
+    reading: ReadOptions | None = None,
 ) -> BatchReport:
     """Translate every input into ``OUT/<doc>/<run>/``, window by window (see the module docstring).
 
@@ -185,43 +205,23 @@ def translate_paths(
     """
     from pipeline.runs.corpus import is_jsonl, iter_corpus
 
+    reading = reading or ReadOptions()
     plain = not any(is_jsonl(p) for p in paths)
-    return translate_corpus(
-        iter_corpus(paths, encoding=encoding, max_chars=max_chars, directories=False),
-        translator,
-        out=out,
-        run_name=run_name,
-        cache_path=cache_path,
-        on_document=on_document,
-        window=window,
-        on_window=on_window,
-        finish=finish,
-        total=len(paths) if plain else None,
-    )
+    items = iter_corpus(paths, encoding=reading.encoding, max_chars=reading.max_chars, directories=False)
+    return translate_corpus(items, translator, plan, len(paths) if plain else None)
 
 
 def translate_corpus(
-    items: Iterable[CorpusItem],
-    translator: CachedTranslator,
-    *,
-    out: Path,
-    run_name: str,
-    cache_path: str | None = None,
-    on_document: DocumentCallback | None = None,
-    window: Window | None = None,
-    on_window: WindowHook | None = None,
-    finish: DocumentFinish | None = None,
-    total: int | None = None,
+    items: Iterable[CorpusItem], translator: CachedTranslator, plan: BatchPlan, total: int | None = None
 ) -> BatchReport:
     """Translate a stream of corpus documents (``total`` of them, if known), window by window.
 
-    ``on_window`` sees a window's translated documents before any is published (the
-    summary stage summarises them together there); ``finish`` gives each document's extra
-    manifest entries and files. The translator's manifest is taken after the first
-    window's translation, so an executor started on demand describes itself.
+    The translator's manifest is taken after the first window's translation, so an executor
+    started on demand describes itself.
     """
-    window = window or Window()
-    tally = _Tally(total, on_document=on_document)
+    out, run_name, cache_path, window = plan.out, plan.run_name, plan.cache_path, plan.window
+    on_window, finish = plan.on_window, plan.finish
+    tally = _Tally(total, on_document=plan.on_document)
     info: dict[str, Any] = {}
 
     def prepare(position: int, item: CorpusItem) -> _Entry:
@@ -241,9 +241,9 @@ def translate_corpus(
         extra_manifest, extra_files = finish(result) if finish else ({}, {})
         result.timings["total_s"] = round(time.perf_counter() - entry.started, 4)
         run_dir = run_directory(out, entry.name, run_name)
-        manifest = document_manifest(result, info, cache_path)
-        manifest["window"] = {"documents": documents, "segments_max": window.segments}
-        manifest.update(extra_manifest)
+        # finish's entries are RunManifest sections too (the summary stage's ``summarizer``)
+        entries: dict[str, Any] = {"window": WindowSection(documents, window.segments), **extra_manifest}
+        manifest = replace(document_manifest(result, info, cache_path), **entries)
         write_translation(result, run_dir, manifest, extra_files)
         tally.written(entry.path, run_dir, result.hits, result.misses)
 
@@ -259,7 +259,9 @@ def translate_corpus(
         started = time.perf_counter()
         together: list[Translation] | None
         try:
-            together = translate_segments(translator, sources, window.segments)
+            # each document is its own group: the retry budget is spent per document
+            groups = [e.position for e in ready for _ in e.sources]
+            together = translate_segments(translator, sources, window.segments, groups)
         except Exception:
             together = None  # translated one by one below, so only the failing document reports it
         translate_s = time.perf_counter() - started

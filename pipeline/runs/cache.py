@@ -8,7 +8,7 @@ glossary entries the segment uses). Translators and summarisers know nothing of 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -80,7 +80,8 @@ class CachedTranslator:
                 (self.key(s), self.signature.stage, self.fingerprint, s, t.target, t.meta()) for s, t in done
             )
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+        """Hits from the memory; the distinct misses from the inner translator, each in its first source's group."""
         keys = [self.key(s) for s in sources]
         found = self.memory.get_many(keys) if self.memory else {}
         served: dict[int, Translation] = {}
@@ -94,10 +95,16 @@ class CachedTranslator:
         missing = list(dict.fromkeys(k for i, k in enumerate(keys) if i not in served))
         fresh: dict[str, Translation] = {}
         first_source: dict[str, str] = {}
-        for key, source in zip(keys, sources, strict=True):
+        first_group: dict[str, Hashable] = {}
+        for key, source, group in zip(keys, sources, groups if groups is not None else sources, strict=True):
             first_source.setdefault(key, source)
+            first_group.setdefault(key, group)
         if missing:
-            computed = self.inner.translate_batch([first_source[k] for k in missing])
+            todo = [first_source[k] for k in missing]
+            if groups is None:
+                computed = self.inner.translate_batch(todo)
+            else:
+                computed = self.inner.translate_batch(todo, [first_group[k] for k in missing])
             fresh = dict(zip(missing, computed, strict=True))
             self.store((first_source[k], t) for k, t in fresh.items())
         results = []

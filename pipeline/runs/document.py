@@ -9,21 +9,30 @@ number can be reproduced and ``compare`` needs nothing else).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.quality.ladder import document_quality
+from pipeline.runs.manifest import (
+    CacheSection,
+    InputSection,
+    QualityCounts,
+    RunManifest,
+    SegmentCounts,
+    TranslatorSection,
+    created_now,
+)
 from pipeline.runs.outputs import (
     ALIGNED_FILE,
     MANIFEST_FILE,
     TRANSLATION_FILE,
     dumps_jsonl,
-    dumps_manifest,
     library_versions,
     publish_directory,
 )
+from pipeline.signature import RunSignature
 from pipeline.text.reader import Article
 from pipeline.text.segment import Document, segment_document
 from pipeline.translation.translator import Translation
@@ -34,7 +43,9 @@ SEGMENT_CHUNK = 256
 class SegmentTranslator(Protocol):
     """What translating a document needs: sources in, translations out (``cached`` says which were hits)."""
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]: ...
+    def translate_batch(
+        self, sources: Sequence[str], groups: Sequence[Hashable] | None = None
+    ) -> list[Translation]: ...
 
 
 @dataclass
@@ -94,15 +105,24 @@ def segment_article(article: Article) -> TranslatedDocument:
     return TranslatedDocument(article, document, {}, 0, 0, {"segment_s": round(time.perf_counter() - started, 4)})
 
 
-def translate_segments(translator: SegmentTranslator, sources: Sequence[str], chunk_size: int) -> list[Translation]:
+def translate_segments(
+    translator: SegmentTranslator,
+    sources: Sequence[str],
+    chunk_size: int,
+    groups: Sequence[Hashable] | None = None,
+) -> list[Translation]:
     """``sources`` through the translator in chunks: each chunk's results reach the cache before the next starts.
 
     Chunks bound the translation working set on long inputs and let a killed run resume
-    from the cache.
+    from the cache. ``groups`` (each source's document) goes along, chunk by chunk.
     """
     results: list[Translation] = []
     for i in range(0, len(sources), max(1, chunk_size)):
-        results.extend(translator.translate_batch(sources[i : i + chunk_size]))
+        chunk = sources[i : i + chunk_size]
+        if groups is None:
+            results.extend(translator.translate_batch(chunk))
+        else:
+            results.extend(translator.translate_batch(chunk, groups[i : i + chunk_size]))
     return results
 
 
@@ -122,51 +142,42 @@ def translate_document(
     return result
 
 
-def input_manifest(article: Article) -> dict[str, Any]:
-    """The input as given and as an absolute path, so references are found from anywhere."""
-    resolved = None if article.path == "-" else str(Path(article.path).resolve())
-    return {
-        "path": article.path,
-        "resolved": resolved,
-        "name": article.name,
-        "sha256": article.sha256,
-        "encoding": article.encoding,
-        "chars": len(article.text),
-    }
-
-
 def document_manifest(
-    result: TranslatedDocument, translator_info: dict[str, Any], cache_path: str | None
-) -> dict[str, Any]:
-    flagged = sum(1 for t in result.translations.values() if t.flags)
-    return {
-        "input": input_manifest(result.article),
-        "translator": translator_info,
-        "segments": {
-            "total": len(result.document.segments),
-            "translated": len(result.translations),
-            "flagged": flagged,
-            "target_tokens": sum(t.tokens for t in result.translations.values()),
-            # tokens this run generated (cache misses): what tokens/s is measured on
-            "generated_tokens": sum(t.tokens for t in result.translations.values() if not t.cached),
-        },
-        "quality": document_quality(result.translations.values()),
-        "cache": {"path": cache_path, "hits": result.hits, "misses": result.misses},
-        "timings": result.timings,
-        "versions": library_versions(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    result: TranslatedDocument, translator: RunSignature | Mapping[str, Any], cache_path: str | None
+) -> RunManifest:
+    """The manifest of a translated document; ``translator`` is its signature or its cache wrapper's ``manifest()``.
+
+    A batch adds the ``window`` it was translated in, and ``nl2en run`` the ``summarizer``
+    (``dataclasses.replace``).
+    """
+    translations = result.translations.values()
+    return RunManifest(
+        input=InputSection.of(result.article),
+        translator=TranslatorSection.of(translator),
+        segments=SegmentCounts(
+            total=len(result.document.segments),
+            translated=len(result.translations),
+            flagged=sum(1 for t in translations if t.flags),
+            target_tokens=sum(t.tokens for t in translations),
+            generated_tokens=sum(t.tokens for t in translations if not t.cached),
+        ),
+        quality=QualityCounts.from_json(document_quality(translations)),
+        cache=CacheSection(cache_path, result.hits, result.misses),
+        timings=dict(result.timings),
+        versions=library_versions(),
+        created=created_now(),
+    )
 
 
 def write_translation(
-    result: TranslatedDocument, run_dir: Path, manifest: dict[str, Any], extra: Mapping[str, str] | None = None
+    result: TranslatedDocument, run_dir: Path, manifest: RunManifest, extra: Mapping[str, str] | None = None
 ) -> None:
     """Publish the three outputs (and ``extra`` files) as ``run_dir``'s whole content, at once."""
     files: dict[str, str | bytes] = {
         TRANSLATION_FILE: result.text,
         # encoded record by record: a long document never holds the lines, the text and the bytes at once
         ALIGNED_FILE: b"".join(dumps_jsonl((record,)).encode("utf-8") for record in result.records()),
-        MANIFEST_FILE: dumps_manifest(manifest),
+        MANIFEST_FILE: manifest.dumps(),
         **(extra or {}),
     }
     publish_directory(run_dir, files)

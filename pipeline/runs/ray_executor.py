@@ -1,20 +1,19 @@
-"""Translating and summarising on a Ray cluster with Ray Data, identical to local runs.
+"""Translating and summarising on a Ray cluster, identical to local runs.
 
 The driver keeps everything that decides *what* to compute: reading, segmenting, the
-translation memory, publishing. Only the de-duplicated cache misses travel, through
-``ray.data.from_items(...).map_batches(<actor class>, compute=ActorPoolStrategy(size=N))``.
-Each actor resolves the model the same way the CLI does, checks that its fingerprint
-is the driver's (a mismatch fails the run, outputs are never mixed), loads the engine
-once and serves batches; results come back in input order.
+translation memory, publishing. Only the de-duplicated cache misses travel, in batches, to
+long-lived Ray actors (``pipeline.runs.ray_pool``, ``pipeline.runs.ray_actors``): each
+resolves the model the way the CLI does, checks that its fingerprint is the driver's (a
+mismatch fails the run, outputs are never mixed) and loads it once for the whole run;
+results come back as batches finish and are handed to the memory as they arrive.
 
 Ray is imported only here and only when a run asks for it: the local executor, and
 ``import pipeline.runs.ray_executor`` itself, never import ray.
 
-Fault tolerance is Ray Data's: its actor pools default to ``max_restarts=-1`` and
-``max_task_retries=-1``, so a killed actor is started again and the batch it held is
-sent again (Ray 2.60 deprecates passing these as extra ``map_batches`` arguments, so the
-defaults are relied on, not repeated). Decoding is deterministic, so a re-sent batch
-gives the same outputs.
+Faults are bounded (see ``pipeline.runs.ray_pool``): a worker that dies is replaced and its
+batch sent again, a segment that kills workers every time is left out and its document fails
+on one line while the rest of the window is written, and once the cluster is gone every later
+call fails at once with ``ClusterLostError``, which stops the batch.
 """
 
 from __future__ import annotations
@@ -22,46 +21,50 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
 from pipeline.engines.factory import EngineOptions
-from pipeline.errors import ExecutorError, ModelError, Nl2enError
+from pipeline.errors import ExecutorError
+from pipeline.runs import ray_pool
+from pipeline.runs.ray_actors import FAULT_ENV, FINGERPRINT_MISMATCH, POISON_ENV, StageSpec, build_engine
+from pipeline.runs.ray_pool import ReplicaPool, first_line, run_error
 from pipeline.signature import ExecutorSection
 from pipeline.summaries.base import Summarizer
 from pipeline.translation.translator import Translation, Translator, glossary_key
 
+__all__ = ["FAULT_ENV", "FINGERPRINT_MISMATCH", "POISON_ENV", "build_engine", "run_error"]
+
 INSTALL_HINT = "pip install 'nl2en[ray]'"
 ADDRESS_TIMEOUT_S = 10.0
-BATCH_ROWS = 64  # sentences (or texts) per actor call: one Ray Data block each
+BATCH_ROWS = 64  # sentences (or texts) per actor call
 SINK_ROWS = 512  # translations handed to the sink (the memory) at a time
-FINGERPRINT_MISMATCH = "model fingerprint mismatch"
 AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
-FAULT_ENV = "NL2EN_RAY_FAULT"  # test hook: "<marker file>:<batch number>", see _maybe_fail
-
-
-def build_engine(model: Any, digest: str, options: EngineOptions, threads: int | None) -> Any:
-    """The engine the local executor would build, with ``threads`` CPU threads (``None``: the engine's default)."""
-    from pipeline.engines.factory import make_engine
-
-    return make_engine(model, digest, replace(options, threads=threads))
+VERBOSE_ENV = "NL2EN_RAY_VERBOSE"  # set: Ray's own notices reach the terminal (see quiet_ray)
 
 
 def import_ray() -> Any:
     """The ray module, or a one-line error saying how to install it."""
     try:
         import ray
-        import ray.data  # the Data library (the ``data`` extra) is what the executor needs
     except ImportError as exc:
         raise ExecutorError("--executor ray needs Ray, which is not installed", hint=INSTALL_HINT) from exc
     return ray
+
+
+def machine_cpus() -> int:
+    """The CPUs this process may use (its affinity, where the OS says): what a Ray started here gets."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def check_address(address: str, timeout: float = ADDRESS_TIMEOUT_S) -> None:
@@ -90,6 +93,34 @@ def local_runtime_env() -> dict[str, Any]:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
 
 
+def quiet_ray() -> None:
+    """Keep Ray's own notices off the terminal unless ``NL2EN_RAY_VERBOSE`` is set.
+
+    A local Ray's token-auth note, Ray's ``(raylet) A worker died ...`` paragraph on stdout for
+    every dead worker (the pool replaces it and reports what matters on one line), and the
+    "Unhandled error" of a batch abandoned with its worker. The workers' own logs never reach
+    the driver (``log_to_driver=False``); they stay in Ray's session logs.
+    """
+    if os.environ.get(VERBOSE_ENV):
+        return
+    logging.getLogger(AUTH_LOGGER).setLevel(logging.ERROR)
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+    try:
+        from ray._private import worker  # Ray prints the raylet's error notices through this function
+    except ImportError:
+        return
+    printer = getattr(worker, "print_to_stdstream", None)
+    if printer is None or getattr(printer, "nl2en_quiet", False):
+        return
+
+    def without_raylet_notices(data: dict[str, Any], ignore_prefix: bool) -> None:
+        if data.get("pid") != "raylet":
+            printer(data, ignore_prefix)
+
+    without_raylet_notices.nl2en_quiet = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = without_raylet_notices
+
+
 @dataclass
 class RayConnection:
     """A connection to Ray: an existing one, a cluster at an address, or a local Ray started here."""
@@ -101,36 +132,29 @@ class RayConnection:
 
     def open(self) -> Any:
         ray = import_ray()
-        # a local Ray's default token auth, and Ray Data's progress notes, are not the user's business
-        for name in (AUTH_LOGGER, "ray.data"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        quiet_ray()
         address = self.address or os.environ.get("RAY_ADDRESS") or None
         if address:
             check_address(address)
         if ray.is_initialized():  # a Ray this process already joined (a test, a notebook) is reused
             return ray
         started = time.perf_counter()
+        quiet = {"include_dashboard": False, "logging_level": "WARNING", "log_to_driver": False}
         if address:
             try:
-                ray.init(address=address, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+                ray.init(address=address, **quiet)
             except Exception as exc:
                 raise ExecutorError(
-                    f"cannot join the Ray cluster at {address}: {_first_line(exc)}",
+                    f"cannot join the Ray cluster at {address}: {first_line(exc)}",
                     hint="check that it runs the same Ray and Python versions as this machine",
                 ) from exc
         else:
             try:
-                ray.init(
-                    num_cpus=self.num_cpus,
-                    include_dashboard=False,
-                    logging_level="WARNING",
-                    log_to_driver=False,
-                    runtime_env=local_runtime_env(),
-                    _node_ip_address="127.0.0.1",
-                )
+                here = {"num_cpus": self.num_cpus, "runtime_env": local_runtime_env(), "_node_ip_address": "127.0.0.1"}
+                ray.init(**here, **quiet)
             except Exception as exc:
                 raise ExecutorError(
-                    f"cannot start Ray on this machine: {_first_line(exc)}",
+                    f"cannot start Ray on this machine: {first_line(exc)}",
                     hint="see `ray start --head` for the same error in full, or pass --ray-address",
                 ) from exc
             self.owned = True
@@ -142,130 +166,14 @@ class RayConnection:
         if self.owned:
             import ray
 
+            ray_pool.forget_all()  # their actors go with this Ray
             ray.shutdown()
             self.owned = False
 
 
-def _maybe_fail(batch_number: int) -> None:
-    """Test hook: kill this actor's process on batch N, once per marker file."""
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    marker, _, number = spec.rpartition(":")
-    if int(number) == batch_number and not os.path.exists(marker):
-        Path(marker).write_text(str(os.getpid()))
-        os._exit(1)
-
-
-def bound_actor(actor_class: type, args: tuple[Any, ...]) -> type:
-    """``actor_class`` with its constructor arguments built in (Ray ships the class by value)."""
-
-    class Bound(actor_class):
-        def __init__(self) -> None:
-            super().__init__(*args)
-
-    Bound.__name__ = Bound.__qualname__ = actor_class.__name__
-    return Bound
-
-
-class _ModelActor:
-    """What both actors share: resolve the model as the CLI does, check it is the driver's, build the engine."""
-
-    def __init__(
-        self,
-        model_spec: str,
-        options: EngineOptions,
-        expected_fingerprint: str,
-        threads: int | None,
-        allow_pickle: bool,
-    ) -> None:
-        from pipeline.models.registry import fingerprint, resolve_model
-
-        model = resolve_model(model_spec, allow_pickle=allow_pickle)
-        found = fingerprint(model)
-        if found != expected_fingerprint:
-            host = socket.gethostname()
-            raise ModelError(
-                f"{FINGERPRINT_MISMATCH}: the worker on {host} has {found} for {model_spec!r} "
-                f"({model.path}), the driver has {expected_fingerprint}",
-                hint="give every node the same model files (or the same pinned hub revision)",
-            )
-        self.model = model
-        self.fingerprint = found
-        self.engine = build_engine(model, found, options, threads)
-        self.batches = 0
-
-
-class TranslationActor(_ModelActor):
-    """One model replica: translates batches of sentences exactly as the local translator does."""
-
-    def __init__(
-        self,
-        model_spec: str,
-        options: EngineOptions,
-        settings: dict[str, Any],
-        expected_fingerprint: str,
-        threads: int | None,
-        allow_pickle: bool = False,
-        glossary: Any = None,
-        policy: Any = None,
-    ) -> None:
-        super().__init__(model_spec, options, expected_fingerprint, threads, allow_pickle)
-        from pipeline.quality.ladder import GuardPolicy
-        from pipeline.translation.translator import Seq2SeqTranslator
-
-        # the driver's glossary and guard policy: the replica checks and retries exactly as a local run does
-        self.translator = Seq2SeqTranslator(self.engine, settings, glossary, policy or GuardPolicy())
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        self.batches += 1
-        _maybe_fail(self.batches)
-        started = time.perf_counter()
-        results = self.translator.translate_batch([str(s) for s in batch["source"]])
-        busy = time.perf_counter() - started
-        return {
-            "busy_s": [busy] + [0.0] * (len(results) - 1),
-            "index": [int(i) for i in batch["index"]],
-            "target": [r.target for r in results],
-            "meta": [json.dumps(r.meta()) for r in results],  # flags, evidence, score, terms, attempts
-            "fingerprint": [self.fingerprint] * len(results),
-        }
-
-
-class SummaryActor(_ModelActor):
-    """One summariser replica: summarises whole texts exactly as the local summariser does."""
-
-    def __init__(
-        self,
-        model_spec: str,
-        options: EngineOptions,
-        settings: dict[str, Any],
-        expected_fingerprint: str,
-        threads: int | None,
-        allow_pickle: bool = False,
-    ) -> None:
-        super().__init__(model_spec, options, expected_fingerprint, threads, allow_pickle)
-        from pipeline.summaries.abstractive import Seq2SeqSummarizer
-
-        self.summarizer = Seq2SeqSummarizer(self.model, self.engine, settings)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        self.batches += 1
-        _maybe_fail(self.batches)
-        started = time.perf_counter()
-        summaries = [self.summarizer.summarize(str(t)) for t in batch["source"]]
-        busy = time.perf_counter() - started
-        return {
-            "busy_s": [busy] + [0.0] * (len(summaries) - 1),
-            "index": [int(i) for i in batch["index"]],
-            "summary": [json.dumps({"text": s.text, **s.meta()}, ensure_ascii=False) for s in summaries],
-            "fingerprint": [self.fingerprint] * len(summaries),
-        }
-
-
 @dataclass
 class RayExecutor(Translator):
-    """Translates sentences on a pool of Ray actors, each holding one model replica.
+    """Translates sentences on long-lived Ray actors, each holding one model replica for the whole run.
 
     A ``Translator`` like the local one, so ``CachedTranslator(RayExecutor(...), memory, signature)``
     sends only the de-duplicated misses to Ray, and its cache keys are the local ones.
@@ -279,7 +187,7 @@ class RayExecutor(Translator):
     address: str | None = None
     fingerprint: str | None = None  # the driver's; computed from model_spec when None
     batch_rows: int = BATCH_ROWS
-    actor_env: Mapping[str, str] | None = None  # extra environment for the actors
+    actor_env: dict[str, str] | None = None  # extra environment for the actors (test hooks)
     allow_pickle: bool = False
     glossary: Any = None  # pipeline.quality.glossary.Glossary, as the local translator has it
     policy: Any = None  # pipeline.quality.ladder.GuardPolicy (default: retry)
@@ -287,11 +195,16 @@ class RayExecutor(Translator):
     # writes them to the translation memory, so a run killed inside a window keeps what came back
     sink: Callable[[Sequence[tuple[str, Translation]]], None] | None = field(default=None, repr=False)
     sink_rows: int = SINK_ROWS
+    busy_s: float = field(default=0.0, init=False)  # actor time spent computing in the last call
+    kind: str = field(default="translate", init=False)
     _connection: RayConnection | None = field(default=None, init=False, repr=False)
     _nodes: int | None = field(default=None, init=False, repr=False)
-    busy_s: float = field(default=0.0, init=False)  # actor time spent translating in the last run
-
-    actor_class: Any = field(default=TranslationActor, init=False, repr=False)
+    _pool: ReplicaPool | None = field(default=None, init=False, repr=False)
+    _stage: str = field(default="", init=False, repr=False)
+    # what the last failed call computed before it failed: that window's documents, retried one by one
+    # right after, take their results from here instead of Ray (see _keep)
+    _salvage: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _poisoned: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # item → why it is left out
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.cpus_per_worker < 1 or self.batch_rows < 1:
@@ -310,49 +223,72 @@ class RayExecutor(Translator):
         # "auto" is decided here, once: a worker without CTranslate2 must fail, not switch engines
         self.engine_options = replace(self.engine_options, backend=resolve_backend(model, self.engine_options.backend))
         self.model = model
+        self._stage = f"{self.kind}-{uuid.uuid4().hex[:12]}"
 
     # the translator interface -------------------------------------------------------------
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
-        return self.translate(sources)
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+        return self.translate(sources, groups)
 
     def segment_key(self, source: str) -> dict[str, Any]:
         return glossary_key(self.glossary, source)
 
-    def actor_extra_args(self) -> tuple[Any, ...]:
-        """Constructor arguments of the actor beyond the shared ones: the glossary and guard policy."""
-        return (self.glossary, self.policy)
+    def stage_spec(self) -> StageSpec:
+        """What every replica needs to build this executor's stage (the glossary and guard policy included)."""
+        return StageSpec(
+            self.kind,
+            self.model_spec,
+            self.engine_options,
+            self.settings,
+            self.fingerprint or "",
+            self.cpus_per_worker,
+            self.allow_pickle,
+            self.glossary,
+            self.policy,
+        )
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> Self:
-        """Connect to ``address`` (else ``RAY_ADDRESS``, else start a local Ray); idempotent."""
-        if self._connection is None:
-            need = self.workers * self.cpus_per_worker
-            connection = RayConnection(self.address, num_cpus=max(os.cpu_count() or 1, need))
-            ray = connection.open()
-            self._connection = connection
-            cpus = int(ray.cluster_resources().get("CPU", 0))
-            if cpus < need:
-                self.close()
-                raise ExecutorError(
-                    f"{self.workers} workers × {self.cpus_per_worker} CPUs need {need} CPUs; "
-                    f"the Ray cluster has {cpus}",
-                    hint="lower --workers or --cpus-per-worker, or add nodes",
-                )
-            self._nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
-            from ray.data import DataContext
+        """Connect to ``address`` (else ``RAY_ADDRESS``, else start a local Ray) and check the CPUs; idempotent.
 
-            context = DataContext.get_current()
-            context.enable_progress_bars = False
-            context.print_on_execution_start = False
+        Starts no actor: the pool starts on the first call that needs it.
+        """
+        if self._connection is not None:
+            return self
+        need = self.workers * self.cpus_per_worker
+        placement = f"{self.workers} workers × {self.cpus_per_worker} CPUs need {need} CPUs"
+        ray = import_ray()
+        local = not (self.address or os.environ.get("RAY_ADDRESS")) and not ray.is_initialized()
+        if local and need > (cpus := machine_cpus()):  # a Ray started here gets this machine's CPUs, no more
+            raise ExecutorError(
+                f"{placement}; this machine has {cpus}",
+                hint="lower --workers or --cpus-per-worker, or pass --ray-address of a larger cluster",
+            )
+        connection = RayConnection(self.address, num_cpus=machine_cpus())
+        ray = connection.open()
+        self._connection = connection
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        held = ray_pool.held_cpus(ray_pool.pool_key(self.workers, self.cpus_per_worker, self.actor_env))
+        if need + held > cpus:
+            self.close()
+            besides = f" ({held} held by another executor of this process)" if held else ""
+            raise ExecutorError(
+                f"{placement}; the Ray cluster has {cpus}{besides}",
+                hint="lower --workers or --cpus-per-worker, or add nodes",
+            )
+        self._nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
         return self
 
     def close(self) -> None:
-        """Stop the local Ray this executor started; leave any other Ray running."""
+        """Stop this executor's replicas (the last user of the pool) and a local Ray it started."""
+        if self._pool is not None:
+            self._pool.unregister(self._stage)
+            ray_pool.release(self._pool)
+            self._pool = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> RayExecutor:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -361,6 +297,11 @@ class RayExecutor(Translator):
     @property
     def startup_s(self) -> float:
         return self._connection.startup_s if self._connection else 0.0
+
+    @property
+    def model_loads(self) -> int:
+        """Models this executor's stage has loaded so far: one per worker, plus one per replaced worker."""
+        return self._pool.loads[self._stage] if self._pool else 0
 
     def executor(self) -> ExecutorSection:
         """What the run's manifests record about the executor."""
@@ -375,95 +316,147 @@ class RayExecutor(Translator):
                 "nodes": self._nodes,
                 "address": (self._connection.address if self._connection else None) or "local",
                 "startup_s": round(self.startup_s, 3),  # joining or starting Ray (0 when this process had joined one)
+                "model_loads": self.model_loads,  # so far, when the manifest is written
+                "worker_deaths": self._pool.deaths if self._pool else 0,
             },
         )
 
     # running -----------------------------------------------------------------------------
-    def _run(self, sources: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Rows of actor output for ``sources``, in completion order (each row has its ``index``)."""
-        self.start()
-        import ray
+    def _compute(
+        self,
+        items: Sequence[str],
+        groups: Sequence[Hashable] | None,
+        convert: Callable[[str], Any],
+        arrived: Callable[[list[tuple[str, Any]]], None] | None = None,
+    ) -> list[Any]:
+        """``convert``-ed results for ``items`` in order; ``arrived`` hears each batch's as it comes back.
 
-        env = dict(self.actor_env or {})
-        self.busy_s = 0.0
-        items = [{"index": i, "source": s} for i, s in enumerate(sources)]
-        # one block per actor call, and at least one per actor so none idles on small runs
-        blocks = max(min(self.workers, len(items)), -(-len(items) // self.batch_rows))
-        dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            batch_size=-(-len(items) // blocks),
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=self.workers),
-            num_cpus=self.cpus_per_worker,
-            # the arguments travel inside the class, not the object store, so a restarted actor always has them
-            fn=bound_actor(
-                self.actor_class,
-                (
-                    self.model_spec,
-                    self.engine_options,
-                    self.settings,
-                    self.fingerprint,
-                    self.cpus_per_worker,
-                    self.allow_pickle,
-                    *self.actor_extra_args(),
-                ),
-            ),
-            runtime_env={"env_vars": env} if env else None,
-        )
+        Items left out before (poisoned) fail at once; items a failed call computed come from the
+        salvage; the rest go to the pool. If any item is left out, the others are computed all the
+        same (and handed to ``arrived``), then one ``ExecutorError`` names the first.
+        """
+        if self._pool is not None and self._pool.broken is not None:
+            raise self._pool.broken  # the cluster is gone: no Ray call for this one
+        results: list[Any] = [None] * len(items)
+        failed: dict[int, str] = {}
+        todo: list[int] = []
+        for i, item in enumerate(items):
+            if item in self._poisoned:
+                failed[i] = self._poisoned[item]
+            elif item in self._salvage:
+                results[i] = self._salvage[item]
+            else:
+                todo.append(i)
+        retrying = len(todo) < len(items)  # this call draws on a failed one: its salvage must outlive it
         try:
-            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                for fp in set(batch["fingerprint"]):
-                    if fp != self.fingerprint:  # the actors check this too; never mix outputs
-                        raise ModelError(
-                            f"{FINGERPRINT_MISMATCH}: a worker has {fp}, the driver has {self.fingerprint}"
-                        )
-                self.busy_s += float(sum(batch["busy_s"]))
-                columns = list(batch)
-                for row in zip(*(batch[c] for c in columns), strict=True):
-                    yield dict(zip(columns, row, strict=True))
-        except Nl2enError:
+            if todo:
+                self._send(items, groups, todo, results, convert, arrived, failed)
+        except BaseException:
+            self._keep(items, results, retrying)
             raise
-        except Exception as exc:
-            raise _run_error(exc) from exc
+        if failed:
+            self._keep(items, results, retrying)
+            first = min(failed)
+            preview = " ".join(items[first].split())
+            preview = preview if len(preview) <= 60 else preview[:57] + "..."
+            raise ExecutorError(
+                f"{len(failed)} of {len(items)} {'segments' if self.kind == 'translate' else 'texts'} left out: "
+                f"{preview!r}: {failed[first]}",
+                hint="everything else was translated; this input crashes the worker every time",
+            )
+        return results
 
-    def translate(self, sources: Sequence[str]) -> list[Translation]:
-        """Translate ``sources`` on the actor pool; results in input order."""
-        results: list[Translation | None] = [None] * len(sources)
+    def _send(
+        self,
+        items: Sequence[str],
+        groups: Sequence[Hashable] | None,
+        todo: list[int],
+        results: list[Any],
+        convert: Callable[[str], Any],
+        arrived: Callable[[list[tuple[str, Any]]], None] | None,
+        failed: dict[int, str],
+    ) -> None:
+        """Items ``todo`` through the pool, into ``results``; the ones it leaves out into ``failed``."""
+        pool = self._acquire()
+
+        def done(indices: Sequence[int], rows: list[str], busy_s: float) -> None:
+            self.busy_s += busy_s
+            got = [(todo[j], convert(row)) for j, row in zip(indices, rows, strict=True)]
+            for i, result in got:
+                results[i] = result
+            if arrived is not None:
+                arrived([(items[i], result) for i, result in got])
+
+        self.busy_s = 0.0
+        sent = [items[i] for i in todo]
+        sent_groups = None if groups is None else [groups[i] for i in todo]
+        units = self.units(sent_groups, len(todo))
+        for j, why in pool.map(self._stage, sent, sent_groups, units, self.batch_rows, done).items():
+            failed[todo[j]] = self._poisoned[items[todo[j]]] = why
+
+    def _keep(self, items: Sequence[str], results: list[Any], retrying: bool) -> None:
+        """Keep a failed call's results for the retries that follow it (a window's documents, one by one).
+
+        A fresh failure replaces the salvage, a retry's adds to it: it never holds much more than one
+        window, and there may be no memory to find these results in.
+        """
+        kept = {item: r for item, r in zip(items, results, strict=True) if r is not None}
+        self._salvage = {**self._salvage, **kept} if retrying else kept
+
+    def units(self, groups: Sequence[Hashable] | None, count: int) -> Sequence[Hashable]:
+        """What one batch must hold whole: a document, whose retry budget the ladder spends per call.
+
+        Without groups the whole call is one document (``pipeline.quality.ladder``), so one batch:
+        the batch loop always passes them, so its windows spread over the workers.
+        """
+        return groups if groups is not None else [0] * count
+
+    def _acquire(self) -> ReplicaPool:
+        if self._pool is None:
+            self.start()
+            self._pool = ray_pool.acquire(self.workers, self.cpus_per_worker, self.actor_env)
+            self._pool.register(self._stage, self.stage_spec())
+        return self._pool
+
+    def translate(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+        """Translate ``sources`` on the pool; results in input order, handed to the sink as they arrive."""
         if not sources:
             return []
-        arrived: list[tuple[str, Translation]] = []
-        for row in self._run(sources):
-            index = int(row["index"])
-            meta = json.loads(str(row["meta"]))
-            results[index] = replace(Translation.from_cache(str(row["target"]), meta), cached=False)
-            if self.sink is not None:
-                arrived.append((sources[index], results[index]))  # type: ignore[arg-type]
-                if len(arrived) >= self.sink_rows:
-                    self.sink(arrived)
-                    arrived = []
-        if self.sink is not None and arrived:
-            self.sink(arrived)
-        missing = [i for i, r in enumerate(results) if r is None]
-        if missing:
-            raise ExecutorError(f"the Ray run returned no result for {len(missing)} of {len(sources)} sentences")
-        return [r for r in results if r is not None]
+        pending: list[tuple[str, Translation]] = []
+
+        def arrived(pairs: list[tuple[str, Any]]) -> None:
+            pending.extend(pairs)
+            while self.sink is not None and len(pending) >= self.sink_rows:
+                self.sink(pending[: self.sink_rows])
+                del pending[: self.sink_rows]
+
+        def convert(row: str) -> Translation:
+            data = json.loads(row)
+            return replace(Translation.from_cache(data["target"], data["meta"]), cached=False)
+
+        try:
+            return self._compute(sources, groups, convert, arrived)
+        finally:
+            if self.sink is not None and pending:
+                self.sink(pending)  # what arrived before a failure is kept too
 
 
 @dataclass
 class RaySummaryExecutor(RayExecutor, Summarizer):
-    """Summarises whole texts on a pool of Ray actors, each holding one summariser replica.
+    """Summarises whole texts on the run's Ray actors, each holding one summariser replica.
 
     A ``Summarizer`` like the local one inside ``CachedSummarizer``; ``summarize_many()`` sends
-    many at once.
+    many at once. In ``run`` it shares the translator's actors (``pipeline.runs.ray_pool``).
     """
 
     batch_rows: int = 4
+    kind: str = field(default="summarize", init=False)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.actor_class = SummaryActor
+    def stage_spec(self) -> StageSpec:
+        return replace(super().stage_spec(), glossary=None, policy=None)
 
-    def actor_extra_args(self) -> tuple[Any, ...]:
-        return ()
+    def units(self, groups: Sequence[Hashable] | None, count: int) -> Sequence[Hashable]:
+        return range(count)  # texts are summarised one by one: any batching gives the same summaries
 
     def summarize(self, text: str) -> Any:
         return self.summarize_many([text])[0]
@@ -472,58 +465,21 @@ class RaySummaryExecutor(RayExecutor, Summarizer):
         """Summaries (``pipeline.summaries.base.Summary``) of ``texts``, in input order."""
         from pipeline.summaries.base import Summary
 
-        results: list[Summary | None] = [None] * len(texts)
-        if not texts:
-            return []
-        for row in self._run(texts):
-            data = json.loads(str(row["summary"]))
-            results[int(row["index"])] = Summary(
-                data["text"], data["method"], data["chunks"], tuple(data["flags"]), data["note"]
-            )
-        if any(r is None for r in results):
-            raise ExecutorError("the Ray run returned no summary for some texts")
-        return [r for r in results if r is not None]
+        def convert(row: str) -> Summary:
+            data = json.loads(row)
+            return Summary(data["text"], data["method"], data["chunks"], tuple(data["flags"]), data["note"])
+
+        return self._compute(texts, None, convert) if texts else []
 
 
-_REMOTE_ERROR = re.compile(r"(?:pipeline\.errors\.)?\b(\w+Error): (.+)")
+def time_ray(executor: RayExecutor, sources: Sequence[str], calls: int = 3) -> dict[str, float]:
+    """Ray start-up, the pool's start-up (model loads included) and translation of ``sources``, timed apart.
 
-
-def _first_line(exc: BaseException) -> str:
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)[:300]
-
-
-def _run_error(exc: BaseException) -> Nl2enError:
-    """A failed Ray run as one line: the nl2en error an actor raised (Ray passes it as text), or what Ray said."""
-    from pipeline import errors
-
-    text = "\n".join(str(e) for e in _chain(exc))
-    for match in reversed(list(_REMOTE_ERROR.finditer(text))):
-        kind = getattr(errors, match.group(1), None)
-        if isinstance(kind, type) and issubclass(kind, Nl2enError):
-            error: Nl2enError = kind(match.group(2).strip())
-            return error
-    return ExecutorError(f"the Ray run failed: {_first_line(exc)}")
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def time_ray(executor: RayExecutor, sources: Sequence[str], pool_runs: int = 3) -> dict[str, float]:
-    """Ray start-up, actor-pool start-up and translation of ``sources``, timed separately.
-
-    A first run over one sentence per worker starts Ray's worker processes (cold); the
-    median of ``pool_runs`` more such runs is what every ``translate()`` call pays to start
-    its actor pool and load the model (``pool_startup_s``). ``run_s`` is the full run, pool
-    included (``sentences_per_s_with_pool``); ``translate_s`` is ``run_s`` less the pool
-    start-up, an estimate that is only as steady as the two timings behind it.
-    ``actor_busy_s`` is the actors' own time inside their batches, per worker: the
-    steadiest measure of translation alone (``sentences_per_s_busy``).
+    A first call over one sentence per worker starts the actors and loads the model on each
+    (``pool_startup_s``, paid once per run); the median of ``calls`` more such calls is what every
+    later call (window) pays beyond its translation (``call_overhead_s``: no load, the actors
+    live on). ``run_s`` is the full run over ``sources``; ``actor_busy_s`` is the actors' own
+    time inside their batches, per worker: the steadiest measure of translation alone.
     """
     started = time.perf_counter()
     executor.start()
@@ -532,23 +488,21 @@ def time_ray(executor: RayExecutor, sources: Sequence[str], pool_runs: int = 3) 
 
     def timed(batch: Sequence[str]) -> float:
         t0 = time.perf_counter()
-        executor.translate(batch)
+        executor.translate(batch, list(range(len(batch))))  # each sentence a document: spread over the workers
         return time.perf_counter() - t0
 
-    cold_s = timed(warm)
-    pool_s = statistics.median(timed(warm) for _ in range(max(1, pool_runs)))
+    pool_s = timed(warm)
+    call_s = statistics.median(timed(warm) for _ in range(max(1, calls)))
     run_s = timed(sources)
-    translate_s = max(run_s - pool_s, 1e-3)
     busy_s = max(executor.busy_s / executor.workers, 1e-3)
     return {
         "ray_startup_s": round(ray_s, 3),
-        "first_pool_s": round(cold_s, 3),
         "pool_startup_s": round(pool_s, 3),
+        "call_overhead_s": round(call_s, 3),
+        "model_loads": executor.model_loads,
         "run_s": round(run_s, 3),
-        "translate_s": round(translate_s, 3),
         "sentences": len(sources),
-        "sentences_per_s": round(len(sources) / translate_s, 2),
-        "sentences_per_s_with_pool": round(len(sources) / run_s, 2),
+        "sentences_per_s": round(len(sources) / max(run_s, 1e-3), 2),
         "actor_busy_s": round(busy_s, 3),
         "sentences_per_s_busy": round(len(sources) / busy_s, 2),
     }

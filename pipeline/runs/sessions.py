@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from pipeline.engines.factory import EngineOptions, make_engine
 from pipeline.models.registry import ResolvedModel
-from pipeline.quality.glossary import Glossary
-from pipeline.quality.ladder import GuardMode, parse_guard_mode
+from pipeline.quality.glossary import Glossary, builtin_glossary
+from pipeline.quality.ladder import parse_guard_mode
 from pipeline.runs.batch import REMOTE_WINDOW, Window
 from pipeline.runs.cache import CachedSummarizer, CachedTranslator
+from pipeline.runs.manifest import SummarizerSection
 from pipeline.runs.memory import TranslationMemory
 from pipeline.runs.outputs import run_name, summary_file, summary_slug
 from pipeline.signature import ExecutorSection, RunSignature
@@ -42,20 +43,21 @@ class ExecutorOptions:
     cpus_per_worker: int = 1
 
     def __post_init__(self) -> None:
-        """An unknown executor fails here, when the command builds its options: the one check."""
-        if self.kind not in EXECUTORS:
-            from pipeline.errors import ExecutorError
+        """An unknown executor or an empty placement fails here, when the command builds its options.
 
+        Whether the CPUs are there is the executor's check when it starts (``RayExecutor.start``):
+        it depends on the cluster, or on this machine when nl2en starts the Ray itself.
+        """
+        from pipeline.errors import ExecutorError
+
+        if self.kind not in EXECUTORS:
             raise ExecutorError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
+        if self.workers < 1 or self.cpus_per_worker < 1:
+            raise ExecutorError("--workers and --cpus-per-worker must be at least 1")
 
     @property
     def remote(self) -> bool:
         return self.kind == "ray"
-
-    @property
-    def window(self) -> Window:
-        """The batch window for this executor: larger on a cluster, where each window starts an actor pool."""
-        return REMOTE_WINDOW if self.remote else Window()
 
     def signature(self) -> ExecutorSection:
         """Where misses will be computed, before the executor has started (it adds what it finds)."""
@@ -86,6 +88,8 @@ class CacheSpec:
         return TranslationMemory(self.path or default_cache_path()) if self.enabled else None
 
 
+DEFAULT_CACHE = CacheSpec()
+"""Read and write the cache at NL2EN_CACHE, else the user cache: what a command does without cache options."""
 NO_CACHE = CacheSpec(enabled=False)
 """Neither read nor write the cache: benchmarks, calibration, tests that must translate every time."""
 
@@ -106,11 +110,12 @@ class TranslatorSpec:
     engine: EngineOptions = field(default_factory=EngineOptions)
     executor: ExecutorOptions = field(default_factory=ExecutorOptions)
     glossary: Glossary | Literal["builtin"] | None = "builtin"
-    guards: GuardMode = "retry"
+    guards: str = "retry"  # retry | flag | off (pipeline.quality.ladder), checked on construction
     allow_pickle: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "guards", parse_guard_mode(str(self.guards)))  # a CLI enum becomes the plain mode
+        """The one check of the guard mode; a ``GuardMode`` enum from the CLI is stored as the plain mode."""
+        object.__setattr__(self, "guards", parse_guard_mode(str(self.guards)))
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ class TranslatorSession:
 
     @property
     def window(self) -> Window:
-        """The batch window its executor wants (see :attr:`ExecutorOptions.window`)."""
+        """The batch window for its executor: larger on a cluster, where each window starts an actor pool."""
         return REMOTE_WINDOW if self.signature.executor.kind != "local" else Window()
 
     def close(self) -> None:
@@ -176,11 +181,11 @@ def digest_memo(memory: TranslationMemory | None) -> Any:
     return DigestFile(default_cache_path().with_name("file-digests.json"))
 
 
-def open_translator(spec: TranslatorSpec, cache: CacheSpec = CacheSpec()) -> TranslatorSession:  # noqa: B008 - frozen
+def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> TranslatorSession:
     """Resolve the model and wrap its engine (or a Ray executor) in the cache; loads no weights yet.
 
     A Ray executor is started here, so an unreachable cluster fails before any input is read.
-    The session owns the memory ``cache`` opens and closes it.
+    The memory that ``cache`` opens belongs to the session: ``close()`` closes it.
     """
     from pipeline.models.decoding import translation_decoding
     from pipeline.models.registry import fingerprint, resolve_model
@@ -192,12 +197,7 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = CacheSpec()) -> Tra
     try:
         digest = fingerprint(model, digest_memo(memory))
         decoding = translation_decoding(model, spec.overrides)
-        glossary = spec.glossary
-        if glossary == "builtin":
-            from pipeline.quality.glossary import builtin_glossary
-
-            glossary = builtin_glossary()
-        assert not isinstance(glossary, str)
+        glossary = builtin_glossary() if isinstance(spec.glossary, str) else spec.glossary
         engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
         policy, calibration = guard_policy(spec.guards, digest, engine)
         signature = RunSignature(
@@ -294,19 +294,13 @@ class SummarizerSession:
     def run_name(self) -> str:
         return run_name(self.signature)
 
+    def section(self, summary: Any) -> SummarizerSection:
+        """The manifest's ``summarizer`` section for ``summary`` (:class:`pipeline.runs.manifest.SummarizerSection`)."""
+        return SummarizerSection.of_summary(self.summarizer.manifest(), summary, self.file, self.fallback)
+
     def manifest(self, summary: Any) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            **self.summarizer.manifest(),
-            "file": self.file,
-            "method": summary.method,
-            "chunks": summary.chunks,
-            "flags": list(summary.flags),
-            "note": summary.note,
-            "cached": summary.cached,
-        }
-        if self.fallback:
-            info["fallback"] = self.fallback
-        return info
+        """That section as it is written to ``manifest.json``."""
+        return self.section(summary).to_json()
 
 
 def open_summarizer(spec: SummarizerSpec, memory: TranslationMemory | None = None) -> SummarizerSession:

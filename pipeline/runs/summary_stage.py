@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ModelError
-from pipeline.runs.batch import BatchReport, DocumentCallback, Window, process_batch, translate_paths
-from pipeline.runs.document import TranslatedDocument, english_body, input_manifest
-from pipeline.runs.outputs import MANIFEST_FILE, dumps_manifest, library_versions, publish_directory, run_directory
+from pipeline.runs.batch import BatchPlan, BatchReport, ReadOptions, process_batch, translate_paths
+from pipeline.runs.document import TranslatedDocument, english_body
+from pipeline.runs.manifest import CacheSection, InputSection, RunManifest, created_now
+from pipeline.runs.outputs import MANIFEST_FILE, library_versions, publish_directory, run_directory
 from pipeline.runs.sessions import SummarizerSession, TranslatorSession
 from pipeline.summaries.extractive import ExtractiveSummarizer
 from pipeline.text.reader import read_article
@@ -20,17 +22,15 @@ SUMMARY_WINDOW = 64  # documents an executor summarises in one run
 
 
 def summarize_paths(
-    paths: Sequence[Path],
-    session: SummarizerSession,
-    *,
-    out: Path,
-    run_name: str,
-    encoding: str | None = None,
-    cache_path: str | None = None,
-    on_document: DocumentCallback | None = None,
+    paths: Sequence[Path], session: SummarizerSession, plan: BatchPlan, reading: ReadOptions | None = None
 ) -> BatchReport:
-    """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest."""
+    """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest.
 
+    Of ``plan`` this uses ``out``, ``run_name``, ``cache_path`` and ``on_document``; of ``reading``
+    the encoding (an English file has no length limit here).
+    """
+    out, run_name, cache_path = plan.out, plan.run_name, plan.cache_path
+    encoding = (reading or ReadOptions()).encoding
     remote = session.signature.executor.kind != "local"
     ready: dict[str, Any] = {}  # an executor's summaries of the current window, by text
     position = 0
@@ -55,18 +55,18 @@ def summarize_paths(
         article = read_article(path, encoding)
         run_dir = run_directory(out, name, run_name)
         summary = ready.get(article.text) or session.summarizer.summarize(article.text)
-        manifest = {
-            "input": input_manifest(article),
-            "summarizer": session.manifest(summary),
-            "cache": {"path": cache_path, "hits": int(summary.cached), "misses": int(not summary.cached)},
-            "timings": {"summarize_s": round(time.perf_counter() - started, 4)},
-            "versions": library_versions(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }  # fmt: skip
-        publish_directory(run_dir, {session.file: summary.text + "\n", MANIFEST_FILE: dumps_manifest(manifest)})
+        manifest = RunManifest(
+            input=InputSection.of(article),
+            summarizer=session.section(summary),
+            cache=CacheSection(cache_path, hits=int(summary.cached), misses=int(not summary.cached)),
+            timings={"summarize_s": round(time.perf_counter() - started, 4)},
+            versions=library_versions(),
+            created=created_now(),
+        )
+        publish_directory(run_dir, {session.file: summary.text + "\n", MANIFEST_FILE: manifest.dumps()})
         return run_dir, int(summary.cached), int(not summary.cached)
 
-    return process_batch(paths, process, on_document)
+    return process_batch(paths, process, plan.on_document)
 
 
 def _extractive(session: SummarizerSession) -> ExtractiveSummarizer:
@@ -98,19 +98,17 @@ def run_paths(
     paths: Sequence[Path],
     translator: TranslatorSession,
     summarizer: SummarizerSession,
+    plan: BatchPlan,
+    reading: ReadOptions | None = None,
     *,
-    out: Path,
-    run_name: str,
-    encoding: str | None = None,
-    max_chars: int | None = None,
     source_side: bool = False,
-    on_document: DocumentCallback | None = None,
-    window: Window | None = None,
 ) -> BatchReport:
     """Translate the inputs exactly as ``translate`` does, then summarise each translation.
 
     Summaries are a second stage over each window: its documents' English is summarised
     together (on an executor, in one run), then each document is published with its summary.
+    The summary stage owns the plan's ``on_window`` and ``finish``; the manifests record the
+    translator's cache.
     """
     if source_side:
         check_source_side(summarizer)
@@ -128,18 +126,7 @@ def run_paths(
         summary = None if source_side else ready.get(english_body(result))
         summary = summary or summarize_translation(result, summarizer, source_side)
         result.timings["summarize_s"] = round(time.perf_counter() - started, 4)
-        return {"summarizer": summarizer.manifest(summary)}, {summarizer.file: summary.text + "\n"}
+        return {"summarizer": summarizer.section(summary)}, {summarizer.file: summary.text + "\n"}
 
-    return translate_paths(
-        paths,
-        translator.translator,
-        out=out,
-        run_name=run_name,
-        encoding=encoding,
-        max_chars=max_chars,
-        cache_path=translator.cache_path,
-        on_document=on_document,
-        on_window=on_window,
-        finish=finish,
-        window=window,
-    )
+    staged = replace(plan, cache_path=translator.cache_path, on_window=on_window, finish=finish)
+    return translate_paths(paths, translator.translator, staged, reading)

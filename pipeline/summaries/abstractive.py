@@ -1,12 +1,12 @@
-"""Summarisers: a seq2seq model (DistilBART, BART, PEGASUS…) or a built-in extractive one.
+"""The abstractive summariser: a seq2seq model (DistilBART, BART, PEGASUS…) on an engine.
 
 Long input is never truncated: when the text exceeds the model's context it is cut at
 sentence boundaries into chunks that fit, each chunk is summarised, and the joined
 partial summaries are summarised again (map-reduce) until they fit. The plan is kept
 in :attr:`Summary.chunks` and recorded in the manifest.
 
-The extractive summariser (TextRank over TF-IDF sentence similarity) lives in
-:mod:`pipeline.summaries.extractive`; it is re-exported here.
+The extractive summariser (TextRank over TF-IDF sentence similarity) is
+:mod:`pipeline.summaries.extractive`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ from typing import Any
 
 from pipeline.engines.seq2seq import Seq2SeqEngine
 from pipeline.errors import InputTooLargeError
-from pipeline.models.decoding import summarizer_settings as summarizer_settings  # re-exported for callers
 from pipeline.models.registry import ResolvedModel
 from pipeline.summaries.base import Summarizer, Summary, clean_summary
-from pipeline.summaries.extractive import EXTRACTIVE as EXTRACTIVE  # re-exported: callers import them from here
-from pipeline.summaries.extractive import ExtractiveSummarizer as ExtractiveSummarizer
-from pipeline.summaries.extractive import select_sentences as select_sentences
-from pipeline.summaries.extractive import textrank as textrank
 from pipeline.text.segment import sentence_spans
 from pipeline.text.split import split_to_fit
 

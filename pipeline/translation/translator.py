@@ -9,13 +9,14 @@ translation memory around any ``Translator``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipeline.engines.seq2seq import Seq2SeqEngine
 from pipeline.quality.glossary import Glossary, TermRecord, force_terms
 from pipeline.quality.ladder import CandidateEngine, GuardedSegment, GuardPolicy, parse_guard_mode, translate_guarded
+from pipeline.quality.rungs import pooled_score
 from pipeline.signature import ExecutorSection
 from pipeline.text.split import split_to_fit
 
@@ -71,8 +72,12 @@ class Translator(Protocol):
     signature (``pipeline.signature``) from the components it opened.
     """
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
-        """One translation per source, in order."""
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+        """One translation per source, in order.
+
+        ``groups`` names each source's document: the retry budget is spent per document
+        (``pipeline.quality.ladder``); without it the whole call is one document.
+        """
         ...
 
     def segment_key(self, source: str) -> dict[str, Any]:
@@ -129,12 +134,8 @@ def combine_pieces(source: str, parts: Sequence[str], guarded: Sequence[GuardedS
     if len(parts) > 1:
         flags.append("split")
         evidence["split"] = {"pieces": len(parts)}
-    scores = [g.score for g in guarded]
     tokens = [g.best.tokens for g in guarded]
-    score = None
-    if scores and all(s is not None for s in scores):
-        weights = [max(1, n) for n in tokens]
-        score = sum(s * w for s, w in zip(scores, weights, strict=True) if s is not None) / sum(weights)
+    score = pooled_score([g.score for g in guarded], tokens)
     return Translation(
         target, tuple(flags), len(parts), sum(tokens), False, score, tuple(terms), tuple(attempts), evidence
     )
@@ -163,10 +164,16 @@ class Seq2SeqTranslator(Translator):
         glossary = self.glossary or Glossary()
         return split_to_fit(source, lambda t: self.engine.count_tokens([force_terms(t, glossary).text])[0] <= limit)
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
         parts = [self.split(source) or [source] for source in sources]
         flat = [p for ps in parts for p in ps]
-        guarded = iter(translate_guarded(self.engine, flat, self.settings, glossary=self.glossary, policy=self.policy))
+        # a long sentence's pieces belong to its document
+        flat_groups = None if groups is None else [g for g, ps in zip(groups, parts, strict=True) for _ in ps]
+        guarded = iter(
+            translate_guarded(
+                self.engine, flat, self.settings, glossary=self.glossary, policy=self.policy, groups=flat_groups
+            )
+        )
         return [
             combine_pieces(source, pieces, [next(guarded) for _ in pieces])
             for source, pieces in zip(sources, parts, strict=True)
@@ -200,10 +207,13 @@ def calibrate_translator(
 
     from pipeline.quality.calibration import CalibrationStore, calibrate, calibration_key, default_calibration_path
 
-    plain = replace_fields(translator, glossary=None, policy=GuardPolicy(mode="off"))
+    # ``flag`` mode scores each output (``off`` does not) and never retries; the empty checker skips the guards
+    plain = replace_fields(translator, glossary=None, policy=GuardPolicy(mode="flag", checker=lambda *_: []))
     key = calibration_key(fingerprint, translator.engine.signature())
+    store = store or CalibrationStore(default_calibration_path())
+    store.load()  # a store that cannot be read fails now, not after the whole corpus is decoded
     calibration = calibrate(
         lambda sentences: [t.score for t in plain.translate_batch(sentences)], key, corpus, q=q, limit=limit
     )
-    (store or CalibrationStore(default_calibration_path())).put(calibration)
+    store.put(calibration)
     return calibration

@@ -31,6 +31,40 @@ def test_cli_help_lists_commands_without_importing_torch(cli: Any) -> None:
     assert "transformers" not in imported and " torch" not in imported and "| torch" not in imported
 
 
+def test_cli_help_groups_options_into_panels(cli: Any) -> None:
+    for command, panels in {
+        "translate": ("Model", "Input/Output", "Decoding", "Engine", "Quality", "Executor"),
+        "run": ("Model", "Decoding", "Extractive summaries", "Engine", "Quality", "Executor"),
+    }.items():
+        result = cli(command, "--help", env={"COLUMNS": "200"})
+        assert result.returncode == 0, result.stderr.decode()
+        text = result.stdout.decode()
+        assert all(f"─ {panel} ─" in text for panel in panels), (command, text)
+        assert "--max-new-tokens" in text and "--cpus-per-worker" in text and "--guards" in text
+
+
+def test_cli_builders_give_the_specs_the_library_opens(tmp_path: Path) -> None:
+    """``translate``, ``run`` and ``models calibrate`` share one translator builder; its defaults are the library's."""
+    from pipeline.cli.common import GuardMode, cache_spec, executor_options, summarizer_spec, translator_spec
+    from pipeline.errors import ExecutorError
+    from pipeline.quality.glossary import Glossary, builtin_glossary
+    from pipeline.runs.sessions import CacheSpec, SummarizerSpec, TranslatorSpec
+
+    spec = translator_spec("m", guards=GuardMode.flag, beams=3, no_glossary=True)
+    assert spec.guards == "flag" and type(spec.guards) is str, "the --guards enum is stored as the plain mode"
+    assert spec.overrides == {"num_beams": 3, "max_new_tokens": None}
+    assert isinstance(spec.glossary, Glossary) and spec.glossary.entries == ()
+    plain, library = translator_spec("m"), TranslatorSpec("m")
+    assert (plain.engine, plain.executor, plain.guards) == (library.engine, library.executor, library.guards)
+    assert isinstance(plain.glossary, Glossary) and plain.glossary == builtin_glossary()
+    assert summarizer_spec(None).explicit is False and summarizer_spec("extractive", sentences=2) == SummarizerSpec(
+        "extractive", overrides={"num_beams": None, "min_length": None, "max_length": None}, sentences=2
+    )
+    assert cache_spec(tmp_path, no_cache=True) == CacheSpec(tmp_path, enabled=False)
+    with pytest.raises(ExecutorError):
+        executor_options("spark")
+
+
 def test_cli_missing_model_fails_fast_on_one_line(cli: Any) -> None:
     started = time.monotonic()
     result = cli("translate", str(SEED), "--model", "opus-mt-nl-en")

@@ -267,10 +267,11 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
 
 def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) -> None:
     from pipeline.evaluation.compare.model import RunView, run_row
+    from pipeline.runs.manifest import RunManifest
 
     def row(segments: dict[str, int], hits: int) -> Any:
         info = {"segments": segments, "timings": {"translate_s": 2.0}, "cache": {"hits": hits, "misses": 5}}
-        return run_row(RunView(tmp_path, info, [], None, None))["tokens_per_s"]
+        return run_row(RunView(tmp_path, RunManifest.from_json(info), [], None, None))["tokens_per_s"]
 
     assert row({"target_tokens": 100, "generated_tokens": 40}, hits=5) == 20.0, "60 cached tokens cost no time"
     assert row({"target_tokens": 100, "generated_tokens": 0}, hits=10) is None
@@ -279,15 +280,16 @@ def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) 
 
 
 def test_compare_shows_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
-    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.batch import BatchPlan
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
     from pipeline.runs.summary_stage import summarize_paths
     from tests.evaluation.test_score import write_english_article
 
     article = write_english_article(tmp_path, english_sentences)
     out = tmp_path / "out"
     for sentences in (2, 3):
-        session = open_summarizer("extractive", memory=None, sentences=sentences)
-        report = summarize_paths([article], session, out=out, run_name=session.run_name)
+        session = open_summarizer(SummarizerSpec("extractive", sentences=sentences))
+        report = summarize_paths([article], session, BatchPlan(out, session.run_name))
         assert not report.failed, report.failed
     [comparison] = compare_runs(out, resamples=RESAMPLES)
     assert [row["run"] for row in comparison.rows] == ["extractive-sentences2", "extractive-sentences3"]

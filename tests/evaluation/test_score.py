@@ -53,19 +53,19 @@ def build_seed_runs(model: Path, out: Path) -> dict[str, Path]:
     loads no model.
     """
     from pipeline.quality.glossary import builtin_glossary
-    from pipeline.runs.batch import translate_paths
-    from pipeline.runs.sessions import open_summarizer, open_translator
+    from pipeline.runs.batch import BatchPlan, translate_paths
+    from pipeline.runs.sessions import SummarizerSpec, TranslatorSpec, open_summarizer, open_translator
     from pipeline.runs.summary_stage import run_paths
 
     runs = {}
     for name, overrides in RUN_SETTINGS.items():
-        session = open_translator(str(model), overrides=overrides, glossary=builtin_glossary())
+        session = open_translator(TranslatorSpec(str(model), overrides, glossary=builtin_glossary()))
         try:
             if name == "default":
-                summarizer = open_summarizer("extractive", memory=session.memory, sentences=3)
-                report = run_paths([SEED], session, summarizer, out=out, run_name=name)
+                summarizer = open_summarizer(SummarizerSpec("extractive", sentences=3), session.memory)
+                report = run_paths([SEED], session, summarizer, BatchPlan(out, name))
             else:
-                report = translate_paths([SEED], session.translator, out=out, run_name=name)
+                report = translate_paths([SEED], session.translator, BatchPlan(out, name))
         finally:
             session.close()
         assert not report.failed, report.failed
@@ -339,12 +339,13 @@ def write_english_article(root: Path, sentences: list[str]) -> Path:
 
 
 def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str]) -> None:
-    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.batch import BatchPlan
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
     from pipeline.runs.summary_stage import summarize_paths
 
     article = write_english_article(tmp_path, english_sentences)
-    session = open_summarizer("extractive", memory=None, sentences=3)
-    report = summarize_paths([article], session, out=tmp_path / "out", run_name="s")
+    session = open_summarizer(SummarizerSpec("extractive", sentences=3))
+    report = summarize_paths([article], session, BatchPlan(tmp_path / "out", "s"))
     [run_dir] = report.written
     assert find_run_dirs(tmp_path / "out") == [run_dir]
     scores = score_run(run_dir)
@@ -355,7 +356,7 @@ def test_score_scores_summarize_runs(tmp_path: Path, english_sentences: list[str
 
 
 def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.runs.batch import translate_paths
+    from pipeline.runs.batch import BatchPlan, translate_paths
     from tests.runs.test_batch import ScriptedTranslator
 
     inputs, elsewhere = tmp_path / "inputs", tmp_path / "elsewhere"
@@ -365,8 +366,7 @@ def test_score_finds_references_from_any_directory(tmp_path: Path, monkeypatch: 
     shutil.copy(SEED_REFS, inputs / "doc.refs.toml")
     monkeypatch.chdir(inputs)
     translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
-    report = translate_paths([Path("doc.txt")], translator,
-                             out=tmp_path / "runs", run_name="r")  # fmt: skip
+    report = translate_paths([Path("doc.txt")], translator, BatchPlan(tmp_path / "runs", "r"))
     manifest = json.loads((report.written[0] / "manifest.json").read_text())
     assert manifest["input"]["path"] == "doc.txt" and manifest["input"]["resolved"] == str(inputs / "doc.txt")
     monkeypatch.chdir(elsewhere)  # neither the input's directory nor one above the run

@@ -119,9 +119,9 @@ def test_decoding_summariser_decodes_with_task_settings_and_records_sources(
     distilbart_layout: Path, english_sentences: list[str]
 ) -> None:
     from pipeline.engines.factory import EngineOptions
-    from pipeline.runs.sessions import open_summarizer
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
 
-    session = open_summarizer(str(distilbart_layout), memory=None, options=EngineOptions(backend="transformers"))
+    session = open_summarizer(SummarizerSpec(str(distilbart_layout), engine=EngineOptions(backend="transformers")))
     summary = session.summarizer.summarize(" ".join(english_sentences[:3]))
     manifest = session.manifest(summary)
     assert manifest["decoding"]["num_beams"] == 4 and manifest["decoding"]["min_length"] == 5

@@ -13,8 +13,8 @@ import pytest
 from pipeline.errors import HubError, ModelNotFoundError
 from pipeline.models.hub import SOURCE_FILE
 from pipeline.models.registry import fingerprint, pull_model, resolve_model
-from tests.conftest import ROOT, allow_loopback_port
-from tests.support.fakehub import Drop, FakeHub
+from tests.conftest import allow_loopback_port
+from tests.support.fakehub import Drop, FakeHub, Fault
 from tests.support.replicas import DECOYS, DISTILBART, GATED, OPUS, SAFE_MARIAN, replica_hub_root
 
 pytestmark = pytest.mark.slow
@@ -22,31 +22,28 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def hub(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    """A replica hub on a loopback port this test may reach; empty models dir and HF cache; online."""
+    """A replica hub (and its CDN) on loopback ports this test may reach; empty models dir and HF cache; online.
+
+    The models folder is empty on purpose: aliases ship with the package, not with ``NL2EN_MODELS``.
+    """
     fake = FakeHub(replica_hub_root(tmp_path_factory.getbasetemp()))
-    server = fake.serve(0)
-    port = server.server_address[1]
-    allow_loopback_port(monkeypatch, port)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    fake.serve(0)
+    allow_loopback_port(monkeypatch, fake.port, fake.cdn_port)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{fake.port}")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     models = tmp_path / "models"
     models.mkdir()
-    shutil.copy(ROOT / "models" / "registry.toml", models / "registry.toml")
     monkeypatch.setenv("NL2EN_MODELS", str(models))
     yield fake
-    server.shutdown()
-    server.server_close()
+    fake.close()
 
 
 def requested_files(fake: FakeHub, repo: str) -> set[str]:
-    """Names of the files whose contents were asked for (GET on resolve)."""
-    marker = f"/{repo}/resolve/"
-    return {
-        r.split(marker, 1)[1].split("/", 1)[1].split(" ")[0]
-        for r in fake.requests
-        if r.startswith("GET ") and marker in r
-    }
+    """Names of the files whose contents were asked for (GET on resolve, or on the CDN for large files)."""
+    return fake.fetched(repo)
 
 
 def record(path: Path) -> dict:
@@ -118,18 +115,37 @@ def test_hub_never_requests_decoys(hub: FakeHub) -> None:
         assert decoy not in asked
 
 
-def test_hub_missing_repo_is_one_line_naming_the_model(hub: FakeHub) -> None:
+@pytest.mark.parametrize(("token", "status"), [(None, "401"), ("hf_replica_token", "404")])
+def test_hub_missing_repo_is_one_line_naming_the_model(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, token: str | None, status: str
+) -> None:
+    if token:
+        monkeypatch.setenv("HF_TOKEN", token)
     with pytest.raises(HubError) as info:
         resolve_model("nobody/nothing-here")
     message = str(info.value)
-    assert "nobody/nothing-here" in message and "404" in message and "\n" not in message
+    assert "nobody/nothing-here" in message and "no such model" in message and status in message, message
+    assert "gated" not in message and "\n" not in message  # the hub's anonymous 401 is no gate
+    assert ("set HF_TOKEN" in message) == (token is None)
 
 
 def test_hub_gated_repo_names_hf_token(hub: FakeHub) -> None:
     with pytest.raises(HubError) as info:
         resolve_model(GATED)
     message = str(info.value)
-    assert GATED in message and "401" in message and "HF_TOKEN" in message and "\n" not in message
+    assert GATED in message and "gated" in message and "401" in message and "HF_TOKEN" in message
+    assert "\n" not in message
+    assert any(r.startswith(f"GET /api/models/{GATED}/tree/") or r.startswith(f"GET /api/models/{GATED}/revision/")
+               for r in hub.requests)  # fmt: skip
+    assert requested_files(hub, GATED) == set()  # refused before any transfer began
+
+
+def test_hub_gated_repo_with_a_token_lacking_access_is_403(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_someone_elses_token")
+    with pytest.raises(HubError) as info:
+        resolve_model(GATED)
+    message = str(info.value)
+    assert GATED in message and "403" in message and "no access" in message and "401" not in message
 
 
 def test_hub_interrupted_download_fails_cleanly_then_resumes(hub: FakeHub, tmp_path: Path) -> None:
@@ -228,3 +244,171 @@ def test_hub_download_shows_progress(
     pull_model("opus-mt-nl-en")
     err = capsys.readouterr().err
     assert "pytorch_model.bin: 100%" in err and "Fetching 6 files" in err
+
+
+# --- aliases ship with the package ------------------------------------------------------
+
+
+def test_hub_alias_resolves_and_downloads_with_an_empty_models_folder(hub: FakeHub, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    assert not any(models.iterdir())  # no registry.toml where models are stored
+    model = resolve_model("opus-mt-nl-en")
+    assert model.hub_id == OPUS and model.kind == "download"
+    assert model.path == (models / "hub" / "Helsinki-NLP--opus-mt-nl-en").resolve()
+    assert "pytorch_model.bin" in requested_files(hub, OPUS)
+
+
+# --- the conversion PR is only the better route ------------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["disabled", "rate-limited", "unavailable"])
+def test_hub_failed_pr_lookup_falls_back_to_the_pickle_with_a_note(hub: FakeHub, tmp_path: Path, failure: str) -> None:
+    from pipeline.models.registry import describe_source
+
+    if failure == "disabled":  # a repo with discussions switched off answers 403
+        root = tmp_path / "other-hub"
+        shutil.copytree(hub.root / DISTILBART, root / DISTILBART)
+        (root / DISTILBART / ".discussions-disabled").write_text("")
+        hub.root = root
+    elif failure == "rate-limited":
+        hub.faults.append(Fault(r"/discussions", 429, message="You have been rate-limited"))
+    else:
+        hub.faults.append(Fault(r"/discussions", 503, message="Service Unavailable"))
+    model = resolve_model("distilbart-cnn")
+    weights = model.weights
+    status = {"disabled": "403", "rate-limited": "429", "unavailable": "503"}[failure]
+    assert weights["route"] == "converted-pickle" and status in weights["note"], weights
+    assert "pytorch_model.bin" in requested_files(hub, DISTILBART)
+    line = describe_source(model)
+    assert "converted here" in line and "conversion PR not looked up" in line and status in line
+
+
+# --- requests that take no timeout of their own ------------------------------------------
+
+
+def test_hub_tree_listing_is_bounded_by_the_timeout(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import HfApi
+
+    from pipeline.models.hub import endpoint, hub_module
+
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "1")
+    hub_module()
+    hub.faults.append(Fault(r"GET /api/models/[^ ]*/tree/", delay=30))  # one stalled page
+    started = time.monotonic()
+    names = [entry.path for entry in HfApi(endpoint=endpoint()).list_repo_tree(DISTILBART)]
+    assert time.monotonic() - started < 10  # the stalled request timed out after 1 s and was tried again
+    assert "pytorch_model.bin" in names and len(names) > hub.tree_page  # every page was read
+
+
+# --- access: what the hub's refusals mean --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [({"TRANSFORMERS_OFFLINE": "1"}, "TRANSFORMERS_OFFLINE"), ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE")],
+)
+def test_hub_either_offline_variable_downloads_nothing(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str
+) -> None:
+    for key, value in variables.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ModelNotFoundError, match=named):
+        resolve_model("opus-mt-nl-en")
+    with pytest.raises(ModelNotFoundError, match=named):
+        pull_model("opus-mt-nl-en")
+    assert hub.requests == []
+
+
+def test_hub_offline_reads_the_variables_as_huggingface_hub_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.models.hub import hub_offline
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "yes")
+    assert hub_offline()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # set at all, it decides
+    assert not hub_offline()
+
+
+# --- the weight file's metadata and its signed CDN link -----------------------------------
+
+
+def heads(fake: FakeHub, repo: str, filename: str) -> list[str]:
+    return [r for r in fake.requests if r.startswith("HEAD ") and f"/{repo}/resolve/" in r and filename in r]
+
+
+def test_hub_weight_metadata_is_retried_on_transient_failures(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.models.hub as hubmod
+
+    monkeypatch.setattr(hubmod, "RETRY_WAIT", 0.05)
+    hub.faults.append(Fault(r"HEAD /[^ ]*/resolve/[^ ]*/pytorch_model\.bin", 503, times=1))
+    hub.faults.append(Fault(r"HEAD /[^ ]*/resolve/[^ ]*/pytorch_model\.bin", 429, times=1))
+    model = resolve_model("opus-mt-nl-en")
+    assert model.weights["route"] == "converted-pickle"
+    assert len(heads(hub, OPUS, "pytorch_model.bin")) == 3
+
+
+def test_hub_weight_metadata_retries_are_bounded(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.models.hub as hubmod
+
+    monkeypatch.setattr(hubmod, "RETRY_WAIT", 0.05)
+    hub.faults.append(Fault(r"HEAD /[^ ]*/resolve/[^ ]*/pytorch_model\.bin", 502, times=100))
+    with pytest.raises(HubError, match="again to resume"):
+        resolve_model("opus-mt-nl-en")
+    assert len(heads(hub, OPUS, "pytorch_model.bin")) == hubmod.METADATA_ATTEMPTS
+
+
+def test_hub_expired_cdn_link_is_renewed_and_the_download_resumes(hub: FakeHub) -> None:
+    data = (hub.root / OPUS / "main" / "pytorch_model.bin").read_bytes()
+    hub.drops.append(Drop("pytorch_model.bin", at=len(data) // 2, times=1, expire_link=True))
+    model = resolve_model("opus-mt-nl-en")
+    assert model.weights["sha256"] == __import__("hashlib").sha256(data).hexdigest()
+    assert len(heads(hub, OPUS, "pytorch_model.bin")) == 2  # a fresh link was asked for once
+    cdn = [r for r in hub.requests if r.startswith(f"GET /cdn/{OPUS}/") and "pytorch_model.bin" in r]
+    expired = next(iter(hub.expired))
+    assert [expired in r for r in cdn] == [True, True, False]  # the cut, the refused retry, the fresh link
+    assert "Range=bytes=" in cdn[-1] and not cdn[-1].endswith("Range=bytes=0-")
+    assert hub.sent[f"{OPUS}/pytorch_model.bin"] < 2 * len(data)  # resumed, not started over
+
+
+# --- the replica is as strict as the hub ----------------------------------------------------
+
+
+def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request, no redirect followed."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn.request(method, f"{parts.path}?{parts.query}" if parts.query else parts.path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, dict(response.getheaders()), body
+
+
+def test_fakehub_answers_as_the_hub_does(hub: FakeHub) -> None:
+    base = f"http://127.0.0.1:{hub.port}"
+    token = {"Authorization": "Bearer hf_replica_token"}
+    status, headers, _ = fetch(f"{base}/api/models/nobody/nothing")
+    assert (status, headers["X-Error-Code"]) == (401, "RepoNotFound")
+    assert fetch(f"{base}/api/models/nobody/nothing", headers=token)[0] == 404
+    assert fetch(f"{base}/api/models/{GATED}")[0] == 200 and fetch(f"{base}/api/models/{GATED}/tree/main")[0] == 200
+    status, headers, _ = fetch(f"{base}/{GATED}/resolve/main/config.json")
+    assert (status, headers["X-Error-Code"]) == (401, "GatedRepo")
+    other = {"Authorization": "Bearer hf_other"}
+    assert fetch(f"{base}/{GATED}/resolve/main/config.json", headers=other)[0] == 403
+    assert fetch(f"{base}/{GATED}/resolve/main/config.json", headers=token)[0] == 200
+    # the tree comes in pages, each naming the next
+    status, headers, body = fetch(f"{base}/api/models/{OPUS}/tree/main")
+    assert len(json.loads(body)) == hub.tree_page and 'rel="next"' in headers["Link"]
+    # a large file is a redirect to another origin, whose signed link admits no token
+    status, headers, _ = fetch(f"{base}/{OPUS}/resolve/main/pytorch_model.bin", "HEAD")
+    link = headers["Location"]
+    assert status == 302 and f":{hub.cdn_port}/" in link and headers["X-Linked-Size"].isdigit()
+    assert fetch(link, headers={"Range": "bytes=0-"})[0] == 200
+    assert fetch(link, headers=token)[0] == 400
+    hub.link_ttl = -1  # links issued from now on are already expired
+    expired = fetch(f"{base}/{OPUS}/resolve/main/pytorch_model.bin", "HEAD")[1]["Location"]
+    status, _, body = fetch(expired)
+    assert status == 403 and b"Request has expired" in body

@@ -27,6 +27,19 @@ def test_registry_aliases_name_the_real_models() -> None:
     assert aliases["distilbart-cnn"].hub_id == "sshleifer/distilbart-cnn-12-6"
 
 
+def test_registry_aliases_ship_with_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    monkeypatch.setenv("NL2EN_MODELS", str(empty))  # only where models are stored
+    assert load_aliases()["opus-mt-nl-en"].hub_id == "Helsinki-NLP/opus-mt-nl-en"
+    with pytest.raises(ModelNotFoundError) as info:  # offline here: looked for under the hub id, not the alias
+        resolve_model("opus-mt-nl-en")
+    assert str(empty / "hub" / "Helsinki-NLP--opus-mt-nl-en") in str(info.value)
+    assert not (ROOT / "models" / "registry.toml").exists()  # one table, in pipeline/data
+    rows = {row.name: row.hub_id for row in list_models()}
+    assert rows["opus-mt-nl-en"] == "Helsinki-NLP/opus-mt-nl-en" and rows["distilbart-cnn"].startswith("sshleifer/")
+
+
 def test_registry_resolves_local_directory(tmp_path: Path) -> None:
     model = resolve_model(str(fake_model(tmp_path / "m")))
     assert model.kind == "local" and model.path == (tmp_path / "m").resolve()
@@ -137,7 +150,6 @@ def test_registry_fingerprint_of_hub_snapshot_uses_commit(tmp_path: Path) -> Non
 def test_registry_import_then_resolve_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NL2EN_MODELS", str(tmp_path / "models"))
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "registry.toml").write_text((ROOT / "models" / "registry.toml").read_text())
     imported = import_model(fake_model(tmp_path / "mine"), name="my-marian")
     model = resolve_model("my-marian")
     assert model.path == imported.resolve() and model.kind == "imported"
@@ -201,11 +213,11 @@ def test_registry_digest_file_hashes_once_and_again_when_a_file_changes(
 
 def test_registry_digest_file_is_used_without_the_cache(tiny_marian: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.models.registry as registry
-    from pipeline.runs.sessions import open_translator
+    from pipeline.runs.sessions import NO_CACHE, TranslatorSpec, open_translator
 
-    open_translator(str(tiny_marian), use_cache=False)  # fills the memo
+    open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)  # fills the memo
     monkeypatch.setattr(registry, "_file_digest", lambda path: pytest.fail(f"{path.name} hashed again"))
-    session = open_translator(str(tiny_marian), use_cache=False)
+    session = open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)
     assert session.memory is None and session.translator.fingerprint.startswith("sha256:")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.errors import BatchStoppedError, ModelError, Nl2enError
 from pipeline.evaluation.score import read_records
-from pipeline.runs.batch import Window, translate_paths
+from pipeline.runs.batch import BatchPlan, Window, translate_paths
 from pipeline.runs.cache import CachedTranslator
 from pipeline.translation.translator import Translation, Translator
 from tests.runs.test_outputs import LINE_BREAKS
@@ -30,7 +30,7 @@ class ScriptedTranslator(Translator):
     def settings(self) -> dict[str, Any]:
         return {}
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
         text = " ".join(sources)
         if "ENGINE-FAILS" in text:
             raise RuntimeError("CUDA error: device-side assert triggered\nsecond line of the report")
@@ -48,7 +48,7 @@ class ScriptedTranslator(Translator):
 
 def translate(paths: list[Path], out: Path) -> Any:
     translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
-    return translate_paths(paths, translator, out=out, run_name="r")
+    return translate_paths(paths, translator, BatchPlan(out, "r"))
 
 
 def three_documents(root: Path, middle: str) -> list[Path]:
@@ -85,8 +85,8 @@ def test_batch_model_failure_stops_the_batch_and_says_so(tmp_path: Path) -> None
     with pytest.raises(
         BatchStoppedError, match=r"stopped the batch: cannot load the model.*1 written, 1 not processed"
     ):
-        translate_paths(paths, translator, out=tmp_path / "out", run_name="r",
-                        on_document=lambda path, run_dir, error: seen.append(Path(path).name))  # fmt: skip
+        translate_paths(paths, translator, BatchPlan(tmp_path / "out", "r",
+                        on_document=lambda path, run_dir, error: seen.append(Path(path).name)))  # fmt: skip
     assert seen == ["een.txt", "twee.txt"]
     assert not (tmp_path / "out" / "drie").exists()
 
@@ -138,9 +138,9 @@ class RecordingTranslator(ScriptedTranslator):
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def translate_batch(self, sources: Sequence[str]) -> list[Translation]:
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
         self.calls.append(list(sources))
-        return super().translate_batch(sources)
+        return super().translate_batch(sources, groups)
 
 
 def write_documents(root: Path, texts: dict[str, str]) -> list[Path]:
@@ -163,7 +163,7 @@ def test_batch_sentence_shared_by_two_documents_is_translated_once(tmp_path: Pat
     )
     engine = RecordingTranslator()
     report = translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")),
-                             out=tmp_path / "out", run_name="r")  # fmt: skip
+                             BatchPlan(tmp_path / "out", "r"))  # fmt: skip
     assert not report.failed and len(report.written) == 3
     assert len(engine.calls) == 1, "one pass over the whole window"
     assert sorted(engine.calls[0]) == ["Alleen in het eerste stuk.", "Alleen in het tweede stuk.", "Dit is gedeeld."]
@@ -177,11 +177,11 @@ def test_batch_window_misses_are_deduplicated_against_the_cache(tmp_path: Path) 
     paths = write_documents(tmp_path / "in", {"a": "Eerste zin. Tweede zin.", "b": "Tweede zin. Derde zin."})
     with TranslationMemory(tmp_path / "memory.sqlite3") as memory:
         first = RecordingTranslator()
-        translate_paths(paths[:1], CachedTranslator(first, memory, signature_for("sha256:x")), out=tmp_path / "o1",
-                        run_name="r")  # fmt: skip
+        translate_paths(paths[:1], CachedTranslator(first, memory, signature_for("sha256:x")),
+                        BatchPlan(tmp_path / "o1", "r"))  # fmt: skip
         second = RecordingTranslator()
         report = translate_paths(paths, CachedTranslator(second, memory, signature_for("sha256:x")),
-                                 out=tmp_path / "o2", run_name="r")  # fmt: skip
+                                 BatchPlan(tmp_path / "o2", "r"))  # fmt: skip
     assert second.calls == [["Derde zin."]]
     assert (report.hits, report.misses) == (3, 1)
 
@@ -190,11 +190,11 @@ def test_batch_documents_are_published_as_their_window_completes(tmp_path: Path)
     paths = write_documents(tmp_path / "in", {f"d{i}": f"Zin nummer {i}. Nog een zin {i}." for i in range(5)})
     engine = RecordingTranslator()
     calls_seen: dict[str, int] = {}
-    translate_paths(
-        paths, CachedTranslator(engine, None, signature_for("sha256:x")),
-        out=tmp_path / "out", run_name="r", window=Window(documents=2),
+    plan = BatchPlan(
+        tmp_path / "out", "r", window=Window(documents=2),
         on_document=lambda path, run_dir, error: calls_seen.setdefault(Path(path).stem, len(engine.calls)),
     )  # fmt: skip
+    translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")), plan)
     assert calls_seen == {"d0": 1, "d1": 1, "d2": 2, "d3": 2, "d4": 3}
     assert [len(call) for call in engine.calls] == [4, 4, 2]
 
@@ -203,10 +203,8 @@ def test_batch_window_bounds_the_segments_translated_at_once(tmp_path: Path) -> 
     long = " ".join(f"Lange zin nummer {i}." for i in range(23))
     paths = write_documents(tmp_path / "in", {"kort1": "Een. Twee.", "lang": long, "kort2": "Drie. Vier. Vijf."})
     engine = RecordingTranslator()
-    report = translate_paths(
-        paths, CachedTranslator(engine, None, signature_for("sha256:x")),
-        out=tmp_path / "out", run_name="r", window=Window(documents=10, segments=8),
-    )  # fmt: skip
+    plan = BatchPlan(tmp_path / "out", "r", window=Window(documents=10, segments=8))
+    report = translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")), plan)
     assert not report.failed
     assert max(len(call) for call in engine.calls) <= 8, "no call is larger than the window"
     assert sum(len(call) for call in engine.calls) == 2 + 23 + 3
@@ -220,7 +218,7 @@ def test_batch_failure_inside_a_window_is_isolated_to_its_document(tmp_path: Pat
     )
     engine = RecordingTranslator()
     report = translate_paths(paths, CachedTranslator(engine, None, signature_for("sha256:x")),
-                             out=tmp_path / "out", run_name="r")  # fmt: skip
+                             BatchPlan(tmp_path / "out", "r"))  # fmt: skip
     assert [p.parent.name for p in report.written] == ["een", "drie"]
     [(name, error)] = report.failed
     assert name == str(paths[1]) and "RuntimeError" in str(error) and "\n" not in str(error)

@@ -11,18 +11,17 @@ from typing import Any
 import pytest
 
 from pipeline.engines.factory import EngineOptions
-from pipeline.runs.batch import translate_paths
-from pipeline.runs.sessions import open_translator
+from pipeline.runs.batch import BatchPlan, translate_paths
+from pipeline.runs.sessions import NO_CACHE, CacheSpec, TranslatorSpec, open_translator
 from tests.conftest import SEED
 from tests.support.signatures import signature_for
 
 
-def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None, **kwargs: object) -> object:
-    session = open_translator(
-        str(model), overrides={"max_new_tokens": 12}, cache=cache, options=EngineOptions(backend="transformers")
-    )
+def run(paths: list[Path], model: Path, out: Path, cache: Path | None = None) -> object:
+    spec = TranslatorSpec(str(model), {"max_new_tokens": 12}, EngineOptions(backend="transformers"))
+    session = open_translator(spec, CacheSpec(cache))
     try:
-        return translate_paths(paths, session.translator, out=out, run_name="tiny", **kwargs)  # type: ignore[arg-type]
+        return translate_paths(paths, session.translator, BatchPlan(out, "tiny"))
     finally:
         session.close()
 
@@ -100,13 +99,13 @@ def test_document_cached_run_imports_no_torch(tiny_marian: Path, tmp_path: Path)
 import sys
 from pathlib import Path
 from typing import Any
-from pipeline.runs.batch import translate_paths
+from pipeline.runs.batch import BatchPlan, translate_paths
 from pipeline.engines.factory import EngineOptions
-from pipeline.runs.sessions import open_translator
+from pipeline.runs.sessions import TranslatorSpec, open_translator
 for out in ("a", "b"):
     options = EngineOptions(backend="transformers")
-    s = open_translator({str(tiny_marian)!r}, overrides={{"max_new_tokens": 12}}, options=options)
-    r = translate_paths([Path({str(SEED)!r})], s.translator, out=Path({str(tmp_path)!r}) / out, run_name="t")
+    s = open_translator(TranslatorSpec({str(tiny_marian)!r}, {{"max_new_tokens": 12}}, options))
+    r = translate_paths([Path({str(SEED)!r})], s.translator, BatchPlan(Path({str(tmp_path)!r}) / out, "t"))
     s.close()
 print(r.misses, "torch" in sys.modules, "transformers" in sys.modules)
 """
@@ -130,14 +129,19 @@ def test_document_window_outputs_equal_the_per_document_path(tiny_marian: Path, 
         paths[-1].parent.mkdir(exist_ok=True)
         paths[-1].write_text("\n\n".join(paragraphs[i : i + 3]) + "\n", encoding="utf-8")
     options = EngineOptions(backend=backend)
-    session = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
-    report = translate_paths(paths, session.translator, out=tmp_path / "window", run_name="t")
+    spec = TranslatorSpec(str(tiny_marian), {"max_new_tokens": 8}, options)
+    session = open_translator(spec, NO_CACHE)
+    report = translate_paths(paths, session.translator, BatchPlan(tmp_path / "window", "t"))
     assert not report.failed
     info = session.translator.manifest()
     alone: dict[str, str] = {}
-    for path in paths:  # a fresh translator per document: nothing shared between them
-        single = open_translator(str(tiny_marian), overrides={"max_new_tokens": 8}, use_cache=False, options=options)
+    # a fresh translator per document, in order, sharing only a memory: a paragraph two documents share is
+    # translated once, for the first (the retry budget is per document), in the window as here
+    shared = CacheSpec(tmp_path / "alone.sqlite3")
+    for path in paths:
+        single = open_translator(spec, shared)
         result = translate_document(read_article(path), single.translator)
+        single.close()
         write_translation(result, tmp_path / "alone" / path.stem, document_manifest(result, info, None))
         alone.update((s.source, result.translations[s.index].target) for s in result.document.translatable)
     assert len(set(alone.values())) > len(alone) // 2, "tiny model gives the same output for every input"
@@ -169,7 +173,7 @@ QC_SCRIPT = {
 }
 
 
-def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, Any]:
+def _scripted_document(tmp_path: Path, mode: str = "retry", budget: float = 3.0) -> tuple[Any, Any, Any]:
     from pipeline.quality.glossary import builtin_glossary
     from pipeline.quality.ladder import GuardPolicy
     from pipeline.runs.cache import CachedTranslator
@@ -180,12 +184,14 @@ def _scripted_document(tmp_path: Path, mode: str = "retry") -> tuple[Any, Any, A
     from tests.support.scripted_engine import ScriptedEngine
 
     engine = ScriptedEngine(QC_SCRIPT)
-    inner = Seq2SeqTranslator(engine, {"num_beams": 4}, glossary=builtin_glossary(), policy=GuardPolicy(mode=mode))  # type: ignore[arg-type]
+    # three segments, two of them flagged: a budget of 3 first passes pays for their whole ladders (83 of 96 tokens)
+    policy = GuardPolicy(mode=mode, retry_budget=budget)  # type: ignore[arg-type]
+    inner = Seq2SeqTranslator(engine, {"num_beams": 4}, glossary=builtin_glossary(), policy=policy)  # type: ignore[arg-type]
     memory = TranslationMemory(tmp_path / "tm.sqlite3")
     translator = CachedTranslator(inner, memory, signature_for("sha256:scripted", translator=inner))
     article = article_from_bytes(QC_TEXT.encode(), "qc", str(tmp_path / "qc.txt"))
     result = translate_document(article, translator)
-    manifest = document_manifest(result, translator.manifest(), str(memory.path))
+    manifest = document_manifest(result, translator.manifest(), str(memory.path)).to_json()
     memory.close()
     return engine, result, manifest
 
@@ -222,6 +228,16 @@ def test_document_records_carry_score_flags_terms_and_attempts(tmp_path: Path) -
     strip = [{k: v for k, v in r.items() if k != "cached"} for r in again.records()]
     assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in result.records()]
     assert manifest_again["quality"] == quality and manifest_again["cache"]["misses"] == 0
+
+
+def test_document_manifest_counts_what_the_retry_budget_left_flagged(tmp_path: Path) -> None:
+    engine, result, manifest = _scripted_document(tmp_path, budget=0.3)  # the default: 9.6 tokens, a retry costs 22+
+    assert engine.decodes("wider_beam") == 0
+    refused = [r for r in result.records() if any(a.get("budget_refused") for a in r["attempts"])]
+    assert [r["attempts"][-1]["budget_refused"] for r in refused] == ["wider_beam", "wider_beam"]
+    quality = manifest["quality"]
+    assert quality["unretried"] == {"segments": 2, "flags": {"number_mismatch": 1, "repetition": 1}}
+    assert (quality["flagged"], quality["retried"], quality["fixed"]) == (2, 0, 0)
 
 
 def test_document_flag_mode_flags_without_retrying(tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ import pytest
 
 from pipeline.engines.factory import EngineOptions
 from pipeline.models.registry import resolve_model
-from pipeline.runs.batch import translate_paths
+from pipeline.runs.batch import BatchPlan, translate_paths
 from pipeline.runs.outputs import run_directory
-from pipeline.runs.sessions import open_translator
+from pipeline.runs.sessions import NO_CACHE, CacheSpec, TranslatorSpec, open_translator
 from tests.conftest import ROOT, SEED
 
 SENTENCE = "Loekasjenko zei dat Wit-Rusland onafhankelijk blijft."
@@ -89,10 +89,11 @@ def assert_lossless_run(run_dir: Path, text: str) -> None:
 def hostile_run(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path], Any]:
     root = tmp_path_factory.mktemp("hostile")
     paths = hostile_files(root / "in")
-    session = open_translator(str(tiny_marian), overrides={"max_new_tokens": 4}, cache=root / "memory.sqlite3")
+    spec = TranslatorSpec(str(tiny_marian), overrides={"max_new_tokens": 4})
+    session = open_translator(spec, CacheSpec(root / "memory.sqlite3"))
     try:
         extra = [root / "in", root / "missing.txt"]
-        report = translate_paths([*paths.values(), *extra], session.translator, out=root / "out", run_name="r")
+        report = translate_paths([*paths.values(), *extra], session.translator, BatchPlan(root / "out", "r"))
     finally:
         session.close()
     return root / "out", paths, report
@@ -173,9 +174,8 @@ def test_reliability_outputs_do_not_depend_on_batch_composition(tiny_marian: Pat
     sentences = [s for s in SEED.read_text(encoding="utf-8").split(". ") if s.strip()][:24]
     model = resolve_model(str(tiny_marian))
     for backend in ("transformers", "ctranslate2"):
-        session = open_translator(
-            str(tiny_marian), use_cache=False, options=EngineOptions(backend=backend), overrides={"max_new_tokens": 6}
-        )
+        spec = TranslatorSpec(str(tiny_marian), {"max_new_tokens": 6}, EngineOptions(backend=backend))
+        session = open_translator(spec, NO_CACHE)
         engine = session.translator.inner.engine  # type: ignore[attr-defined]
         translator = Seq2SeqTranslator(
             engine, decoding_settings(model, {"max_new_tokens": 6}), policy=GuardPolicy(mode="off")

@@ -14,7 +14,15 @@ from pipeline.engines.seq2seq import TransformersEngine
 from pipeline.models.decoding import decoding_settings
 from pipeline.models.registry import resolve_model
 from pipeline.runs.memory import cache_key
-from pipeline.runs.sessions import SummarizerSession, open_summarizer, open_translator
+from pipeline.runs.sessions import (
+    NO_CACHE,
+    SummarizerSession,
+    SummarizerSpec,
+    TranslatorSession,
+    TranslatorSpec,
+    open_summarizer,
+    open_translator,
+)
 from tests.support.signatures import signature_for
 
 # Engine fields that are not in the engine's signature section, and why they cannot change the
@@ -54,14 +62,16 @@ def test_engines_default_run_name_names_what_differs(tiny_marian: Path) -> None:
     model = resolve_model(str(tiny_marian))
     default_beams = decoding_settings(model)["num_beams"]
     other = 1 if default_beams != 1 else 3
+
+    def opened(**fields: Any) -> TranslatorSession:
+        return open_translator(TranslatorSpec(str(tiny_marian), **fields), NO_CACHE)
+
     sessions = {
-        "plain": open_translator(str(tiny_marian), use_cache=False),
-        "beams": open_translator(str(tiny_marian), use_cache=False, overrides={"num_beams": other}),
-        "same": open_translator(str(tiny_marian), use_cache=False, overrides={"num_beams": default_beams}),
-        "engine": open_translator(
-            str(tiny_marian), use_cache=False, options=EngineOptions(backend="ctranslate2", compute_type="float32")
-        ),
-        "threads": open_translator(str(tiny_marian), use_cache=False, options=EngineOptions(threads=3, batch_size=2)),
+        "plain": opened(),
+        "beams": opened(overrides={"num_beams": other}),
+        "same": opened(overrides={"num_beams": default_beams}),
+        "engine": opened(engine=EngineOptions(backend="ctranslate2", compute_type="float32")),
+        "threads": opened(engine=EngineOptions(threads=3, batch_size=2)),
     }
     names = {label: session.run_name for label, session in sessions.items()}
     assert names == {
@@ -74,10 +84,10 @@ def test_engines_default_run_name_names_what_differs(tiny_marian: Path) -> None:
 
 
 def test_engines_summarizer_run_name_and_file(tiny_bart: Path) -> None:
-    extractive = open_summarizer("extractive", memory=None, sentences=2)
+    extractive = open_summarizer(SummarizerSpec("extractive", sentences=2))
     assert (extractive.run_name, extractive.file) == ("extractive-sentences2", "summary.extractive.txt")
-    assert open_summarizer("extractive", memory=None).run_name == "extractive"
-    bart = open_summarizer(str(tiny_bart), memory=None, options=EngineOptions(backend="transformers"))
+    assert open_summarizer(SummarizerSpec("extractive")).run_name == "extractive"
+    bart = open_summarizer(SummarizerSpec(str(tiny_bart), engine=EngineOptions(backend="transformers")))
     assert isinstance(bart, SummarizerSession) and bart.abstractive
     assert (bart.run_name, bart.file) == ("tiny-bart-transformers", "summary.tiny-bart.txt")
 
@@ -88,7 +98,7 @@ def test_engines_run_name_names_guard_mode_and_glossary(tiny_marian: Path, tmp_p
     terms = tmp_path / "terms.tsv"
     terms.write_text("Zelenski\tZelensky\n", encoding="utf-8")
     names = {
-        label: open_translator(str(tiny_marian), use_cache=False, **kwargs).run_name  # type: ignore[arg-type]
+        label: open_translator(TranslatorSpec(str(tiny_marian), **kwargs), NO_CACHE).run_name  # type: ignore[arg-type]
         for label, kwargs in {
             "default": {},
             "off": {"guards": "off"},
@@ -103,3 +113,25 @@ def test_engines_run_name_names_guard_mode_and_glossary(tiny_marian: Path, tmp_p
         "none": "tiny-marian-guards-flag-no-glossary",
         "file": f"tiny-marian-glossary-{digest}",
     }
+
+
+def test_sessions_specs_check_their_choices_when_built(tmp_path: Path) -> None:
+    """A bad guard mode or executor fails where the command builds its options, before any model is resolved."""
+    from pipeline.errors import ExecutorError, GuardModeError
+    from pipeline.runs.sessions import CacheSpec, ExecutorOptions
+
+    with pytest.raises(GuardModeError, match="sometimes"):
+        TranslatorSpec("no-such-model", guards="sometimes")
+    with pytest.raises(ExecutorError, match="choose one of local, ray"):
+        ExecutorOptions(kind="spark")
+    assert NO_CACHE.open() is None
+    memory = CacheSpec(tmp_path / "memory.sqlite3").open()
+    assert memory is not None and memory.path == tmp_path / "memory.sqlite3"
+    memory.close()
+
+
+def test_sessions_window_follows_the_executor(tiny_marian: Path) -> None:
+    from pipeline.runs.batch import REMOTE_WINDOW, Window
+
+    session = open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)
+    assert session.window == Window() and REMOTE_WINDOW.documents > Window().documents

@@ -1,20 +1,34 @@
-"""A replica of the Hugging Face hub's HTTP API, enough for huggingface_hub 2.4's downloads.
+"""A replica of the Hugging Face hub's HTTP API, as strict as the real one where nl2en meets it.
 
 Serves ``ROOT/<org>/<name>/<revision>/<files>`` where ``<revision>`` is ``main`` or
-``refs/pr/<N>``. What the client uses (read from its source):
+``refs/pr/<N>``, on two loopback ports: the hub itself and a CDN (another origin, as
+``cas-bridge.xethub.hf.co`` is for huggingface.co). What huggingface_hub 2.4 uses (read from
+its source) and what the real hub does (``shared/reference/hub-layouts.md``):
 
-- ``GET /api/models/<id>[/revision/<rev>]``: ``sha`` and ``siblings`` (``model_info``,
-  ``repo_info``; ``<rev>`` may be URL-encoded, ``refs%2Fpr%2F13``, or a commit);
-- ``GET /api/models/<id>/tree/<rev>?recursive=…``: the file listing, with ``lfs`` (sha256)
-  for large files;
-- ``HEAD``/``GET /<id>/resolve/<rev>/<path>``: ``X-Repo-Commit``, ``ETag`` (git blob id) or
-  ``X-Linked-Etag`` (sha256, large files), ``Content-Length``/``X-Linked-Size``, ``Range``;
-  no ``X-Xet-Hash``, so files come over plain HTTP;
-- ``GET /api/models/<id>/discussions`` and ``…/discussions/<N>``: every ``refs/pr/<N>`` is an
-  open PR by ``SFconvertbot`` titled "Adding `safetensors` variant of this model".
+- ``GET /api/models/<id>[/revision/<rev>]``: ``sha``, ``siblings`` and ``gated`` (``<rev>`` may
+  be URL-encoded, ``refs%2Fpr%2F13``, or a commit);
+- ``GET /api/models/<id>/tree/<rev>``: the file listing with ``lfs`` (sha256) for large files,
+  ``tree_page`` entries a page, the next page named by a ``Link: <…?cursor=N>; rel="next"`` header;
+- ``HEAD``/``GET /<id>/resolve/<rev>/<path>``: small files inline (``X-Repo-Commit``, ``ETag``,
+  ``Range``); large files (at least ``LFS_THRESHOLD`` bytes) answer 302 to a signed CDN link
+  with ``X-Linked-Etag`` (sha256) and ``X-Linked-Size``; no ``X-Xet-Hash``, so plain HTTP;
+- the CDN serves a link until it expires (``link_ttl`` seconds, or at once after a :class:`Drop`
+  with ``expire_link``): then 403 ``Request has expired``; a request carrying an
+  ``Authorization`` header gets 400 (a signed link admits no second credential);
+- ``GET /api/models/<id>/discussions[?type=&status=&author=&p=]``: filtered, ``discussion_page``
+  a page (``count``/``start`` in the body, which the client reads, and a ``Link`` header); every
+  ``refs/pr/<N>`` folder is an open PR by ``SFconvertbot`` titled "Adding `safetensors` variant
+  of this model" unless the repo's ``discussions.json`` says otherwise; it may also list plain
+  discussions and other people's PRs. A repo holding ``.discussions-disabled`` answers 403.
 
-A repo folder holding a file ``.gated`` answers 401 (gated); a missing repo answers 404.
-For tests, :class:`FakeHub` records every request and can drop the connection mid-file.
+Access, as the hub answers it: a missing repo (or a ``.private`` one the token may not read)
+gets 401 ``RepoNotFound`` without a token and 404 with one. A gated repo (``.gated`` in its
+folder, or named in ``gated``) lists its files to anyone but refuses ``/resolve`` with 401
+``GatedRepo`` without a token and 403 with a token not in ``granted``.
+
+For tests, :class:`FakeHub` records every request (``METHOD path`` and the ``Range``), counts the
+body bytes served per file, can drop a connection mid-file (:class:`Drop`) and can answer chosen
+requests with an error or after a stall (:class:`Fault`).
 
 Standalone: ``python -m tests.support.fakehub ROOT --port N`` (each request line is logged to stderr).
 """
@@ -22,7 +36,9 @@ Standalone: ``python -m tests.support.fakehub ROOT --port N`` (each request line
 from __future__ import annotations
 
 import argparse
+import calendar
 import hashlib
+import hmac
 import json
 import re
 import sys
@@ -32,12 +48,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 PR_AUTHOR = "SFconvertbot"
 PR_TITLE = "Adding `safetensors` variant of this model"
 LFS_THRESHOLD = 10_000  # files at least this big are served as LFS files, as the hub does for weights
+GRANTED_TOKEN = "hf_replica_token"  # a token whose account was granted every gated and private replica
 _CREATED = "2024-01-01T00:00:00.000Z"
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
 
 
 def git_blob_id(data: bytes) -> str:
@@ -46,11 +64,33 @@ def git_blob_id(data: bytes) -> str:
 
 @dataclass
 class Drop:
-    """Close the connection after ``at`` bytes of ``filename``, ``times`` times (then serve it whole)."""
+    """Close the connection after ``at`` bytes of ``filename``, ``times`` times (then serve it whole).
+
+    ``expire_link``: the signed CDN link in use expires with the cut, as an hour-old link does
+    when a long download has to reconnect.
+    """
 
     filename: str
     at: int
     times: int = 1
+    expire_link: bool = False
+
+
+@dataclass
+class Fault:
+    """Answer requests matching ``pattern`` (a regex searched in ``"METHOD /path?query"``) ``times`` times.
+
+    After ``delay`` seconds, with ``status`` (and ``code``/``message`` as ``X-Error-Code``/
+    ``X-Error-Message``, plus ``headers``); ``status`` 0 only delays, then answers normally.
+    """
+
+    pattern: str
+    status: int = 0
+    times: int = 1
+    delay: float = 0.0
+    code: str = ""
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,11 +98,20 @@ class FakeHub:
     root: Path
     requests: list[str] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)  # "<repo>/<file>" -> body bytes served
     delay: float = 0.0  # seconds to wait before answering any request
-    gated: set[str] = field(default_factory=set)  # repos answering 401 (besides those holding .gated)
+    gated: set[str] = field(default_factory=set)  # gated repos besides those holding .gated
+    granted: set[str] = field(default_factory=lambda: {GRANTED_TOKEN})  # tokens with access to gated/private repos
+    tree_page: int = 4  # the real hub sends 1,000 entries a page: small pages make pagination matter here
+    discussion_page: int = 1  # the real hub: 50; one a page makes every listing with two entries paginate
+    link_ttl: float = 3600.0  # seconds a signed CDN link stays valid (X-Amz-Expires)
+    expired: set[str] = field(default_factory=set)  # signatures of links expired early (Drop.expire_link)
     quiet: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+    secret: bytes = b"fakehub-cdn-secret"
+    servers: list[ThreadingHTTPServer] = field(default_factory=list)
+    blobs: dict[str, Path] = field(default_factory=dict)  # sha256 -> file, for the CDN
 
     # -- repository layout -------------------------------------------------------------
     def revisions(self, repo: str) -> dict[str, Path]:
@@ -93,25 +142,73 @@ class FakeHub:
     def files(folder: Path) -> list[Path]:
         return sorted(p for p in folder.rglob("*") if p.is_file())
 
-    def take_drop(self, filename: str) -> Drop | None:
+    def is_gated(self, repo: str) -> bool:
+        return repo in self.gated or (self.root / repo / ".gated").exists()
+
+    def take(self, items: list[Any], match: Any) -> Any:
+        """The first item ``match`` accepts that has ``times`` left, one use spent; else None."""
         with self.lock:
-            for drop in self.drops:
-                if drop.filename == filename and drop.times > 0:
-                    drop.times -= 1
-                    return drop
+            for item in items:
+                if item.times > 0 and match(item):
+                    item.times -= 1
+                    return item
         return None
+
+    def fetched(self, repo: str) -> set[str]:
+        """Names of the files of ``repo`` whose contents were asked for (GET on resolve or on the CDN)."""
+        names = set()
+        for line in self.requests:
+            method, _, rest = line.partition(" ")
+            path = rest.split(" ")[0].split("?")[0]
+            for marker in (f"/{repo}/resolve/", f"/cdn/{repo}/"):
+                if method == "GET" and path.startswith(marker):
+                    names.add(unquote(path[len(marker) :].split("/", 1)[1]))
+        return names
+
+    # -- signed CDN links ----------------------------------------------------------------
+    def sign(self, path: str, date: str, expires: int) -> str:
+        return hmac.new(self.secret, f"{path}\n{date}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def cdn_link(self, host: str, repo: str, path: Path, sha256: str) -> str:
+        with self.lock:
+            self.blobs[sha256] = path
+        link = f"/cdn/{repo}/{sha256}/{quote(path.name)}"
+        date = time.strftime(_AMZ_DATE, time.gmtime())
+        expires = int(self.link_ttl)
+        query = {"X-Amz-Date": date, "X-Amz-Expires": expires, "X-Amz-Signature": self.sign(link, date, expires)}
+        return f"http://{host}{link}?{urlencode(query)}"
 
     # -- serving -----------------------------------------------------------------------
     def serve(self, port: int = 0) -> ThreadingHTTPServer:
+        """Start the hub on ``port`` (0: any free one) and its CDN on another; returns the hub's server."""
         hub = self
 
-        class Handler(_Handler):
+        class HubHandler(_HubHandler):
             fake = hub
 
-        server = _Server(("127.0.0.1", port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
+        class CdnHandler(_CdnHandler):
+            fake = hub
+
+        for handler, wanted in ((HubHandler, port), (CdnHandler, 0)):
+            server = _Server(("127.0.0.1", wanted), handler)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
+        return self.servers[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.servers[0].server_address[1])
+
+    @property
+    def cdn_port(self) -> int:
+        return int(self.servers[1].server_address[1])
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        self.servers.clear()
 
 
 class _Server(ThreadingHTTPServer):
@@ -148,34 +245,103 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
 
     def _error(self, status: int, code: str, message: str, commit: str | None = None) -> None:
-        headers = {"X-Error-Code": code, "X-Error-Message": message}
+        headers = {"X-Error-Message": message}
+        if code:
+            headers["X-Error-Code"] = code
         if commit:
             headers["X-Repo-Commit"] = commit
         self._json({"error": message}, status, headers)
 
-    def _repo_or_error(self, repo: str) -> bool:
-        if not self.fake.revisions(repo):
-            self._error(404, "RepoNotFound", "Repository not found")
-            return False
-        gated = repo in self.fake.gated or (self.fake.root / repo / ".gated").exists()
-        if gated and not self.headers.get("Authorization"):
-            self._error(401, "GatedRepo", "Access to this model is restricted: you must be authenticated.")
-            return False
-        return True
+    def _token(self) -> str | None:
+        value = self.headers.get("Authorization", "")
+        return value.split(" ", 1)[1].strip() if value.lower().startswith("bearer ") else None
+
+    def _begin(self) -> bool:
+        """Record the request, wait as told, apply a matching fault; False when it was answered."""
+        self._record()
+        if self.fake.delay:
+            time.sleep(self.fake.delay)
+        line = f"{self.command} {self.path}"
+        fault = self.fake.take(self.fake.faults, lambda f: re.search(f.pattern, line) is not None)
+        if fault is None:
+            return True
+        time.sleep(fault.delay)
+        if not fault.status:
+            return True
+        headers = {"X-Error-Message": fault.message or "fault", **fault.headers}
+        if fault.code:
+            headers["X-Error-Code"] = fault.code
+        self._json({"error": fault.message or "fault"}, fault.status, headers)
+        return False
 
     def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
-        self._record()
-        if self.fake.delay:
-            time.sleep(self.fake.delay)
-        path = urlsplit(self.path).path
+        if self._begin():
+            self._route(urlsplit(self.path).path)
+
+    def _route(self, path: str) -> None:
+        raise NotImplementedError
+
+    def _body(self, key: str, filename: str, data: bytes, headers: dict[str, str], expire: str | None = None) -> None:
+        """Serve ``data`` whole or from a ``Range: bytes=N-``, dropping the connection as a Drop says."""
+        start = 0
+        ranged = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if ranged and self.command == "GET":
+            start = int(ranged.group(1))
+            if start >= len(data):
+                self._send(416, b"", {"Content-Range": f"bytes */{len(data)}", **headers})
+                return
+        body = data[start:]
+        headers = {**headers, "Accept-Ranges": "bytes", "Content-Length": str(len(body))}
+        if start:
+            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+        drop = self.fake.take(self.fake.drops, lambda d: d.filename == filename) if self.command == "GET" else None
+        if drop is not None:
+            cut = max(0, drop.at - start)
+            self.send_response(206 if start else 200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body[:cut])
+            self.wfile.flush()
+            self._count(key, cut)
+            if drop.expire_link and expire:
+                with self.fake.lock:
+                    self.fake.expired.add(expire)
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self._send(206 if start else 200, body, headers)
+        if self.command == "GET":
+            self._count(key, len(body))
+
+    def _count(self, key: str, size: int) -> None:
+        with self.fake.lock:
+            self.fake.sent[key] = self.fake.sent.get(key, 0) + size
+
+
+class _HubHandler(_Handler):
+    """huggingface.co: the API and ``/resolve``."""
+
+    def _visible(self, repo: str) -> bool:
+        """Answer 401/404 ``RepoNotFound`` (as the hub does) unless ``repo`` exists for this caller."""
+        private = (self.fake.root / repo / ".private").exists() and self._token() not in self.fake.granted
+        if self.fake.revisions(repo) and not private:
+            return True
+        if self._token() is None:  # the hub does not tell anonymous callers whether a repo exists
+            self._error(401, "RepoNotFound", "Repository not found")
+        else:
+            self._error(404, "RepoNotFound", "Repository not found")
+        return False
+
+    def _route(self, path: str) -> None:
         api = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/(revision|tree|discussions)(?:/(.*))?)?", path)
         resolve = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+|refs%2Fpr%2F\d+)/(.+)", path)
         if api:
             repo, kind, rest = api.group(1), api.group(2), api.group(3) or ""
-            if not self._repo_or_error(repo):
+            if not self._visible(repo):
                 return
             if kind in (None, "revision"):
                 self._info(repo, rest or "main")
@@ -184,10 +350,20 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._discussions(repo, rest)
         elif resolve:
-            if self._repo_or_error(resolve.group(1)):
-                self._resolve(resolve.group(1), resolve.group(2), unquote(resolve.group(3)))
+            repo = resolve.group(1)
+            if self._visible(repo) and self._may_download(repo):
+                self._resolve(repo, resolve.group(2), unquote(resolve.group(3)))
         else:
-            self._error(404, "NotFound", f"no route for {path}")
+            self._error(404, "", f"no route for {path}")
+
+    def _may_download(self, repo: str) -> bool:
+        if not self.fake.is_gated(repo) or self._token() in self.fake.granted:
+            return True
+        if self._token() is None:
+            self._error(401, "GatedRepo", "Access to this model is restricted: you must be authenticated.")
+        else:
+            self._error(403, "GatedRepo", "Access to this model is restricted and you are not in the authorized list.")
+        return False
 
     def _info(self, repo: str, revision: str) -> None:
         found = self.fake.lookup(repo, revision)
@@ -202,8 +378,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "id": repo,
                 "modelId": repo,
                 "sha": commit,
-                "private": False,
-                "gated": False,
+                "private": (self.fake.root / repo / ".private").exists(),
+                "gated": "manual" if self.fake.is_gated(repo) else False,
                 "disabled": False,
                 "downloads": 0,
                 "likes": 0,
@@ -213,6 +389,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "siblings": siblings,
             }
         )
+
+    def _next_link(self, params: dict[str, str]) -> dict[str, str]:
+        path = urlsplit(self.path).path
+        return {"Link": f'<http://{self.headers["Host"]}{path}?{urlencode(params)}>; rel="next"'}
 
     def _tree(self, repo: str, rest: str) -> None:
         found = self.fake.lookup(repo, rest.split("/")[0])
@@ -232,45 +412,70 @@ class _Handler(BaseHTTPRequestHandler):
             if len(data) >= LFS_THRESHOLD:
                 entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
             entries.append(entry)
-        self._json(entries)
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        start = int(query.get("cursor", "0") or 0)
+        end = start + self.fake.tree_page
+        headers = self._next_link({**query, "cursor": str(end)}) if end < len(entries) else {}
+        self._json(entries[start:end], headers=headers)
 
-    def _pr_numbers(self, repo: str) -> list[int]:
+    def _discussion_list(self, repo: str) -> list[dict[str, Any]]:
+        """Every discussion and PR: ``discussions.json`` entries, then each PR folder it does not name."""
+        listed_file = self.fake.root / repo / "discussions.json"
+        listed = json.loads(listed_file.read_text(encoding="utf-8")) if listed_file.is_file() else []
+        known = {int(d["num"]) for d in listed}
+        for name in self.fake.revisions(repo):
+            if name.startswith("refs/pr/") and int(name.rsplit("/", 1)[1]) not in known:
+                num = int(name.rsplit("/", 1)[1])
+                listed.append({"num": num, "title": PR_TITLE, "author": PR_AUTHOR, "isPullRequest": True})
         return sorted(
-            (int(r.rsplit("/", 1)[1]) for r in self.fake.revisions(repo) if r.startswith("refs/pr/")), reverse=True
+            (
+                {
+                    "num": int(d["num"]),
+                    "title": d.get("title", PR_TITLE),
+                    "status": d.get("status", "open"),
+                    "isPullRequest": bool(d.get("isPullRequest", True)),
+                    "author": {"name": d.get("author", PR_AUTHOR), "type": "user"},
+                    "createdAt": _CREATED,
+                    "repo": {"name": repo, "type": "model"},
+                    "numComments": 1,
+                    "pinned": False,
+                }
+                for d in listed
+            ),
+            key=lambda d: -d["num"],  # newest first, as the hub lists them
         )
 
-    def _discussion(self, repo: str, num: int) -> dict[str, Any]:
-        return {
-            "num": num,
-            "title": PR_TITLE,
-            "status": "open",
-            "isPullRequest": True,
-            "author": {"name": PR_AUTHOR, "type": "user"},
-            "createdAt": _CREATED,
-            "repo": {"name": repo, "type": "model"},
-            "numComments": 1,
-            "pinned": False,
-        }
-
     def _discussions(self, repo: str, rest: str) -> None:
+        if (self.fake.root / repo / ".discussions-disabled").exists():
+            self._error(403, "", "Discussions are disabled for this repo")
+            return
+        everything = self._discussion_list(repo)
         if rest:
-            num = int(rest) if rest.isdigit() else -1
-            if num not in self._pr_numbers(repo):
-                self._error(404, "EntryNotFound", "Discussion not found")
+            found = [d for d in everything if str(d["num"]) == rest]
+            if not found:
+                self._error(404, "", "Discussion not found")
                 return
-            details = self._discussion(repo, num)
-            details.update(
-                {
-                    "events": [],
-                    "changes": {"base": "refs/heads/main"},
-                    "filesWithConflicts": [],
-                    "diff": "",
-                }
-            )
+            details = dict(found[0])
+            details.update({"events": [], "changes": {"base": "refs/heads/main"}, "filesWithConflicts": [], "diff": ""})
             self._json(details)
             return
-        found = [self._discussion(repo, n) for n in self._pr_numbers(repo)]
-        self._json({"discussions": found, "count": len(found), "start": 0, "numClosedDiscussions": 0})
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        kind, status, author = query.get("type", "all"), query.get("status", "all"), query.get("author")
+        chosen = [
+            d
+            for d in everything
+            if (kind == "all" or d["isPullRequest"] == (kind == "pull_request"))
+            and (status == "all" or d["status"] == status)
+            and (author is None or d["author"]["name"] == author)
+        ]
+        page = int(query.get("p", "0") or 0)
+        start = page * self.fake.discussion_page
+        shown = chosen[start : start + self.fake.discussion_page]
+        more = start + len(shown) < len(chosen)
+        headers = self._next_link({**query, "p": str(page + 1)}) if more else {}
+        closed = sum(1 for d in everything if d["status"] != "open")
+        body = {"discussions": shown, "count": len(chosen), "start": start, "numClosedDiscussions": closed}
+        self._json(body, headers=headers)
 
     def _resolve(self, repo: str, revision: str, filename: str) -> None:
         found = self.fake.lookup(repo, revision)
@@ -283,42 +488,66 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "EntryNotFound", f"{filename} does not exist at {revision}", commit)
             return
         data = path.read_bytes()
-        headers = {"X-Repo-Commit": commit, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
-        if len(data) >= LFS_THRESHOLD:
-            headers["X-Linked-Etag"] = f'"{hashlib.sha256(data).hexdigest()}"'
-            headers["X-Linked-Size"] = str(len(data))
-        headers["ETag"] = f'"{git_blob_id(data)}"'
-        start = 0
-        ranged = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-        if ranged and self.command == "GET":
-            start = int(ranged.group(1))
-            if start >= len(data):
-                self._send(416, b"", {"Content-Range": f"bytes */{len(data)}", **headers})
-                return
-        body = data[start:]
-        headers["Content-Length"] = str(len(body))
-        if start:
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        drop = self.fake.take_drop(filename) if self.command == "GET" else None
-        if drop is not None:
-            cut = max(0, drop.at - start)
-            self.send_response(206 if start else 200)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body[:cut])
-            self.wfile.flush()
-            self._count(f"{repo}/{filename}", cut)
-            self.close_connection = True
-            self.connection.shutdown(2)
+        headers = {
+            "X-Repo-Commit": commit,
+            "ETag": f'"{git_blob_id(data)}"',
+            "Content-Type": "application/octet-stream",
+        }
+        if len(data) >= LFS_THRESHOLD:  # an LFS file: its bytes live on the CDN
+            sha256 = hashlib.sha256(data).hexdigest()
+            cdn = f"127.0.0.1:{self.fake.cdn_port}"
+            headers.update(
+                {
+                    "X-Linked-Etag": f'"{sha256}"',
+                    "X-Linked-Size": str(len(data)),
+                    "Location": self.fake.cdn_link(cdn, repo, path, sha256),
+                }
+            )
+            self._send(302, b"", headers)
             return
-        self._send(206 if start else 200, body, headers)
-        if self.command == "GET":
-            self._count(f"{repo}/{filename}", len(body))
+        self._body(f"{repo}/{filename}", filename, data, headers)
 
-    def _count(self, filename: str, size: int) -> None:
-        with self.fake.lock:
-            self.fake.sent[filename] = self.fake.sent.get(filename, 0) + size
+
+class _CdnHandler(_Handler):
+    """The CDN: signed links only, no second credential, expiring."""
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+        self._send(status, body, {"Content-Type": "application/xml"})
+
+    def _route(self, path: str) -> None:
+        match = re.fullmatch(r"/cdn/([^/]+/[^/]+)/([0-9a-f]{64})/([^/]+)", path)
+        if match is None:
+            self._refuse(404, "NoSuchKey", "The specified key does not exist.")
+            return
+        if self.headers.get("Authorization"):
+            self._refuse(400, "InvalidArgument", "Only one auth mechanism allowed")
+            return
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        date, signature = query.get("X-Amz-Date", ""), query.get("X-Amz-Signature", "")
+        try:
+            expires = int(query.get("X-Amz-Expires", ""))
+            issued = calendar.timegm(time.strptime(date, _AMZ_DATE))
+        except ValueError:
+            self._refuse(403, "AccessDenied", "Query-string authentication requires a signature")
+            return
+        if not hmac.compare_digest(signature, self.fake.sign(path, date, expires)):
+            self._refuse(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
+            return
+        if time.time() > issued + expires or signature in self.fake.expired:
+            self._refuse(403, "AccessDenied", "Request has expired")
+            return
+        repo, sha256, name = match.group(1), match.group(2), unquote(match.group(3))
+        blob = self.fake.blobs.get(sha256)
+        if blob is None:
+            self._refuse(404, "NoSuchKey", "The specified key does not exist.")
+            return
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}; filename=\"{name}\";",
+            "ETag": f'"{sha256}"',
+        }
+        self._body(f"{repo}/{name}", name, blob.read_bytes(), headers, expire=signature)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,14 +558,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8088)
     args = parser.parse_args(argv)
     hub = FakeHub(args.root.resolve(), quiet=False)
-    server = hub.serve(args.port)
-    sys.stderr.write(f"fakehub: serving {hub.root} on http://127.0.0.1:{server.server_address[1]}\n")
+    hub.serve(args.port)
+    sys.stderr.write(f"fakehub: serving {hub.root} on http://127.0.0.1:{hub.port} (CDN on port {hub.cdn_port})\n")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.shutdown()
+        hub.close()
     return 0
 
 

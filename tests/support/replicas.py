@@ -11,7 +11,10 @@ are junk bytes.
 - ``sshleifer/distilbart-cnn-12-6``: main with pickle weights, no tokenizer.json,
   generation_config.json or special_tokens_map.json (decoding settings only in
   ``config.json``'s ``task_specific_params``); ``refs/pr/13`` and ``refs/pr/18`` add
-  ``model.safetensors`` as the conversion bot's PRs do;
+  ``model.safetensors`` as the conversion bot's PRs do. Its community tab holds more, as real
+  ones do (``discussions.json``): plain discussions, a closed bot PR (``refs/pr/20``) and a newer
+  open PR with the bot's title by someone else (``refs/pr/21``), both with other weights, which a
+  client must not take;
 - ``nl2en-test/marian-safetensors``: safetensors on main (the first route).
 """
 
@@ -35,6 +38,18 @@ SUMMARIZATION = {
     "no_repeat_ngram_size": 3,
     "num_beams": 4,
 }
+
+
+# distilbart's community tab besides PRs 13 and 18 (which the fake hub lists as the bot's open PRs).
+COMMUNITY: list[dict[str, Any]] = [
+    *(
+        {"num": n, "title": f"Question {n} about the summaries", "author": f"reader-{n}", "isPullRequest": False,
+         "status": "closed" if n % 3 == 0 else "open"}
+        for n in range(1, 10)
+    ),
+    {"num": 20, "title": "Adding `safetensors` variant of this model", "author": "SFconvertbot", "status": "closed"},
+    {"num": 21, "title": "Adding `safetensors` variant of this model", "author": "helpful-stranger", "status": "open"},
+]  # fmt: skip
 
 
 def _junk(path: Path, size: int = 4096) -> None:
@@ -98,6 +113,11 @@ def _build_distilbart(build: Path, repo: Path) -> None:
         folder = repo / "refs" / "pr" / pr
         shutil.copytree(main, folder)
         shutil.copy(tiny / "model.safetensors", folder / "model.safetensors")
+    for pr in ("20", "21"):  # not the bot's open PR: their weights are junk nobody may load
+        folder = repo / "refs" / "pr" / pr
+        shutil.copytree(main, folder)
+        _junk(folder / "model.safetensors", 20_480)
+    (repo / "discussions.json").write_text(json.dumps(COMMUNITY, indent=1), encoding="utf-8")
 
 
 def _build_safe_marian(build: Path, repo: Path) -> None:
