@@ -108,14 +108,18 @@ def ladder_counts(manifests: Sequence[Path]) -> dict[str, int]:
     return totals
 
 
-def realistic_default(table: dict[str, Any], segments: int, flag_rate: float) -> dict[str, Any] | None:
+def realistic_default(
+    table: dict[str, Any], segments: int, flag_rate: float, depth: float | None = None, raw_s: float | None = None
+) -> dict[str, Any] | None:
     """The default's time at ``flag_rate`` (the NTREX false-positive rate), estimated from the measured runs.
 
     A random-weight model has nearly every segment flagged, so the measured default is the budget-capped
     worst case. Each extra decode is priced from the measured runs, (default − off) / extra decodes,
     and a realistic run makes ``flag_rate`` × segments × depth of them, depth being the extra decodes
     per segment the ladder retried (at a few percent flagged the budget seldom refuses one, so each
-    flagged segment climbs as deep as a retried one does here). The guard checks themselves run on
+    flagged segment climbs as deep as a retried one does here), or ``depth`` when given: the guards
+    section's ladder without a budget, since here the budget stops most retried segments after one
+    rung. The guard checks themselves run on
     every segment whatever the rate; they are priced as extra decodes here, which overstates them a
     little (the guards section measures them apart: well under 1 % of translating).
     """
@@ -124,14 +128,15 @@ def realistic_default(table: dict[str, Any], segments: int, flag_rate: float) ->
         return None
     counts = default["runs"][0]
     extra, retried = counts.get("extra_decodes", 0), counts.get("retried", 0)
-    depth = extra / retried if retried else 0.0
-    per_decode = (default["whole_s"] - off["whole_s"]) / extra if extra else 0.0
+    depth = depth if depth is not None else extra / retried if retried else 0.0
+    per_decode = max(0.0, default["whole_s"] - off["whole_s"]) / extra if extra else 0.0  # noise can make it < 0
     decodes = flag_rate * segments * depth
     seconds = off["whole_s"] + decodes * per_decode
     return {"flag_rate": flag_rate, "depth": round(depth, 3), "seconds_per_extra_decode": round(per_decode, 4),
             "extra_decodes": round(decodes, 1), "whole_s": seconds, "vs_off": seconds / off["whole_s"],
             "measured_flagged": counts.get("flagged", 0), "measured_extra_decodes": extra,
-            "measured_unretried": counts.get("unretried", 0)}  # fmt: skip
+            "measured_unretried": counts.get("unretried", 0),
+            "ratio": seconds / raw_s if raw_s else None}  # fmt: skip
 
 
 def bench_corpus(bench: Bench, corpus: Path) -> dict[str, Any]:
@@ -155,9 +160,7 @@ def bench_corpus(bench: Bench, corpus: Path) -> dict[str, Any]:
             "sentences_per_s": len(sources) / whole if whole else None,
             "ratio": whole / raw_s if whole and raw_s else None,
         }  # fmt: skip
-    estimate = realistic_default(table, len(sources), bench.args.flag_rate)
-    if estimate and raw_s:
-        estimate["ratio"] = estimate["whole_s"] / raw_s
+    estimate = realistic_default(table, len(sources), bench.args.flag_rate, raw_s=raw_s)
     return {"corpus": str(corpus), "documents": len(files), "sentences": len(sources),
             "distinct": len(set(sources)), "table": table, "realistic_default": estimate,
             "model": bench.model_info(model, ct2)}  # fmt: skip
@@ -205,7 +208,7 @@ def render_guard_cost(corpus: dict[str, Any]) -> list[str]:
         f"with {estimate['measured_flagged']} of {corpus['sentences']} segments flagged by the random model "
         f"({estimate['measured_extra_decodes']} extra decodes, {estimate['measured_unretried']} segments left "
         f"unretried by the retry budget). At a realistic flag rate of {estimate['flag_rate']:.1%} (NTREX false "
-        f"positives) × {estimate['depth']} extra decodes per retried segment × "
+        f"positives) × {estimate['depth']} extra decodes per flagged segment × "
         f"{estimate['seconds_per_extra_decode']} s per extra decode: ≈ {fmt_num(estimate['whole_s'])} s, "
         f"{fmt_num(estimate['vs_off'], '×')} `--guards off`, {fmt_num(estimate.get('ratio'), '×')} raw "
         f"(target ≤ {CORPUS_RATIO_LIMIT} × raw: {'PASS' if ok else 'FAIL'}).",

@@ -8,6 +8,7 @@ on one line and looked up later. The same mistake always raises the same class.
 code   meaning
 =====  ==========================================================================
 E000   any expected failure (the base class)
+E010   command-line options that contradict each other or do not apply
 E1xx   inputs: unreadable, empty, badly encoded, binary, too large
 E2xx   models: missing, refused by the hub, unsafe weights
 E300   the translation memory
@@ -34,6 +35,12 @@ class Nl2enError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class OptionsError(Nl2enError):
+    """Options that contradict each other or do not apply to what was asked: refused before any work starts."""
+
+    code = "E010"
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -196,3 +203,9 @@ class CompareError(Nl2enError):
     """Nothing to compare: no runs of the requested document."""
 
     code = "E820"
+
+
+class MixedInputsError(Nl2enError):
+    """Runs to be compared, or scored against one refs file, whose inputs differ (another text, another file)."""
+
+    code = "E830"

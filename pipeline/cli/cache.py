@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +15,33 @@ cache_app = typer.Typer(help="Inspect or clear the translation memory.", no_args
 PathOpt = Annotated[Path | None, typer.Option("--cache", help="Cache file (default: NL2EN_CACHE or user cache).")]
 
 
+class Stage(StrEnum):
+    """The stages that write to the cache: ``--stage`` offers these, so a typo is refused, not 0 entries removed."""
+
+    translate = "translate"
+    summarize = "summarize"
+
+
+def cache_file(cache: Path | None) -> Path | None:
+    """The cache file asked for, or None when there is none yet: looking must not create it."""
+    from pipeline.locations import default_cache_path
+
+    path = cache or default_cache_path()
+    return path if path.exists() else None
+
+
 @cache_app.command("stats")
 def stats(cache: PathOpt = None) -> None:
     """Show where the cache is, how big, and how many entries per stage and model."""
     from pipeline.locations import default_cache_path
     from pipeline.runs.memory import TranslationMemory
 
-    with handled(), TranslationMemory(cache or default_cache_path()) as memory:
+    path = cache_file(cache)
+    if path is None:
+        typer.echo(f"path:    {cache or default_cache_path()} (no cache file yet: nothing cached)")
+        typer.echo("entries: 0")
+        return
+    with handled(), TranslationMemory(path) as memory:
         info = memory.stats()
     typer.echo(f"path:    {info.path}")
     typer.echo(f"entries: {info.entries}")
@@ -34,12 +55,16 @@ def stats(cache: PathOpt = None) -> None:
 @cache_app.command("clear")
 def clear(
     cache: PathOpt = None,
-    stage: Annotated[str | None, typer.Option("--stage", help="Only this stage (translate, summarize).")] = None,
+    stage: Annotated[Stage | None, typer.Option("--stage", help="Only this stage's entries.")] = None,
 ) -> None:
     """Delete cached entries (all, or one stage's)."""
     from pipeline.locations import default_cache_path
     from pipeline.runs.memory import TranslationMemory
 
-    with handled(), TranslationMemory(cache or default_cache_path()) as memory:
-        removed = memory.clear(stage)
-    typer.echo(f"removed {removed} entries")
+    path = cache_file(cache)
+    if path is None:
+        typer.echo(f"removed 0 entries (no cache file at {cache or default_cache_path()})")
+        return
+    with handled(), TranslationMemory(path) as memory:
+        removed = memory.clear(None if stage is None else stage.value)
+    typer.echo(f"removed {removed} entries" + (f" of stage {stage.value}" if stage else ""))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from pipeline.errors import Nl2enError
+from pipeline.errors import Nl2enError, OptionsError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
@@ -38,25 +38,42 @@ DEFAULT_SUMMARIZER = "distilbart-cnn"
 # --- errors and output ------------------------------------------------------------------------
 
 
-def fail(error: Nl2enError, code: int = 1) -> NoReturn:
-    typer.echo(f"error [{error.code}]: {error}", err=True)
-    raise typer.Exit(code)
+def error_line(error: Nl2enError, name: str | None = None) -> str:
+    """``error [E101]: name: message (hint)``: every failure a user sees, on one line."""
+    prefix = "" if name is None or str(error).startswith(name) else f"{name}: "
+    return f"error [{error.code}]: {prefix}{error}"
+
+
+def exit_code(error: Nl2enError) -> int:
+    """2 for options refused before any work (the usage-error convention), 1 for everything else."""
+    return 2 if isinstance(error, OptionsError) else 1
+
+
+def fail(error: Nl2enError, code: int | None = None) -> NoReturn:
+    typer.echo(error_line(error), err=True)
+    raise typer.Exit(exit_code(error) if code is None else code)
 
 
 def report(error: Nl2enError, name: str | None = None) -> None:
-    prefix = "" if name is None or str(error).startswith(name) else f"{name}: "
-    typer.echo(f"error [{error.code}]: {prefix}{error}", err=True)
+    typer.echo(error_line(error, name), err=True)
+
+
+def interrupted() -> None:
+    """Say "interrupted" at the start of a clean line: on a terminal, over the ``^C`` echo or a bar's remains."""
+    start = "\r\x1b[K" if sys.stderr.isatty() else ""
+    sys.stderr.write(f"{start}interrupted\n")
+    sys.stderr.flush()
 
 
 @contextmanager
 def handled() -> Iterator[None]:
-    """Turn library errors into one line on stderr and exit code 1; never a traceback."""
+    """Turn library errors into one line on stderr and exit code 1 (2: refused options); never a traceback."""
     try:
         yield
     except Nl2enError as exc:
         fail(exc)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        interrupted()
         raise typer.Exit(130) from None
 
 
@@ -72,6 +89,74 @@ def console() -> Console:
 
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
     return Console(width=width, highlight=False)
+
+
+# --- checks made once, before a model is opened ----------------------------------------------
+
+
+def given_options(ctx: typer.Context, names: dict[str, str]) -> list[str]:
+    """The flags (``names``: parameter → flag) the user typed, as opposed to left at their defaults."""
+    given = []
+    for name, flag in names.items():
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.append(flag)
+    return given
+
+
+def check_paths(paths: list[str], *, stdin: str | None, file_only: list[str]) -> bool:
+    """Whether the input is stdin (``-``); refuse ``-`` among files, where it is not read, or with file-only flags.
+
+    ``stdin`` says where a command sends stdin's result (None: it does not read stdin);
+    ``file_only`` are the flags given that only apply to files (``--out``, ``--run-name``).
+    """
+    if "-" not in paths:
+        return False
+    if len(paths) > 1:
+        raise OptionsError("- (stdin) must be the only input", hint="give files, or pipe one article into -")
+    if stdin is None:
+        raise OptionsError(
+            "this command writes run directories and does not read - (stdin)",
+            hint="nl2en translate - | nl2en summarize - reads stdin, or give files",
+        )
+    if file_only:
+        raise OptionsError(
+            f"{' and '.join(file_only)} do not apply to - (stdin): {stdin} goes to stdout",
+            hint="drop them, or give a file to get a run directory",
+        )
+    return True
+
+
+def check_run_name(name: str | None) -> None:
+    """``--run-name`` is used as given, as one folder name: refuse one that would be changed (``../x`` → ``x``)."""
+    if name is None:
+        return
+    from pipeline.runs.outputs import safe_name
+
+    if safe_name(name, "") != name:
+        suggestion = safe_name(name, "run")
+        raise OptionsError(
+            f"--run-name {name!r} is not a plain folder name",
+            hint=f"use letters, digits, '.', '_', '+' and '-', not starting with '.' or '-'; e.g. {suggestion!r}",
+        )
+
+
+def check_out_dir(out: Path) -> None:
+    """``--out`` must be a directory or creatable as one: checked once, before the model loads, not per document."""
+    probe = out
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == out else f"cannot be created: {probe} is a file"
+        raise OutputError(f"--out {out} {what}, not a directory", hint="give a directory (it is created if missing)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {out}: {probe} is not writable")
+
+
+def set_verbose(verbose: bool) -> None:
+    """``--verbose``: let Ray's own log lines through to the terminal (the executor reads ``NL2EN_RAY_VERBOSE``)."""
+    if verbose:
+        os.environ["NL2EN_RAY_VERBOSE"] = "1"
 
 
 # --- options, by help panel -------------------------------------------------------------------
@@ -112,7 +197,11 @@ EncodingOpt = Annotated[
     str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8/BOM).", rich_help_panel=IO)
 ]
 MaxCharsOpt = Annotated[
-    int | None, typer.Option("--max-chars", min=1, help="Refuse longer documents.", rich_help_panel=IO)
+    int, typer.Option("--max-chars", min=1, help="Refuse longer documents (characters).", rich_help_panel=IO)
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show Ray's own log lines (hidden by default).", rich_help_panel=EXECUTOR),
 ]
 
 BeamsOpt = Annotated[
@@ -135,9 +224,7 @@ BackendOpt = Annotated[
 ]
 ComputeOpt = Annotated[
     str,
-    typer.Option(
-        "--compute-type", "--quantization", help="CTranslate2 compute type: int8, float32, …", rich_help_panel=ENGINE
-    ),
+    typer.Option("--compute-type", help="CTranslate2 compute type: int8, float32, …", rich_help_panel=ENGINE),
 ]
 
 GlossaryOpt = Annotated[
@@ -279,6 +366,8 @@ def summarizer_spec(
     """The summariser a command asked for (``summarize``, ``run``); no name: the default, else the extractive one."""
     from pipeline.runs.sessions import ExecutorOptions, SummarizerSpec
 
+    if sentences is not None and ratio is not None:
+        raise OptionsError("--sentences and --ratio both set how much to keep", hint="give one of them")
     return SummarizerSpec(
         name=name or DEFAULT_SUMMARIZER,
         explicit=name is not None,

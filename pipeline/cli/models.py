@@ -10,20 +10,24 @@ import typer
 from pipeline.cli.common import BackendOpt, ComputeOpt, DeviceOpt, ThreadsOpt, engine_options, handled, translator_spec
 
 PICKLE_HELP = "Load a pickle checkpoint the restricted loader refuses (it can run code: trusted sources only)."
-models_app = typer.Typer(help="List, download and import models.", no_args_is_help=True)
+models_app = typer.Typer(help="List, download, import, convert and calibrate models.", no_args_is_help=True)
 
 
 @models_app.command("list")
 def list_command() -> None:
-    """List aliases and local models, and where each is found on this machine."""
+    """List aliases and local models, each by a name --model accepts, and where each is found on this machine."""
     from pipeline.models.registry import list_models
 
     with handled():
         rows = list_models()
+    widths = [max((len(getattr(row, key)) for row in rows), default=0) for key in ("name", "task", "hub_id")]
     for row in rows:
         where = row.location or "not on this machine (nl2en models pull " + row.name + ")"
+        if row.location and row.hub_id == "-":
+            where = row.description if row.name == row.location else f"{row.description}: {row.location}"
         licence = f"  [licence: {row.licence}]" if row.licence else ""
-        typer.echo(f"{row.name:<18} {row.task:<14} {row.hub_id:<32} {where}{licence}")
+        cells = (f"{value:<{width}}" for value, width in zip((row.name, row.task, row.hub_id), widths, strict=True))
+        typer.echo(f"{' '.join(cells)} {where}{licence}")
 
 
 @models_app.command("pull")

@@ -59,11 +59,13 @@ def score(
     """
     from pipeline.errors import ReferencesNotFoundError
     from pipeline.evaluation.references import load_references
-    from pipeline.evaluation.score import find_run_dirs, score_run
+    from pipeline.evaluation.score import check_refs_fit, find_run_dirs, score_run
 
     with handled():
         runs = find_run_dirs(path)
         references = load_references(refs) if refs is not None else None
+        if references is not None:
+            check_refs_fit(runs)
     results, failed, skipped = [], 0, []
     for run_dir in runs:
         try:

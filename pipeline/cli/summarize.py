@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -35,15 +35,30 @@ from pipeline.cli.common import (
     RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    VerboseOpt,
     WorkersOpt,
     cache_spec,
+    check_out_dir,
+    check_paths,
+    check_run_name,
     engine_options,
     executor_options,
+    given_options,
     handled,
+    set_verbose,
     summarizer_spec,
     translator_spec,
 )
-from pipeline.cli.progress import reporting_progress
+from pipeline.cli.progress import batch_progress
+from pipeline.errors import OptionsError
+from pipeline.text.reader import DEFAULT_MAX_CHARS
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pipeline.runs.sessions import SummarizerSession
+
+FILE_ONLY = {"out": "--out", "run_name": "--run-name"}
+SUMMARY_DECODING = {"beams": "--beams", "summary_beams": "--summary-beams", "min_length": "--min-length"}
+SUMMARY_DECODING |= {"max_length": "--max-length"}
 
 SummarizerOpt = Annotated[
     str | None,
@@ -70,7 +85,29 @@ RatioOpt = Annotated[
 ]
 
 
+def check_summary_options(session: SummarizerSession, sentences: int | None, ratio: float | None,
+                          decoding: list[str]) -> str | None:  # fmt: skip
+    """Refuse summary options the chosen summariser would ignore; a note when the default fell back to extractive.
+
+    ``--sentences``/``--ratio`` only steer the extractive summariser, ``decoding`` (the decoding
+    flags given) only an abstractive one. Returns the note to print, if any.
+    """
+    if session.abstractive and (sentences is not None or ratio is not None):
+        flag = "--sentences" if sentences is not None else "--ratio"
+        raise OptionsError(
+            f"{flag} applies to the extractive summariser; {session.slug} is abstractive",
+            hint="use --max-length for its length, or --summarizer extractive",
+        )
+    if session.abstractive or not decoding:
+        return None
+    flags = ", ".join(decoding)
+    if session.fallback is None:
+        raise OptionsError(f"{flags}: no decoding in the extractive summariser", hint="use --sentences or --ratio")
+    return f"{flags} ignored: the extractive summariser does not decode"
+
+
 def summarize(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="English text files, or - for stdin.")],
     summarizer: SummarizerOpt = None,
     out: OutOpt = Path("outputs"),
@@ -92,6 +129,7 @@ def summarize(
     workers: WorkersOpt = 1,
     ray_address: RayAddressOpt = None,
     cpus_per_worker: CpusPerWorkerOpt = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Summarise English text; writes summary.<summariser>.txt and manifest.json per document.
 
@@ -101,7 +139,12 @@ def summarize(
     from pipeline.runs.sessions import open_summarizer
     from pipeline.runs.summary_stage import summarize_paths
 
+    set_verbose(verbose)
     with handled():
+        stdin = check_paths(paths, stdin="the summary", file_only=given_options(ctx, FILE_ONLY))
+        check_run_name(run_name)
+        if not stdin:
+            check_out_dir(out)
         spec = summarizer_spec(
             summarizer,
             engine=engine_options(backend, compute_type, device, threads),
@@ -110,21 +153,33 @@ def summarize(
             allow_pickle=allow_pickle,
         )  # fmt: skip
         memory = cache_spec(cache, no_cache).open()
-        session = open_summarizer(spec, memory)
-    if session.fallback:
-        typer.echo(f"note: {session.fallback}", err=True)
+        session = None
+        try:
+            session = open_summarizer(spec, memory, cache_path=cache)
+            note = check_summary_options(session, sentences, ratio, given_options(ctx, SUMMARY_DECODING))
+        except BaseException:
+            if session is not None:
+                session.close()
+            if memory:
+                memory.close()
+            raise
+    for line in (session.fallback, note):
+        if line:
+            typer.echo(f"note: {line}", err=True)
     try:
-        if paths == ["-"]:
+        if stdin:
             from pipeline.text.reader import article_from_bytes
 
             with handled():
                 article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", encoding)
                 sys.stdout.write(session.summarizer.summarize(article.text).text + "\n")
             return
-        with reporting_progress(len(paths), "summarising") as on_document, handled():
+        with handled(), batch_progress("summarising", len(paths), segmented=False) as view:
             cache_path = str(memory.path) if memory else None
-            plan = BatchPlan(out, run_name or session.run_name, cache_path, on_document=on_document)
+            plan = BatchPlan(out, run_name or session.run_name, cache_path, on_document=view.on_document)
             result = summarize_paths([Path(p) for p in paths], session, plan, ReadOptions(encoding))
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         typer.echo(
             f"{len(result.written)} summarised with {session.slug}, {len(result.failed)} failed; "
             f"cache hits {session.summarizer.hits}, misses {session.summarizer.misses}",
@@ -139,6 +194,7 @@ def summarize(
 
 
 def run(
+    ctx: typer.Context,
     paths: Annotated[
         list[str], typer.Argument(help='Dutch text files, or JSONL corpora ({"id": …, "text": …} a line).')
     ],
@@ -154,7 +210,12 @@ def run(
     no_cache: NoCacheOpt = False,
     beams: BeamsOpt = None,
     max_new_tokens: MaxNewOpt = None,
-    summary_beams: Annotated[int | None, typer.Option("--summary-beams", min=1, rich_help_panel=DECODING)] = None,
+    summary_beams: Annotated[
+        int | None,
+        typer.Option(
+            "--summary-beams", min=1, help="Summariser beam size (default: model's).", rich_help_panel=DECODING
+        ),
+    ] = None,
     min_length: MinLenOpt = None,
     max_length: MaxLenOpt = None,
     sentences: SentencesOpt = None,
@@ -171,7 +232,7 @@ def run(
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
-    max_chars: MaxCharsOpt = None,
+    max_chars: MaxCharsOpt = DEFAULT_MAX_CHARS,
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
@@ -182,6 +243,7 @@ def run(
     workers: WorkersOpt = 1,
     ray_address: RayAddressOpt = None,
     cpus_per_worker: CpusPerWorkerOpt = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Translate Dutch articles and summarise the translations into the same run directories.
 
@@ -192,7 +254,11 @@ def run(
     from pipeline.runs.sessions import open_summarizer, open_translator
     from pipeline.runs.summary_stage import check_source_side, run_paths
 
+    set_verbose(verbose)
     with handled():
+        check_paths(paths, stdin=None, file_only=[])
+        check_run_name(run_name)
+        check_out_dir(out)
         engine = engine_options(backend, compute_type, device, threads, batch_size)
         where = executor_options(executor, workers, ray_address, cpus_per_worker)
         spec = translator_spec(
@@ -207,21 +273,26 @@ def run(
     summary = None
     try:
         with handled():
-            summary = open_summarizer(summary_spec, session.memory)
+            summary = open_summarizer(summary_spec, session.memory, cache_path=cache)
             if source_side:
                 check_source_side(summary)
+            decoding = [f for f in given_options(ctx, SUMMARY_DECODING) if f != "--beams"]  # --beams: the translator's
+            note = check_summary_options(summary, sentences, ratio, decoding)
         from pipeline.models.registry import describe_source
 
         typer.echo(describe_source(session.model), err=True)
         if summary.model is not None:
             typer.echo(describe_source(summary.model), err=True)
-        if summary.fallback:
-            typer.echo(f"note: {summary.fallback}", err=True)
-        with reporting_progress(len(paths), "translating and summarising") as on_document, handled():
-            name = run_name or joint_run_name(session.run_name, summary.run_name)
-            plan = BatchPlan(out, name, window=session.window, on_document=on_document)
+        for line in (summary.fallback, note):
+            if line:
+                typer.echo(f"note: {line}", err=True)
+        with handled(), batch_progress("translate+summarise", None) as view:
+            name = run_name or joint_run_name(session.run_name, summary.run_name, source_side=source_side)
+            plan = BatchPlan(out, name, window=session.window, on_document=view.on_document, progress=view)
             reading = ReadOptions(encoding, max_chars)
             result = run_paths([Path(p) for p in paths], session, summary, plan, reading, source_side=source_side)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         typer.echo(
             f"{len(result.written)} translated and summarised ({summary.slug}), {len(result.failed)} failed; "
             f"cache hits {result.hits + summary.summarizer.hits}, misses {result.misses + summary.summarizer.misses}",

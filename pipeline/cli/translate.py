@@ -32,17 +32,27 @@ from pipeline.cli.common import (
     RayAddressOpt,
     RunNameOpt,
     ThreadsOpt,
+    VerboseOpt,
     WorkersOpt,
     cache_spec,
+    check_out_dir,
+    check_paths,
+    check_run_name,
     engine_options,
     executor_options,
+    given_options,
     handled,
+    set_verbose,
     translator_spec,
 )
-from pipeline.cli.progress import reporting_progress
+from pipeline.cli.progress import batch_progress
+from pipeline.text.reader import DEFAULT_MAX_CHARS
+
+FILE_ONLY = {"out": "--out", "run_name": "--run-name"}
 
 
 def translate(
+    ctx: typer.Context,
     paths: Annotated[
         list[str], typer.Argument(help='Dutch text files, JSONL corpora ({"id": …, "text": …} a line), or - for stdin.')
     ],
@@ -57,7 +67,7 @@ def translate(
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
-    max_chars: MaxCharsOpt = None,
+    max_chars: MaxCharsOpt = DEFAULT_MAX_CHARS,
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
@@ -68,17 +78,22 @@ def translate(
     workers: WorkersOpt = 1,
     ray_address: RayAddressOpt = None,
     cpus_per_worker: CpusPerWorkerOpt = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.runs.batch import BatchPlan, ReadOptions, translate_paths
-    from pipeline.runs.document import translate_document
-    from pipeline.runs.sessions import open_translator
+    from pipeline.runs.batch import BatchPlan, CountedTranslator, ReadOptions, translate_paths
+    from pipeline.runs.document import SEGMENT_CHUNK, segment_article, translate_segments
 
     reading = ReadOptions(encoding, max_chars)
+    set_verbose(verbose)
     with handled():
+        stdin = check_paths(paths, stdin="the translation", file_only=given_options(ctx, FILE_ONLY))
+        check_run_name(run_name)
+        if not stdin:
+            check_out_dir(out)
         spec = translator_spec(
             model,
             engine=engine_options(backend, compute_type, device, threads, batch_size),
@@ -86,23 +101,31 @@ def translate(
             beams=beams, max_new_tokens=max_new_tokens,
             glossary=glossary, no_glossary=no_glossary, guards=guards, allow_pickle=allow_pickle,
         )  # fmt: skip
+        from pipeline.runs.sessions import open_translator
+
         session = open_translator(spec, cache_spec(cache, no_cache))
     from pipeline.models.registry import describe_source
 
     typer.echo(describe_source(session.model), err=True)
     try:
-        if paths == ["-"]:
-            from pipeline.text.reader import DEFAULT_MAX_CHARS, article_from_bytes
+        if stdin:
+            from pipeline.text.reader import article_from_bytes
 
             with handled():
-                data = sys.stdin.buffer.read()
-                limit = reading.max_chars or DEFAULT_MAX_CHARS
-                article = article_from_bytes(data, "<stdin>", "-", reading.encoding, limit)
-                sys.stdout.write(translate_document(article, session.translator).text)
+                article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", reading.encoding, max_chars)
+                prepared = segment_article(article)
+                sources = [s.source for s in prepared.document.translatable]
+                with batch_progress("translating", 1) as view:
+                    view.read(len(sources))
+                    results = translate_segments(CountedTranslator(session.translator, view), sources, SEGMENT_CHUNK)
+                sys.stdout.write(prepared.with_translations(results).text)
             return
-        with reporting_progress(len(paths), "translating") as on_document, handled():
-            plan = BatchPlan(out, run_name or session.run_name, session.cache_path, session.window, on_document)
+        with handled(), batch_progress("translating", None) as view:
+            name = run_name or session.run_name
+            plan = BatchPlan(out, name, session.cache_path, session.window, view.on_document, view)
             result = translate_paths([Path(p) for p in paths], session.translator, plan, reading)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         typer.echo(
             f"{len(result.written)} translated, {len(result.failed)} failed; "
             f"cache hits {result.hits}, misses {result.misses}",

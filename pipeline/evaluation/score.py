@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, NoRunsError, ReferencesMismatchError, ScoreError
+from pipeline.errors import InputError, MixedInputsError, NoRunsError, ReferencesMismatchError, ScoreError
 from pipeline.evaluation.faithfulness import key_fact_recall
 from pipeline.evaluation.references import (
     References,
@@ -96,6 +96,46 @@ def find_run_dirs(path: Path) -> list[Path]:
             hint="translate something first, e.g. nl2en translate seeds/*.txt --out outputs",
         )
     return runs
+
+
+def input_key(manifest: RunManifest) -> str | None:
+    """What a run was made from, to tell runs of different inputs apart: the input's sha256, else its path.
+
+    The text decides: two runs of byte-identical inputs translate the same article wherever it
+    lay, and a file edited between two runs is another input. None when the manifest records none.
+    """
+    info = manifest.input
+    return info.sha256 or info.resolved or info.path
+
+
+def check_same_input(runs: Sequence[tuple[Path, RunManifest]], purpose: str) -> None:
+    """Refuse, in one line, to put side by side runs whose inputs differ (:func:`input_key`).
+
+    Folders are claimed per input (``pipeline.runs.outputs.DocumentFolders``), so only outputs
+    from before that, or an input edited between two runs, can mix; either way the numbers
+    would compare different articles.
+    """
+    known = [(run_dir, manifest, input_key(manifest)) for run_dir, manifest in runs]
+    known = [entry for entry in known if entry[2] is not None]
+    for run_dir, manifest, key in known[1:]:
+        first_dir, first, first_key = known[0]
+        if key != first_key:
+            raise MixedInputsError(
+                f"{purpose}: {first_dir} and {run_dir} are runs of different inputs "
+                f"({_describe_input(first)} vs {_describe_input(manifest)})",
+                hint="run both on the same input again, or remove the stale run",
+            )
+
+
+def check_refs_fit(run_dirs: Sequence[Path]) -> None:
+    """One refs file (``score --refs``) belongs to one article: refuse runs of different inputs."""
+    check_same_input([(r, read_manifest(r)) for r in run_dirs], "one --refs file scores one article")
+
+
+def _describe_input(manifest: RunManifest) -> str:
+    info = manifest.input
+    digest = f" sha256 {info.sha256[:12]}" if info.sha256 else ""
+    return f"{info.resolved or info.path or 'unknown input'}{digest}"
 
 
 def read_records(run_dir: Path) -> list[dict[str, Any]]:

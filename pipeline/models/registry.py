@@ -435,7 +435,11 @@ class ModelListing:
 
 
 def list_models() -> list[ModelListing]:
-    """Every alias, plus pulled/imported/tiny models, with where each is found locally."""
+    """Every alias, plus imported and tiny models, each under a name ``--model NAME`` resolves to it.
+
+    An imported model (``models/local/<name>``) is found by its name; a tiny one (``models/tiny/``)
+    is not (nothing looks there by name), so it is listed by its path, as typed from here.
+    """
     rows: list[ModelListing] = []
     for alias in load_aliases().values():
         try:
@@ -446,5 +450,22 @@ def list_models() -> list[ModelListing]:
     root = models_dir()
     for sub in ("local", "tiny"):
         for path in sorted((root / sub).glob("*/config.json")) if (root / sub).is_dir() else []:
-            rows.append(ModelListing(path.parent.name, "-", "-", f"{sub} model directory", str(path.parent)))
+            model_dir = path.parent
+            rows.append(ModelListing(usable_name(model_dir), "-", "-", f"{sub} model directory", str(model_dir)))
     return rows
+
+
+def usable_name(model_dir: Path) -> str:
+    """What ``--model`` takes for ``model_dir``: its folder name where that resolves to it, else its path.
+
+    The path is relative to the current directory when inside it (``models/tiny/marian``), else absolute.
+    """
+    name = model_dir.name
+    with contextlib.suppress(ModelError):
+        if resolve_model(name, allow_download=False).path == model_dir.resolve():
+            return name
+    with contextlib.suppress(ValueError):
+        relative = model_dir.resolve().relative_to(Path.cwd().resolve())
+        if relative.parts and relative.parts[0] not in (".", ".."):
+            return str(relative) if os.sep in str(relative) else f".{os.sep}{relative}"
+    return str(model_dir.resolve())

@@ -117,16 +117,11 @@ def calibrate(
     )
 
 
-CALIBRATION_ENV = "NL2EN_CALIBRATION"
-
-
 def default_calibration_path() -> Path:
-    """``$NL2EN_CALIBRATION``, else ``calibration.json`` beside the translation memory."""
-    if os.environ.get(CALIBRATION_ENV):
-        return Path(os.environ[CALIBRATION_ENV])
-    from pipeline.locations import default_cache_path
+    """``$NL2EN_CALIBRATION``, else ``calibration.json`` in the state folder (:mod:`pipeline.locations`)."""
+    from pipeline.locations import calibration_path
 
-    return default_cache_path().parent / "calibration.json"
+    return calibration_path()
 
 
 def calibration_key(fingerprint: str, engine: EngineSection) -> str:

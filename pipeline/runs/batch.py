@@ -24,20 +24,26 @@ in one call and may spread them over workers as it likes; wrap it in ``CachedTra
 and pass it to :func:`translate_paths`. Reading, segmenting, the cache and publishing
 stay here. :func:`process_batch` is the plain one-document-at-a-time loop that the
 summary stage uses.
+
+Each document's folder belongs to one input (:class:`pipeline.runs.outputs.DocumentFolders`),
+claimed when the document is first published: a file given twice is done once (a note in
+:attr:`BatchReport.notes` says so), and an input whose cleaned name another input owns gets
+a folder of its own, whatever the order of the arguments.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import BatchStoppedError, ClusterLostError, DocumentError, ModelError, Nl2enError
 from pipeline.runs.cache import CachedTranslator
 from pipeline.runs.document import (
+    SegmentTranslator,
     TranslatedDocument,
     document_manifest,
     segment_article,
@@ -45,14 +51,55 @@ from pipeline.runs.document import (
     write_translation,
 )
 from pipeline.runs.manifest import WindowSection
-from pipeline.runs.outputs import document_names, run_directory
+from pipeline.runs.outputs import DocumentFolders, InputIdentity, run_directory
 from pipeline.translation.translator import Translation
 
 if TYPE_CHECKING:
     from pipeline.runs.corpus import CorpusItem
 
 DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
-DocumentProcess = Callable[[Path, str], tuple[Path, int, int]]
+DocumentProcess = Callable[[Path, Callable[[], str]], tuple[Path, int, int]]
+
+
+class BatchProgress(Protocol):
+    """Hears how far a translation batch has got, in segments (a progress display's counts).
+
+    Documents alone say nothing while one long article is translated for minutes; segments do.
+    ``planned`` comes first, with the number of documents (None: a stream of unknown length),
+    ``read`` once per input as it is read (0 segments when it cannot be), ``translated`` after
+    each chunk the translator returns; documents finished still go to ``on_document``.
+    """
+
+    def planned(self, documents: int | None) -> None: ...
+
+    def read(self, segments: int) -> None: ...
+
+    def translated(self, segments: int) -> None: ...
+
+
+@dataclass
+class CountedTranslator:
+    """A translator that tells ``progress`` how many segments each call returned.
+
+    ``done`` is what it has reported, so a caller that translates the same segments again
+    (a failed window, document by document) can take it back first.
+    """
+
+    inner: SegmentTranslator
+    progress: BatchProgress
+    done: int = 0
+
+    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+        results = self.inner.translate_batch(sources, groups)
+        self.done += len(sources)
+        self.progress.translated(len(sources))
+        return results
+
+    def take_back(self) -> None:
+        """Un-report what was counted (its segments will be translated and counted again)."""
+        if self.done:
+            self.progress.translated(-self.done)
+            self.done = 0
 
 
 @dataclass(frozen=True)
@@ -75,12 +122,16 @@ windows are larger than local ones; memory still grows with the window, not with
 
 @dataclass
 class BatchReport:
-    """What happened to each input of a batch: written run directories and failures."""
+    """What happened to each input of a batch: written run directories, failures, and notes for the user.
+
+    ``notes`` are one line each (an input given twice, done once); the commands print them on stderr.
+    """
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, Nl2enError]] = field(default_factory=list)
     hits: int = 0
     misses: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def document_error(exc: Exception) -> Nl2enError:
@@ -124,24 +175,45 @@ class _Tally:
 
 
 def process_batch(
-    paths: Sequence[Path], process: DocumentProcess, on_document: DocumentCallback | None = None
+    paths: Sequence[Path], process: DocumentProcess, out: Path, on_document: DocumentCallback | None = None
 ) -> BatchReport:
-    """Run ``process(path, name)`` for each file; a failing file is reported and never stops the others.
+    """Run ``process(path, folder)`` for each distinct file; a failing file is reported and never stops the others.
 
-    ``process`` returns (run directory, cache hits, misses). ``name`` is the file's output
-    folder, distinct for every input even when cleaned names collide
-    (:func:`pipeline.runs.outputs.document_names`).
+    ``process`` returns (run directory, cache hits, misses); it calls ``folder()`` for the
+    file's document folder under ``out`` just before publishing, so a file that fails
+    claims none (:class:`pipeline.runs.outputs.DocumentFolders`). A file given twice is done once.
     """
-    tally = _Tally(len(paths), on_document=on_document)
-    names = document_names([path.stem for path in paths])
-    for position, (path, name) in enumerate(zip(paths, names, strict=True)):
+    paths, notes = _distinct(paths)
+    folders = _folders_for(out, paths)
+    tally = _Tally(len(paths), report=BatchReport(notes=notes), on_document=on_document)
+    for position, path in enumerate(paths):
         try:
-            run_dir, hits, misses = process(path, name)
+            run_dir, hits, misses = process(path, _claimer(folders, path))
         except Exception as exc:
             tally.failed(position, path, exc)
             continue
         tally.written(path, run_dir, hits, misses)
     return tally.report
+
+
+def _claimer(folders: DocumentFolders, path: Path) -> Callable[[], str]:
+    """Claims ``path``'s document folder when called (the file has been processed and is about to be published)."""
+    return lambda: folders.claim(path.stem, InputIdentity.of_file(path))
+
+
+def _distinct(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    from pipeline.runs.corpus import distinct_inputs
+
+    return distinct_inputs(paths)
+
+
+def _folders_for(out: Path, files: Sequence[Path]) -> DocumentFolders:
+    """The batch's folder namer, told the files known up front, so argument order never decides a folder."""
+    from pipeline.runs.corpus import is_jsonl
+
+    folders = DocumentFolders(out)
+    folders.prefer((p.stem, InputIdentity.of_file(p)) for p in files if not is_jsonl(p))
+    return folders
 
 
 @dataclass
@@ -150,7 +222,8 @@ class _Entry:
 
     position: int
     path: str  # where it came from: a file, or ``corpus.jsonl:12``
-    name: str
+    name: str  # the folder it asks for (``CorpusItem.doc_id``)
+    identity: InputIdentity | None
     started: float
     prepared: TranslatedDocument | None = None
     error: Exception | None = None
@@ -177,7 +250,8 @@ class BatchPlan:
     """Where a batch writes and who hears about it: built once by the caller, passed down whole.
 
     ``out``/``run_name``: each document goes to ``OUT/<doc>/<run_name>/``; ``cache_path`` is
-    recorded in each manifest; ``on_document`` hears each outcome in input order. ``on_window``
+    recorded in each manifest; ``on_document`` hears each outcome in input order, ``progress``
+    the segments read and translated (translation batches only). ``on_window``
     sees a window's translated documents before any is published (the summary stage summarises
     them together there); ``finish`` gives each document's extra manifest entries and files.
     """
@@ -187,6 +261,7 @@ class BatchPlan:
     cache_path: str | None = None
     window: Window = field(default_factory=Window)
     on_document: DocumentCallback | None = None
+    progress: BatchProgress | None = None
     on_window: WindowHook | None = None
     finish: DocumentFinish | None = None
 
@@ -201,31 +276,44 @@ def translate_paths(
 
     Inputs are files and JSONL corpora (one document a line), read lazily by
     :func:`pipeline.runs.corpus.iter_corpus`, so memory is bounded by the window; a directory is
-    a bad input, reported like an unreadable file.
+    a bad input, reported like an unreadable file. A file or corpus given twice is read once
+    (a note in the report).
     """
     from pipeline.runs.corpus import is_jsonl, iter_corpus
 
     reading = reading or ReadOptions()
+    paths, notes = _distinct(paths)
     plain = not any(is_jsonl(p) for p in paths)
     items = iter_corpus(paths, encoding=reading.encoding, max_chars=reading.max_chars, directories=False)
-    return translate_corpus(items, translator, plan, len(paths) if plain else None)
+    report = translate_corpus(items, translator, plan, len(paths) if plain else None, _folders_for(plan.out, paths))
+    report.notes[:0] = notes
+    return report
 
 
 def translate_corpus(
-    items: Iterable[CorpusItem], translator: CachedTranslator, plan: BatchPlan, total: int | None = None
+    items: Iterable[CorpusItem],
+    translator: CachedTranslator,
+    plan: BatchPlan,
+    total: int | None = None,
+    folders: DocumentFolders | None = None,
 ) -> BatchReport:
     """Translate a stream of corpus documents (``total`` of them, if known), window by window.
 
     The translator's manifest is taken after the first window's translation, so an executor
-    started on demand describes itself.
+    started on demand describes itself. Each document's folder is claimed from ``folders``
+    (default: a new :class:`~pipeline.runs.outputs.DocumentFolders` over ``plan.out``) by its
+    identity, when it is published.
     """
     out, run_name, cache_path, window = plan.out, plan.run_name, plan.cache_path, plan.window
-    on_window, finish = plan.on_window, plan.finish
+    on_window, finish, progress = plan.on_window, plan.finish, plan.progress
+    if progress:
+        progress.planned(total)
+    folders = folders or DocumentFolders(out)
     tally = _Tally(total, on_document=plan.on_document)
     info: dict[str, Any] = {}
 
     def prepare(position: int, item: CorpusItem) -> _Entry:
-        entry = _Entry(position, item.origin, item.doc_id, time.perf_counter())
+        entry = _Entry(position, item.origin, item.doc_id, item.identity, time.perf_counter())
         try:
             if item.error is not None:
                 raise item.error
@@ -233,6 +321,8 @@ def translate_corpus(
             entry.prepared = segment_article(item.article)
         except Exception as exc:
             entry.error = exc
+        if progress:
+            progress.read(len(entry.sources))
         return entry
 
     def publish(entry: _Entry, result: TranslatedDocument, documents: int) -> None:
@@ -240,7 +330,8 @@ def translate_corpus(
             info.update(translator.manifest())
         extra_manifest, extra_files = finish(result) if finish else ({}, {})
         result.timings["total_s"] = round(time.perf_counter() - entry.started, 4)
-        run_dir = run_directory(out, entry.name, run_name)
+        identity = entry.identity or InputIdentity.of_file(Path(entry.path))
+        run_dir = run_directory(out, folders.claim(entry.name, identity), run_name)
         # finish's entries are RunManifest sections too (the summary stage's ``summarizer``)
         entries: dict[str, Any] = {"window": WindowSection(documents, window.segments), **extra_manifest}
         manifest = replace(document_manifest(result, info, cache_path), **entries)
@@ -257,13 +348,18 @@ def translate_corpus(
         ready = [e for e in entries if e.prepared]
         sources = [s for e in ready for s in e.sources]
         started = time.perf_counter()
+        counted: SegmentTranslator = translator
+        if progress:
+            counted = CountedTranslator(translator, progress)
         together: list[Translation] | None
         try:
             # each document is its own group: the retry budget is spent per document
             groups = [e.position for e in ready for _ in e.sources]
-            together = translate_segments(translator, sources, window.segments, groups)
+            together = translate_segments(counted, sources, window.segments, groups)
         except Exception:
             together = None  # translated one by one below, so only the failing document reports it
+            if isinstance(counted, CountedTranslator):
+                counted.take_back()
         translate_s = time.perf_counter() - started
         done: dict[int, TranslatedDocument] = {}
         if together is not None:
@@ -285,7 +381,7 @@ def translate_corpus(
                     publish(entry, done.pop(entry.position), len(ready))
                 else:
                     alone = time.perf_counter()
-                    results = translate_segments(translator, entry.sources, window.segments)
+                    results = translate_segments(counted, entry.sources, window.segments)
                     publish(entry, translated(entry, results, time.perf_counter() - alone), 1)
             except Exception as exc:
                 tally.failed(entry.position, entry.path, exc)

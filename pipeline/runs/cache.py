@@ -7,7 +7,8 @@ glossary entries the segment uses). Translators and summarisers know nothing of 
 
 from __future__ import annotations
 
-import re
+import bisect
+import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,28 +16,32 @@ from typing import Any
 from pipeline.runs.memory import TranslationMemory, cache_key
 from pipeline.signature import RunSignature
 from pipeline.summaries.base import Summarizer, Summary
-from pipeline.text.normalise import normalise_source
+from pipeline.text.normalise import normal_positions, normalise_source
 from pipeline.translation.translator import Translation, Translator
 
 
-def rebased(translation: Translation, source: str) -> Translation | None:
-    """``translation`` (from the memory) with its glossary terms' offsets pointing into ``source``.
+def rebased(translation: Translation, stored: str, source: str) -> Translation | None:
+    """``translation``, made for ``stored``, with its glossary terms' offsets pointing into ``source``.
 
-    Keys normalise whitespace, so a hit may have been stored for the same sentence spaced
-    differently; its term offsets index that text. Each term is found again in ``source``, in
-    order, allowing any whitespace inside it. ``None`` when one cannot be found: the caller
-    then translates the segment afresh rather than write wrong offsets.
+    Keys normalise the source (NFC, whitespace collapsed), so a hit may have been stored for the
+    same sentence spaced differently; its term offsets index that text. Both texts have the same
+    normal form, so an offset maps through it: stored → normal → ``source``. ``None`` when they do
+    not share one character for character (NFC changed a text): the caller then translates afresh
+    rather than write wrong offsets.
     """
-    if not translation.terms:
+    if not translation.terms or stored == source:
         return translation
-    terms, position = [], 0
+    old, new = normal_positions(stored), normal_positions(source)
+    if len(old) != len(new) or unicodedata.normalize("NFC", source) != source:
+        return None
+    terms = []
     for term in translation.terms:
-        words = str(term.get("nl", "")).split()
-        found = re.compile(r"\s+".join(map(re.escape, words))).search(source, position) if words else None
-        if found is None:
+        start, end = int(term["start"]), int(term["end"])
+        first, last = bisect.bisect_left(old, start), bisect.bisect_left(old, end - 1)
+        if first >= len(old) or last >= len(old) or old[first] != start or old[last] != end - 1:
             return None
-        terms.append({**term, "nl": found.group(0), "start": found.start(), "end": found.end()})
-        position = found.start()
+        begin, finish = new[first], new[last] + 1
+        terms.append({**term, "nl": source[begin:finish], "start": begin, "end": finish})
     return replace(translation, terms=tuple(terms))
 
 
@@ -87,7 +92,8 @@ class CachedTranslator:
         served: dict[int, Translation] = {}
         for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
             if key in found:
-                hit = rebased(Translation.from_cache(found[key].target, found[key].meta), source)
+                entry = found[key]
+                hit = rebased(Translation.from_cache(entry.target, entry.meta), entry.source, source)
                 if hit is None:  # stored for a differently spaced text whose terms cannot be placed here
                     keys[index] = f"{key}:{index}"
                 else:
@@ -114,7 +120,7 @@ class CachedTranslator:
                 self.hits += 1
             else:
                 # a repeat of a segment within this batch, spaced differently: its terms placed in its own text
-                own = fresh[key] if source == first_source[key] else rebased(fresh[key], source)
+                own = rebased(fresh[key], first_source[key], source)
                 results.append(replace(own or fresh[key], cached=False))
                 self.misses += 1
         return results

@@ -6,6 +6,11 @@ never the corpus. Each record becomes an :class:`~pipeline.text.reader.Article`;
 names the output folder (``OUT/<id>/<run>/``), so ids must already be safe folder
 names. A bad line (not JSON, no id, unsafe or repeated id, empty text) becomes a
 one-line error naming the file and line, and the lines after it are read as usual.
+
+Every item carries its :class:`~pipeline.runs.outputs.InputIdentity` (a file's resolved
+path; a record's corpus path and id): the batch claims the document's folder by it
+(:class:`~pipeline.runs.outputs.DocumentFolders`), so an input whose cleaned name another
+input already owns gets a folder of its own (``<name>-<hash>``), never the other's.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pipeline.errors import InputError, Nl2enError
-from pipeline.runs.outputs import document_names, safe_name
+from pipeline.runs.outputs import InputIdentity, safe_name
 from pipeline.text.reader import DEFAULT_MAX_CHARS, Article, article_from_bytes, read_article
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -31,12 +36,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class CorpusItem:
-    """One document of a corpus: its output folder name, and its article or why it has none."""
+    """One document of a corpus: the name its folder is claimed by, and its article or why it has none.
+
+    ``doc_id`` is the folder the document asks for (a file's cleaned stem, a record's id); the
+    folder it gets is its ``identity``'s (:meth:`pipeline.runs.outputs.DocumentFolders.claim`).
+    """
 
     doc_id: str
     origin: str  # where it came from, for messages: a path, or ``corpus.jsonl:12``
     article: Article | None = None
     error: Exception | None = None
+    identity: InputIdentity | None = None  # None for a line that is not a document
 
 
 def is_jsonl(path: Path) -> bool:
@@ -91,12 +101,12 @@ def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterato
                 continue
             where = f"{path}:{lineno}"
             try:
-                yield _jsonl_item(raw, where, seen, max_chars)
+                yield _jsonl_item(raw, path, where, seen, max_chars)
             except Nl2enError as exc:
                 yield CorpusItem(f"line-{lineno}", where, error=exc)
 
 
-def _jsonl_item(raw: bytes, where: str, seen: _SeenIds, max_chars: int) -> CorpusItem:
+def _jsonl_item(raw: bytes, path: Path, where: str, seen: _SeenIds, max_chars: int) -> CorpusItem:
     try:
         record = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -114,7 +124,7 @@ def _jsonl_item(raw: bytes, where: str, seen: _SeenIds, max_chars: int) -> Corpu
     if not seen.claim(doc_id):
         raise InputError(f"{where}: id {doc_id!r} repeats an earlier id (ids are compared ignoring case)")
     article = article_from_bytes(text.encode("utf-8"), where, where, "utf-8", max_chars)
-    return CorpusItem(doc_id, where, replace(article, name=doc_id))
+    return CorpusItem(doc_id, where, replace(article, name=doc_id), identity=InputIdentity.of_record(path, doc_id))
 
 
 def expand_inputs(paths: Sequence[Path], directories: bool = True) -> Iterator[Path]:
@@ -131,22 +141,40 @@ def iter_corpus(
 ) -> Iterator[CorpusItem]:
     """Every document of the inputs, lazily: files, directories' files, and JSONL corpora' lines.
 
-    Files are named by their cleaned stem, with ``-2``, ``-3``… for repeats
-    (:func:`pipeline.runs.outputs.document_names`); JSONL records by their id. A bad document
-    is an item with ``error`` set, never an exception. Without ``directories``, a directory
-    is such a bad document (the batch commands' contract), not a list of files.
+    Files ask for their cleaned stem, JSONL records for their id; the folder each gets is its
+    identity's (see the module doc). A bad document is an item with ``error`` set, never an
+    exception. Without ``directories``, a directory is such a bad document (the batch
+    commands' contract), not a list of files.
     """
     limit = max_chars or DEFAULT_MAX_CHARS
-    taken: set[str] = set()  # file names only: one per file given, never per corpus line
     for path in expand_inputs(paths, directories):
         if is_jsonl(path) and path.is_file():
             yield from read_jsonl_corpus(path, limit)
             continue
-        doc_id = document_names([path.stem], taken)[0]
+        doc_id, identity = safe_name(path.stem), InputIdentity.of_file(path)
         try:
-            yield CorpusItem(doc_id, str(path), read_article(path, encoding, limit))
+            yield CorpusItem(doc_id, str(path), read_article(path, encoding, limit), identity=identity)
         except Exception as exc:
-            yield CorpusItem(doc_id, str(path), error=exc)
+            yield CorpusItem(doc_id, str(path), error=exc, identity=identity)
+
+
+def distinct_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """The inputs with each file (or corpus) once, and a note for every repeat.
+
+    Two arguments are one input when they resolve to the same file (``a.txt``, ``./a.txt``, a
+    symbolic link to it): it is translated once, into its one folder, and the note says so.
+    """
+    kept: list[Path] = []
+    first: dict[str, Path] = {}
+    notes = []
+    for path in paths:
+        key = InputIdentity.of_file(path).key
+        if key in first:
+            notes.append(f"{path} is the same input as {first[key]}: done once")
+            continue
+        first[key] = path
+        kept.append(path)
+    return kept, notes
 
 
 def windows(items: Iterable[T], size: int = DEFAULT_WINDOW) -> Iterator[list[T]]:

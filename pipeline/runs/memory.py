@@ -52,6 +52,7 @@ def cache_key(stage: str, identity: Mapping[str, Any], source: str) -> str:
 class CachedEntry:
     target: str
     meta: dict[str, Any]
+    source: str = ""  # the source as first stored (its spacing may differ from a later hit's)
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ class TranslationMemory:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT key, target, meta FROM entries WHERE key IN ({marks})", chunk)
-                for key, target, meta in rows:
-                    found[key] = CachedEntry(target, json.loads(meta))
+                rows = self._db.execute(f"SELECT key, target, meta, source FROM entries WHERE key IN ({marks})", chunk)
+                for key, target, meta, source in rows:
+                    found[key] = CachedEntry(target, json.loads(meta), source)
         except sqlite3.Error as exc:
             raise CacheError(f"cannot read cache {self.path}: {exc}") from exc
         return found

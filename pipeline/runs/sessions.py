@@ -171,14 +171,15 @@ class TranslatorSession:
                 self.memory.close()
 
 
-def digest_memo(memory: TranslationMemory | None) -> Any:
-    """The memo of model file digests: the translation memory's, or a small file beside it with ``--no-cache``."""
+def digest_memo(memory: TranslationMemory | None, cache_path: Path | None = None) -> Any:
+    """The memo of model file digests: the translation memory's; with ``--no-cache`` a small file
+    beside ``--cache FILE`` if one is named, else in the state folder (:func:`pipeline.locations.digests_path`)."""
     if memory is not None:
         return memory.digest
-    from pipeline.locations import default_cache_path
+    from pipeline.locations import digests_path
     from pipeline.models.registry import DigestFile
 
-    return DigestFile(default_cache_path().with_name("file-digests.json"))
+    return DigestFile(digests_path(cache_path))
 
 
 def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> TranslatorSession:
@@ -195,7 +196,7 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     memory = cache.open()
     try:
-        digest = fingerprint(model, digest_memo(memory))
+        digest = fingerprint(model, digest_memo(memory, cache.path))
         decoding = translation_decoding(model, spec.overrides)
         glossary = builtin_glossary() if isinstance(spec.glossary, str) else spec.glossary
         engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
@@ -303,10 +304,13 @@ class SummarizerSession:
         return self.section(summary).to_json()
 
 
-def open_summarizer(spec: SummarizerSpec, memory: TranslationMemory | None = None) -> SummarizerSession:
+def open_summarizer(
+    spec: SummarizerSpec, memory: TranslationMemory | None = None, *, cache_path: Path | None = None
+) -> SummarizerSession:
     """The named summariser; when the default model is missing, the extractive one, said so.
 
     ``memory`` is the caller's (``run`` shares the translator's), so the session does not close it.
+    ``cache_path`` is ``--cache FILE`` when the memory is off: model digests are memoised beside it.
     """
     from pipeline.errors import ModelNotFoundError
     from pipeline.models.decoding import summarization_decoding
@@ -325,7 +329,7 @@ def open_summarizer(spec: SummarizerSpec, memory: TranslationMemory | None = Non
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
-            digest = fingerprint(model, digest_memo(memory))
+            digest = fingerprint(model, digest_memo(memory, cache_path))
             # summaries are generated one at a time: the translator's batch size does not apply
             decoding = summarization_decoding(model, spec.overrides)
             engine = make_engine(model, digest, replace(options, batch_size=16))

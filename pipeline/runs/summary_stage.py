@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,14 @@ def summarize_paths(
     """Summarise English text files into ``OUT/<doc>/<run>/summary.<slug>.txt`` + manifest.
 
     Of ``plan`` this uses ``out``, ``run_name``, ``cache_path`` and ``on_document``; of ``reading``
-    the encoding (an English file has no length limit here).
+    the encoding (an English file has no length limit here). A file given twice is summarised
+    once (a note in the report); each file's folder is its own (``process_batch``).
     """
+    from pipeline.runs.corpus import distinct_inputs
+
     out, run_name, cache_path = plan.out, plan.run_name, plan.cache_path
     encoding = (reading or ReadOptions()).encoding
+    paths, notes = distinct_inputs(paths)  # here, so the executor's windows line up with the documents
     remote = session.signature.executor.kind != "local"
     ready: dict[str, Any] = {}  # an executor's summaries of the current window, by text
     position = 0
@@ -46,14 +50,13 @@ def summarize_paths(
             texts = list(dict.fromkeys(texts))
             ready.update(zip(texts, session.summarizer.summarize_many(texts), strict=True))
 
-    def process(path: Path, name: str) -> tuple[Path, int, int]:
+    def process(path: Path, folder: Callable[[], str]) -> tuple[Path, int, int]:
         nonlocal position
         if remote and position % SUMMARY_WINDOW == 0:
             prefetch()
         position += 1
         started = time.perf_counter()
         article = read_article(path, encoding)
-        run_dir = run_directory(out, name, run_name)
         summary = ready.get(article.text) or session.summarizer.summarize(article.text)
         manifest = RunManifest(
             input=InputSection.of(article),
@@ -63,10 +66,13 @@ def summarize_paths(
             versions=library_versions(),
             created=created_now(),
         )
+        run_dir = run_directory(out, folder(), run_name)
         publish_directory(run_dir, {session.file: summary.text + "\n", MANIFEST_FILE: manifest.dumps()})
         return run_dir, int(summary.cached), int(not summary.cached)
 
-    return process_batch(paths, process, plan.on_document)
+    report = process_batch(paths, process, out, plan.on_document)
+    report.notes[:0] = notes
+    return report
 
 
 def _extractive(session: SummarizerSession) -> ExtractiveSummarizer:

@@ -393,3 +393,57 @@ def test_compare_report_in_a_real_browser(comparison: Comparison, tmp_path: Path
     assert errors == [], errors
     assert requests == [page_file.as_uri()], "the page loads nothing else"
     assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+def mixed_runs(seed_runs: dict[str, Path], root: Path) -> Path:
+    """A document folder from before folders had owners: the seed's run beside a run of another article."""
+    doc = root / "outputs" / seed_runs["default"].parent.name
+    shutil.copytree(seed_runs["default"], doc / "default")
+    shutil.copytree(seed_runs["greedy"], doc / "greedy")
+    other = root / "other" / seed_runs["default"].parent.name
+    other.parent.mkdir()
+    other.write_text("Een heel ander artikel.\n")
+    info = manifest(doc / "greedy")
+    info["input"].update(path=str(other), resolved=str(other), sha256="f" * 64)
+    (doc / "greedy" / "manifest.json").write_text(json.dumps(info))
+    for run in ("default", "greedy"):
+        (doc / run / SCORES_FILE).unlink(missing_ok=True)
+    return doc
+
+
+def test_compare_refuses_runs_of_different_inputs(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    from pipeline.errors import MixedInputsError
+
+    doc = mixed_runs(seed_runs, tmp_path)
+    with pytest.raises(MixedInputsError) as caught:
+        compare_runs(doc.parent, resamples=20)
+    assert caught.value.code == "E830" and "different inputs" in str(caught.value)
+    result = CliRunner().invoke(app, ["compare", str(doc.parent), "--doc", doc.name])
+    assert result.exit_code == 1 and result.stderr.startswith("error [E830]") and len(result.stderr.splitlines()) == 1
+    assert not list(doc.rglob(SCORES_FILE)), "refused before anything was scored"
+
+
+def test_compare_baseline_stays_the_oldest_run_when_it_is_run_again(tmp_path: Path) -> None:
+    from pipeline.runs.batch import BatchPlan, translate_paths
+    from pipeline.runs.cache import CachedTranslator
+    from tests.runs.test_batch import ScriptedTranslator
+    from tests.support.signatures import signature_for
+
+    article = tmp_path / "stuk.txt"
+    article.write_text("Een zin. Nog een zin.\n")
+    out = tmp_path / "out"
+
+    def publish(run: str) -> Path:
+        translator = CachedTranslator(ScriptedTranslator(), None, signature_for("sha256:scripted"))
+        [run_dir] = translate_paths([article], translator, BatchPlan(out, run)).written
+        return run_dir
+
+    older = publish("z-older")  # named to sort last: only its age makes it the baseline
+    info = manifest(older)
+    info["created"] = "2020-01-01T00:00:00+0000"  # made long ago
+    (older / "manifest.json").write_text(json.dumps(info))
+    publish("a-newer")
+    assert compare_runs(out, resamples=20)[0].baseline == "z-older"
+    publish("z-older")  # the baseline run again (what a fully cached re-run does)
+    assert manifest(older)["created"] == "2020-01-01T00:00:00+0000"
+    assert compare_runs(out, resamples=20)[0].baseline == "z-older"

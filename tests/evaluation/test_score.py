@@ -394,3 +394,14 @@ def test_score_summary_faithfulness_against_the_translation(seed_runs: dict[str,
     # the extractive summary copies sentences of the translation: whatever it names, the source has
     assert summary["entity_precision"] in (None, 1.0) and summary["number_precision"] in (None, 1.0)
     assert "faithfulness" not in (result["translation"] or {})
+
+
+def test_score_one_refs_file_refuses_runs_of_different_inputs(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    from tests.evaluation.test_compare import mixed_runs
+
+    doc = mixed_runs(seed_runs, tmp_path)
+    result = CliRunner().invoke(app, ["score", str(doc), "--refs", str(SEED_REFS)])
+    assert result.exit_code == 1 and result.stderr.startswith("error [E830]") and len(result.stderr.splitlines()) == 1
+    assert not (doc / "greedy" / SCORES_FILE).exists(), "nothing scored against the wrong article"
+    alone = CliRunner().invoke(app, ["score", str(doc / "default"), "--refs", str(SEED_REFS)])
+    assert alone.exit_code == 0, alone.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -91,19 +92,70 @@ def test_batch_model_failure_stops_the_batch_and_says_so(tmp_path: Path) -> None
     assert not (tmp_path / "out" / "drie").exists()
 
 
-def test_batch_inputs_whose_cleaned_names_collide_get_distinct_folders(tmp_path: Path) -> None:
+def collide(root: Path) -> list[Path]:
+    """Three articles in three folders whose names clean to the same folder name (case-folded)."""
     paths = []
     for index, directory in enumerate(("x", "y", "z")):  # the names may collide on this file system too
-        (tmp_path / directory).mkdir()
-        name = ("a b.txt", "a-b.txt", "A-B.txt")[index]
-        paths.append(tmp_path / directory / name)
+        (root / directory).mkdir(parents=True)
+        paths.append(root / directory / ("a b.txt", "a-b.txt", "A-B.txt")[index])
         paths[-1].write_text(f"Document nummer {index}.\n")
-    report = translate(paths, tmp_path / "out")
-    assert not report.failed
-    folders = [p.parent.name for p in report.written]
-    assert folders == ["a-b", "a-b-2", "A-B-3"]
-    texts = {(p / "translation.en.txt").read_text() for p in report.written}
-    assert len(texts) == 3, "no document replaced another"
+    return paths
+
+
+def folders_of(report: Any) -> dict[str, str]:
+    """Each translated input (by its text) → its document folder."""
+    return {(p / "translation.en.txt").read_text(): p.parent.name for p in report.written}
+
+
+def test_batch_inputs_whose_cleaned_names_collide_get_distinct_folders_in_any_order(tmp_path: Path) -> None:
+    paths = collide(tmp_path / "in")
+    forward = translate(paths, tmp_path / "one")
+    backward = translate(paths[::-1], tmp_path / "two")
+    assert not forward.failed and not backward.failed
+    assert len(set(folders_of(forward).values())) == 3, "no document replaced another"
+    assert len({name.casefold() for name in folders_of(forward).values()}) == 3
+    assert folders_of(forward) == folders_of(backward), "argument order decides nothing"
+    alone = translate(paths[1:2], tmp_path / "two")  # and a later command finds each input's own folder
+    assert folders_of(alone).items() <= folders_of(backward).items()
+
+
+def test_batch_another_input_of_the_same_name_never_replaces_a_document(tmp_path: Path) -> None:
+    three, other = tmp_path / "three" / "d1.txt", tmp_path / "other" / "d1.txt"
+    for path, text in ((three, "Het eerste artikel."), (other, "Een ander artikel.")):
+        path.parent.mkdir()
+        path.write_text(text + "\n")
+    out = tmp_path / "out"
+    [first] = translate([three], out).written
+    [second] = translate([other], out).written
+    assert first == out / "d1" / "r" and second.parent.name.startswith("d1-") and second.parent != first.parent
+    assert (first / "translation.en.txt").read_text() == "HET EERSTE ARTIKEL.\n", "the first input's run is intact"
+    assert translate([three], out).written == [first] and translate([other], out).written == [second]
+
+
+def test_batch_the_same_input_given_twice_is_translated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [path, other] = write_documents(tmp_path / "in", {"d1": "Een zin. Nog een zin.", "d2": "Derde zin."})
+    monkeypatch.chdir(tmp_path)
+    engine = RecordingTranslator()
+    given = [path, other, Path("in/d1.txt"), Path("in/../in/d1.txt")]
+    report = translate_paths(given, CachedTranslator(engine, None, signature_for("sha256:x")),
+                             BatchPlan(tmp_path / "out", "r"))  # fmt: skip
+    assert [p.parent.name for p in report.written] == ["d1", "d2"] and not report.failed
+    assert sorted(s for call in engine.calls for s in call) == ["Derde zin.", "Een zin.", "Nog een zin."]
+    assert report.notes == [f"in/d1.txt is the same input as {path}: done once",
+                            f"in/../in/d1.txt is the same input as {path}: done once"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == ["d1", "d2"]
+
+
+def test_batch_outputs_get_the_umask_s_modes(tmp_path: Path) -> None:
+    [path] = write_documents(tmp_path / "in", {"d1": "Een zin."})
+    previous = os.umask(0o002)
+    try:
+        [run_dir] = translate([path], tmp_path / "out").written
+    finally:
+        os.umask(previous)
+    assert [oct(p.stat().st_mode & 0o777) for p in (run_dir.parent, run_dir)] == ["0o775", "0o775"]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in run_dir.iterdir()} == {
+        "translation.en.txt": "0o664", "aligned.jsonl": "0o664", "manifest.json": "0o664"}  # fmt: skip
 
 
 BREAKS = st.sampled_from(LINE_BREAKS)
@@ -123,7 +175,7 @@ def test_batch_any_unicode_round_trips_through_translate_and_score(tmp_path: Pat
         assert report.failed[0][1].code.startswith("E1"), report.failed
         return
     records = read_records(report.written[0])
-    decoded = path.read_text(encoding="utf-8")
+    decoded = path.read_bytes().decode("utf-8")  # as read: "\r\n" stays two characters
     for record in records:
         assert decoded[record["start"] : record["end"]] == record["source"]
         if record["translated"]:

@@ -50,3 +50,23 @@ def test_cache_repeat_within_one_batch_spaced_differently_gets_its_own_offsets()
     assert [TIGHT[t["start"] : t["end"]] for t in first.terms] == ["Poetin", "Moskou"]
     assert [LOOSE[t["start"] : t["end"]] for t in second.terms] == ["Poetin", "Moskou"]
     assert first.terms[0]["start"] != second.terms[0]["start"]
+
+
+def test_cache_hit_keeps_each_term_where_it_was_even_inside_a_longer_name(tmp_path: Path) -> None:
+    """A term is moved by its offset, never searched for: `Rusland` stays the one after `Wit-Rusland`."""
+    tight = "Wit-Rusland en Rusland praten in Moskou."
+    loose = "Wit-Rusland  en   Rusland praten in  Moskou."
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        translator(memory).translate_batch([tight])
+        (hit,) = translator(memory).translate_batch([loose])
+    (fresh,) = translator(None).translate_batch([loose])
+    assert hit.cached and hit.record_fields() == fresh.record_fields()
+    assert all(loose[t["start"] : t["end"]] == t["nl"] for t in hit.terms)
+
+
+def test_cache_normal_positions_map_offsets_between_spacings() -> None:
+    from pipeline.text.normalise import normal_positions, normalise_source
+
+    text = "  Een\t zin\n\nmet  ruimte. "
+    positions = normal_positions(text)
+    assert "".join(text[i] if not text[i].isspace() else " " for i in positions) == normalise_source(text)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.runs.corpus import check_doc_id, iter_corpus, read_jsonl_corpus, windows
-from pipeline.runs.outputs import run_directory
+from pipeline.runs.corpus import check_doc_id, distinct_inputs, iter_corpus, read_jsonl_corpus, windows
+from pipeline.runs.outputs import InputIdentity, run_directory
 
 
 def write_jsonl(path: Path, lines: list[str]) -> Path:
@@ -100,10 +100,28 @@ def test_corpus_files_and_directories_beside_jsonl(tmp_path: Path) -> None:
         ("a", True),
         ("b", True),
         ("empty", False),
-        ("a-2", True),
+        ("a", True),  # asks for the same folder as dir/a.txt; its identity gets it one of its own
         ("j1", True),
         ("missing", False),
     ]
+    assert [i.identity for i in items] == [
+        InputIdentity.of_file(folder / "a.txt"),
+        InputIdentity.of_file(folder / "b.txt"),
+        InputIdentity.of_file(folder / "empty.txt"),
+        InputIdentity.of_file(other),
+        InputIdentity("record", f"{corpus.resolve()}#j1"),
+        InputIdentity.of_file(tmp_path / "missing.txt"),
+    ]
+
+
+def test_corpus_distinct_inputs_keep_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.txt").write_text("A.")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "a.txt")
+    monkeypatch.chdir(tmp_path)
+    kept, notes = distinct_inputs([Path("a.txt"), tmp_path / "a.txt", Path("link.txt"), Path("b.txt")])
+    assert kept == [Path("a.txt"), Path("b.txt")]
+    assert notes == [f"{tmp_path / 'a.txt'} is the same input as a.txt: done once",
+                     "link.txt is the same input as a.txt: done once"]  # fmt: skip
 
 
 def test_corpus_is_read_lazily_in_bounded_windows(tmp_path: Path) -> None:

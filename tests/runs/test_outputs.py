@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from pipeline.runs.outputs import (
     MANIFEST_SCHEMA_VERSION,
-    document_names,
+    OWNER_FILE,
+    DocumentFolders,
+    InputIdentity,
     dumps_jsonl,
     dumps_manifest,
     joint_run_name,
@@ -24,6 +26,7 @@ from pipeline.runs.outputs import (
     run_name,
     summary_file,
     summary_slug,
+    write_atomic,
 )
 from pipeline.signature import (
     DecodingSection,
@@ -87,6 +90,7 @@ def test_outputs_run_name_rule() -> None:
     assert named("x", {}, {}, glossary=GlossarySection("terms.tsv", 2, "0123456789")) == "x-glossary-01234567"
     assert named("extractive", {"sentences": 3}, {"sentences": None}, glossary=None) == "extractive-sentences3"
     assert joint_run_name("a-beams1", "extractive") == "a-beams1+extractive"
+    assert joint_run_name("a", "extractive-sentences3", source_side=True) == "a+extractive-sentences3-source-side"
 
 
 def test_outputs_summary_slug_rule() -> None:
@@ -98,10 +102,86 @@ def test_outputs_manifest_carries_the_schema_version() -> None:
     assert json.loads(dumps_manifest({"input": {}}))["schema"] == MANIFEST_SCHEMA_VERSION
 
 
-def test_outputs_document_names_are_distinct_after_cleaning_case_insensitively() -> None:
-    names = document_names(["a b", "a-b", "A-B", "a-b-2", "c"])
-    assert names == ["a-b", "a-b-2", "A-B-3", "a-b-2-2", "c"]
-    assert len({n.casefold() for n in names}) == len(names)
+def file_identity(tmp_path: Path, relative: str) -> InputIdentity:
+    return InputIdentity.of_file(tmp_path / relative)
+
+
+def test_outputs_a_document_folder_belongs_to_one_input_across_commands(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    three, other = file_identity(tmp_path, "three/d1.txt"), file_identity(tmp_path, "other/d1.txt")
+    assert DocumentFolders(out).claim("d1", three) == "d1"
+    # a later command, another input of the same name: a folder of its own, named by its identity
+    assert DocumentFolders(out).claim("d1", other) == f"d1-{other.digest[:8]}"
+    for _ in range(2):  # and each keeps its folder, whoever asks first
+        assert DocumentFolders(out).claim("d1", other) == f"d1-{other.digest[:8]}"
+        assert DocumentFolders(out).claim("d1", three) == "d1"
+    assert json.loads((out / "d1" / OWNER_FILE).read_text()) == {"kind": "file", "key": str(tmp_path / "three/d1.txt")}
+    # a JSONL record is its corpus and id: the same id in another corpus is another input
+    first = InputIdentity.of_record(tmp_path / "a.jsonl", "nos-1")
+    second = InputIdentity.of_record(tmp_path / "b.jsonl", "nos-1")
+    assert first.key == f"{tmp_path / 'a.jsonl'}#nos-1"
+    assert [DocumentFolders(out).claim("nos-1", i) for i in (first, second, first)] == [
+        "nos-1",
+        f"nos-1-{second.digest[:8]}",
+        "nos-1",
+    ]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+def test_outputs_document_folders_do_not_depend_on_argument_order(tmp_path: Path, order: tuple[int, ...]) -> None:
+    inputs = [("a b", file_identity(tmp_path, "x/a b.txt")), ("a-b", file_identity(tmp_path, "y/a-b.txt")),
+              ("A-B", file_identity(tmp_path, "z/A-B.txt"))]  # fmt: skip
+    folders = DocumentFolders(tmp_path / "out")
+    folders.prefer(inputs)
+    named = {identity: folders.claim(stem, identity) for stem, identity in (inputs[i] for i in order)}
+    # the cleaned names collide (case-folded): the smallest identity gets its name, the others their own
+    first = min((identity for _, identity in inputs), key=lambda i: i.key)
+    cleaned = {"a b": "a-b", "a-b": "a-b", "A-B": "A-B"}
+    assert named == {i: cleaned[stem] if i == first else f"{cleaned[stem]}-{i.digest[:8]}" for stem, i in inputs}
+    assert len({name.casefold() for name in named.values()}) == 3, "distinct on a case-insensitive disk too"
+
+
+def test_outputs_a_folder_from_before_owners_goes_to_the_input_its_manifests_name(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    mine, theirs = file_identity(tmp_path, "a/d1.txt"), file_identity(tmp_path, "b/d1.txt")
+    (out / "d1" / "run").mkdir(parents=True)
+    (out / "d1" / "run" / "manifest.json").write_text(json.dumps({"input": {"resolved": mine.key}}))
+    assert DocumentFolders(out).claim("d1", theirs) == f"d1-{theirs.digest[:8]}"
+    assert DocumentFolders(out).claim("d1", mine) == "d1"
+    assert json.loads((out / "d1" / OWNER_FILE).read_text())["key"] == mine.key
+    (out / "empty").mkdir()  # a folder with nothing in it: whoever comes first
+    assert DocumentFolders(out).claim("empty", theirs) == "empty"
+
+
+def test_outputs_publish_keeps_the_run_s_first_created(tmp_path: Path) -> None:
+    run_dir = tmp_path / "doc" / "run"
+    publish_directory(run_dir, {"manifest.json": dumps_manifest({"created": "2026-01-01T10:00:00+0100"})})
+    publish_directory(run_dir, {"manifest.json": dumps_manifest({"created": "2026-02-02T10:00:00+0100", "n": 2})})
+    written = json.loads((run_dir / "manifest.json").read_text())
+    assert written["created"] == "2026-01-01T10:00:00+0100" and written["n"] == 2
+    assert (run_dir / "manifest.json").read_text() == dumps_manifest({"created": written["created"], "n": 2})
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
+def test_outputs_folders_and_files_get_the_umask_s_modes(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        out = tmp_path / "out"
+        name = DocumentFolders(out).claim("doc", file_identity(tmp_path, "doc.txt"))
+        publish_directory(out / name / "run", {"manifest.json": "{}", "translation.en.txt": "x\n"})
+        publish_directory(out / name / "run", {"manifest.json": "{}"})  # published again
+        write_atomic(out / name / "scores.json", "{}")
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(out).as_posix(): p.stat().st_mode & 0o777 for p in out.rglob("*") if ".lock" not in p.name}
+    expected_dir, expected_file = 0o777 & ~umask, 0o666 & ~umask
+    assert modes == {
+        "doc": expected_dir,
+        f"doc/{OWNER_FILE}": expected_file,
+        "doc/run": expected_dir,
+        "doc/run/manifest.json": expected_file,
+        "doc/scores.json": expected_file,
+    }
 
 
 def test_outputs_publish_replaces_the_directory_contents(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Comparing runs of the same document: a score table, significance, sentences side by side.
 
-Runs are the run directories under one document folder (``outputs/<doc>/<run>/``). Each is
-scored (``scores.json``, recomputed when stale), the first run (oldest, or ``--baseline``) is
-the baseline, and sacrebleu's paired bootstrap resampling says whether each other run's
-BLEU and chrF differ from the baseline's by more than chance. This module builds the
+Runs are the run directories under one document folder (``outputs/<doc>/<run>/``), all of
+one input: runs whose inputs differ are refused (:func:`pipeline.evaluation.score.check_same_input`).
+Each is scored (``scores.json``, recomputed when stale), the first run (``--baseline``, else
+the oldest: the earliest manifest ``created``, which a run keeps when it is published again,
+then the run name) is the baseline, and sacrebleu's paired bootstrap resampling says whether
+each other run's BLEU and chrF differ from the baseline's by more than chance. This module builds the
 data (:class:`Comparison`); the renderers beside it show it as a rich table, Markdown, JSON
 and one self-contained HTML file.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 from pipeline.errors import CompareError, ReferencesNotFoundError
 from pipeline.evaluation.score import (
+    check_same_input,
     find_run_dirs,
     load_scores,
     read_records,
@@ -99,6 +102,7 @@ class RunView:
 
     @property
     def created(self) -> str:
+        """When the run was first published: kept when it is published again (``publish_directory``)."""
         return self.manifest.created
 
 
@@ -146,7 +150,12 @@ def load_run(run_dir: Path) -> RunView:
 
 
 def collect_runs(root: Path, doc: str | None = None, baseline: str | None = None) -> dict[Path, list[RunView]]:
-    """Runs under ``root`` grouped by document folder, baseline first, the rest oldest first."""
+    """Runs under ``root`` grouped by document folder, baseline first, the rest oldest first.
+
+    Oldest is the manifest's ``created``, the run's first publication: running the baseline again,
+    even fully cached, leaves it the baseline. A folder whose runs have different inputs is refused
+    before anything is scored.
+    """
     groups: dict[Path, list[Path]] = {}
     for run_dir in find_run_dirs(root):
         groups.setdefault(run_dir.parent, []).append(run_dir)
@@ -157,6 +166,7 @@ def collect_runs(root: Path, doc: str | None = None, baseline: str | None = None
             raise CompareError(f"{root}: no runs of document {doc!r}", hint=f"documents: {', '.join(known)}")
     result: dict[Path, list[RunView]] = {}
     for doc_dir, run_dirs in sorted(groups.items()):
+        check_same_input([(r, read_manifest(r)) for r in run_dirs], f"{doc_dir}: compare pairs runs of one input")
         views = sorted((load_run(r) for r in run_dirs), key=lambda v: (v.created, v.name))
         if baseline is not None:
             chosen = [v for v in views if v.name == baseline]
