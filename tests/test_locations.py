@@ -22,7 +22,9 @@ def user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "xdg" / "nl2en"
 
 
-def test_locations_every_state_file_is_in_one_folder(user_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locations_every_state_file_is_in_one_folder(
+    user_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert state_dir() == user_cache
     assert [default_cache_path(), digests_path(), calibration_path(), default_calibration_path()] == [
         user_cache / "memory.sqlite3",

@@ -18,8 +18,8 @@ PathOpt = Annotated[Path | None, typer.Option("--cache", help="Cache file (defau
 class Stage(StrEnum):
     """The stages that write to the cache: ``--stage`` offers these, so a typo is refused, not 0 entries removed."""
 
-    translate = "translate"
-    summarize = "summarize"
+    TRANSLATE = "translate"
+    SUMMARIZE = "summarize"
 
 
 def cache_file(cache: Path | None) -> Path | None:

@@ -121,7 +121,8 @@ def check_paths(paths: list[str], *, stdin: str | None, file_only: list[str]) ->
         )
     if file_only:
         raise OptionsError(
-            f"{' and '.join(file_only)} do not apply to - (stdin): {stdin} goes to stdout",
+            f"{' and '.join(file_only)} {'does' if len(file_only) == 1 else 'do'} not apply to - (stdin): "
+            f"{stdin} goes to stdout",
             hint="drop them, or give a file to get a run directory",
         )
     return True
@@ -148,7 +149,7 @@ def check_out_dir(out: Path) -> None:
         probe = probe.parent
     if not probe.is_dir():
         what = "is a file" if probe == out else f"cannot be created: {probe} is a file"
-        raise OutputError(f"--out {out} {what}, not a directory", hint="give a directory (it is created if missing)")
+        raise OutputError(f"--out {out} {what}, not a directory", hint="give a directory; it is created if missing")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"--out {out}: {probe} is not writable")
 

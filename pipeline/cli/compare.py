@@ -27,6 +27,9 @@ def compare(
     baseline: Annotated[str | None, typer.Option("--baseline", help="Run to test the others against.")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=10, help="Paired bootstrap resamples.")] = 1000,
     brief: Annotated[bool, typer.Option("--brief", help="Table/md: scores only, no sentences or summaries.")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Table: every column (a block per run where they do not fit).")
+    ] = False,
 ) -> None:
     """Compare runs of the same document: scores, speed, significance, sentences side by side.
 
@@ -44,4 +47,4 @@ def compare(
         elif output_format is Format.md:
             typer.echo(render_markdown(comparisons, sentences=not brief), nl=False)
         else:
-            print_tables(comparisons, console(), sentences=not brief)
+            print_tables(comparisons, console(), sentences=not brief, wide=wide)

@@ -248,8 +248,8 @@ def stderr_console() -> Console | None:
 def batch_progress(label: str, documents: int | None, segmented: bool = True) -> Iterator[BatchView]:
     """The view for one batch: pass ``view.on_document`` and ``view`` (its ``progress``) into the ``BatchPlan``."""
     view = BatchView(label, BatchCounts(documents, segmented), stderr_console(), progress_interval())
-    view.start()
-    try:
+    try:  # started inside: an interrupt while the bar starts still stops it (and gives stderr back)
+        view.start()
         yield view
     finally:
         view.stop()

@@ -14,32 +14,39 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console
 
 
-def print_scores(results: list[dict[str, Any]], out: Console) -> None:
-    from rich.table import Table
+KEY_COLUMNS = ("run", "BLEU", "chrF", "TER", "R-L", "facts tr %")
 
-    def show(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
-        return "–" if value is None else f"{value * scale:.{digits}f}"
 
-    table = Table(title="scores", title_justify="left")
-    for name in ("document", "run", "snippets", "BLEU", "chrF", "TER", "ROUGE-1", "ROUGE-2", "ROUGE-L"):
-        table.add_column(name, justify="left" if name in ("document", "run") else "right", no_wrap=name == "document")
-    for name in ("facts in summary %", "facts in translation %", "untranslated words"):
-        table.add_column(name, justify="right")
+def score_values(result: dict[str, Any]) -> dict[str, Any]:
+    """One scored run's values under ``compare``'s column keys, so both commands show them alike."""
+    translation, summary = result["translation"], result["summary"] or {}
+    return {
+        "bleu": translation["bleu"],
+        "chrf": translation["chrf"],
+        "ter": translation["ter"],
+        **{key: summary.get(key) for key in ("rouge1", "rouge2", "rougeL", "entity_precision", "number_precision")},
+        "facts_summary": summary.get("key_fact_recall"),
+        "facts_translation": translation["key_fact_recall"],
+        "untranslated": result["untranslated"]["count"],
+    }
+
+
+def print_scores(results: list[dict[str, Any]], out: Console, wide: bool = False) -> None:
+    """One table per document, fitted to the console (key columns, or a block per run, when narrow)."""
+    from pipeline.evaluation.compare.model import QUALITY_COLUMNS
+    from pipeline.evaluation.compare.tables import Cell
+    from pipeline.evaluation.compare.terminal import fit_table
+
+    header = ["run", "snippets", *(column.short for column in QUALITY_COLUMNS)]
+    documents: dict[str, list[list[Cell]]] = {}
     for result in results:
-        translation, summary = result["translation"], result["summary"] or {}
-        table.add_row(
-            result["run"]["doc"],
-            result["run"]["name"],
-            str(translation["snippet_count"]),
-            show(translation["bleu"]),
-            show(translation["chrf"]),
-            show(translation["ter"]),
-            *(show(summary.get(name), 100) for name in ("rouge1", "rouge2", "rougeL")),
-            show(summary.get("key_fact_recall"), 100, 0),
-            show(translation["key_fact_recall"], 100, 0),
-            str(result["untranslated"]["count"]),
-        )
-    out.print(table)
+        values = score_values(result)
+        cells = [Cell(result["run"]["name"]), Cell(str(result["translation"]["snippet_count"]), numeric=True)]
+        cells += [Cell(column.format(values[column.key]), numeric=True) for column in QUALITY_COLUMNS]
+        documents.setdefault(result["run"]["doc"], []).append(cells)
+    for doc, rows in documents.items():
+        for part in fit_table(out, f"{doc}: scores", header, rows, key=KEY_COLUMNS, wide=wide):
+            out.print(part)
     signatures: dict[str, str] = {}
     for result in results:
         signatures.update(result["signature"])
@@ -52,6 +59,7 @@ def score(
     refs: Annotated[
         Path | None, typer.Option("--refs", help="References (default: the input's .txt → .refs.toml).")
     ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column (a block per run where they do not fit).")] = False,
 ) -> None:
     """Score runs against reference translations and summaries; writes scores.json in each run directory.
 
@@ -82,7 +90,7 @@ def score(
     for line in skipped:
         typer.echo(f"note: skipped {line}", err=True)
     if results:
-        print_scores(results, console())
+        print_scores(results, console(), wide=wide)
     elif not failed:
         with handled():
             raise ReferencesNotFoundError(f"{path}: none of the {len(runs)} runs has a references file")

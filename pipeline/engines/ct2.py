@@ -340,10 +340,17 @@ class CT2Engine:
             path = self._path = convert_model(self.model, self.fingerprint, self.compute_type)
             device = "cuda" if self.device.startswith("cuda") else "cpu"
             index = int(self.device.split(":")[1]) if ":" in self.device else 0
-            self._translator = ctranslate2.Translator(
-                str(path), device=device, device_index=index, compute_type=self.compute_type,
-                inter_threads=1, intra_threads=self.threads or 0,
-            )  # fmt: skip
+            try:
+                self._translator = ctranslate2.Translator(
+                    str(path), device=device, device_index=index, compute_type=self.compute_type,
+                    inter_threads=1, intra_threads=self.threads or 0,
+                )  # fmt: skip
+            except (RuntimeError, ValueError) as exc:  # no such device, or a compute type it lacks: every batch alike
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise ModelError(
+                    f"cannot run model {self.model.name} on device {self.device!r} ({self.compute_type}): {detail}",
+                    hint="choose another --device or --compute-type, e.g. --device cpu",
+                ) from exc
         return self._translator
 
     @property

@@ -181,7 +181,14 @@ class TransformersEngine:
             except Exception as exc:  # corrupt or incomplete model files
                 raise ModelError(f"cannot load model {self.model.name} from {path}: {exc}") from exc
             net.eval()
-            net.to(self.device)
+            try:
+                net.to(self.device)
+            except Exception as exc:  # no such device here (a CPU-only torch, no GPU): every batch would fail alike
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise ModelError(
+                    f"cannot run model {self.model.name} on device {self.device!r}: {detail}",
+                    hint="choose another --device, e.g. --device cpu",
+                ) from exc
             self._normalize = moses_normalizer(self.model)
             self._loaded = (tokenizer, net)
         return self._loaded

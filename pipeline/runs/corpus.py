@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.errors import InputError, Nl2enError
+from pipeline.errors import EmptyInputError, InputError, Nl2enError
 from pipeline.runs.outputs import InputIdentity, safe_name
 from pipeline.text.reader import DEFAULT_MAX_CHARS, Article, article_from_bytes, read_article
 
@@ -95,15 +95,19 @@ def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterato
     except OSError as exc:
         yield CorpusItem(path.stem, str(path), error=InputError(f"{path}: cannot read ({exc.strerror or exc})"))
         return
+    documents = 0
     with fh:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
+            documents += 1
             where = f"{path}:{lineno}"
             try:
                 yield _jsonl_item(raw, path, where, seen, max_chars)
             except Nl2enError as exc:
                 yield CorpusItem(f"line-{lineno}", where, error=exc)
+    if not documents:  # an empty corpus is an empty input, as an empty .txt is (E101), not a silent success
+        yield CorpusItem(path.stem, str(path), error=EmptyInputError(f"{path}: empty corpus (no JSONL records)"))
 
 
 def _jsonl_item(raw: bytes, path: Path, where: str, seen: _SeenIds, max_chars: int) -> CorpusItem:

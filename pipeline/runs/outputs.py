@@ -19,7 +19,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,7 +38,6 @@ EXTRACTIVE_SLUG = "extractive"
 MANIFEST_SCHEMA_VERSION = 2  # 2: input.resolved, segments.generated_tokens, summarizer.file, schema itself
 LOCK_TIMEOUT_S = 600.0
 OWNER_FILE = ".nl2en-input.json"  # in OUT/<doc>/: the input that folder belongs to
-CLAIMS_LOCK = ".nl2en-claims.lock"  # in OUT/: taken while a document folder is claimed
 MAX_NAME = 120  # characters of a cleaned path component
 SOURCE_SIDE_PART = "source-side"  # a summary of Dutch sentences (``run --source-side``), in the run name
 
@@ -130,8 +130,8 @@ class DocumentFolders:
     """Names each input's folder under ``OUT``: one input per folder, stable across commands and argument orders.
 
     A folder is claimed by writing :data:`OWNER_FILE` (the input's :class:`InputIdentity`) into
-    it, under a lock on ``OUT``. An input gets, in this order: a folder it already owns; its
-    cleaned name (``d1``) if that is free; else ``d1-<first 8 hex of its identity's sha256>``
+    it, under a lock on ``OUT`` itself. An input gets, in this order: a folder it already owns;
+    its cleaned name (``d1``) if that is free; else ``d1-<first 8 hex of its identity's sha256>``
     (16, then 64 hex on the unlikely clash). So ``three/d1.txt`` keeps ``d1`` and
     ``other/d1.txt`` gets ``d1-3f2a9c01`` however often and in whichever order they are given,
     and no command replaces another input's runs. Names are compared case-folded, so the folders
@@ -178,11 +178,21 @@ class DocumentFolders:
                     return name
         raise OutputError(f"{self.out}: no free document folder for {identity.key} (tried {', '.join(names)})")
 
-    def _lock(self) -> Any:
-        from filelock import FileLock
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """An exclusive lock on ``OUT`` itself (``flock`` on the folder), so ``OUT`` holds only document folders.
+
+        Claims take microseconds, so waiting for one needs no timeout.
+        """
+        import fcntl
 
         self.out.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.out / CLAIMS_LOCK), timeout=LOCK_TIMEOUT_S)
+        handle = os.open(self.out, os.O_RDONLY)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
 
     def _owner(self, name: str, asking: InputIdentity) -> InputIdentity | None:
         """Who owns ``OUT/name``: None if it does not exist, :data:`_UNCLAIMED` if it holds nothing of anyone.

@@ -47,7 +47,10 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
         except LookupError as exc:
             raise InputError(f"{name}: unknown encoding {encoding!r}") from exc
         except UnicodeDecodeError as exc:
-            raise EncodingError(f"{name}: not valid {encoding} at byte {exc.start}") from exc
+            raise EncodingError(
+                f"{name}: not valid {encoding} (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                hint="pass the file's real encoding, e.g. --encoding latin-1 or --encoding cp1252",
+            ) from exc
         return text.removeprefix("\ufeff"), encoding
     for bom, codec in _BOMS:
         if data.startswith(bom):

@@ -198,7 +198,7 @@ def test_cli_run_source_side_selects_dutch_sentences(cli: Any, tiny_marian: Path
         "--sentences", "2", "--out", str(tmp_path), "--max-new-tokens", "4",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    run_dir = tmp_path / SEED.stem / "tiny-marian-max-new4+extractive-sentences2"
+    run_dir = tmp_path / SEED.stem / "tiny-marian-max-new4+extractive-sentences2-source-side"
     records = [json.loads(line) for line in (run_dir / "aligned.jsonl").read_text().splitlines()]
     summary = (run_dir / "summary.extractive.txt").read_text().strip()
     targets = [r["target"] for r in records if r["translated"]]

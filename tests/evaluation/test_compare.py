@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import shutil
 from html.parser import HTMLParser
@@ -447,3 +448,118 @@ def test_compare_baseline_stays_the_oldest_run_when_it_is_run_again(tmp_path: Pa
     publish("z-older")  # the baseline run again (what a fully cached re-run does)
     assert manifest(older)["created"] == "2020-01-01T00:00:00+0000"
     assert compare_runs(out, resamples=20)[0].baseline == "z-older"
+
+
+# --- cell values and terminal layout (items 11 and 12) ------------------------------------------
+
+LONG_RUN = "opus-mt-nl-en-max-new64-ctranslate2-float32+distilbart-cnn-12-6"
+
+
+@pytest.fixture(scope="module")
+def with_copies(seed_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    """The seed runs, plus a byte-identical copy of the baseline under a long run name."""
+    out = tmp_path_factory.mktemp("copies")
+    doc = out / seed_runs["default"].parent.name
+    for name, run_dir in seed_runs.items():
+        shutil.copytree(run_dir, doc / name)
+    shutil.copytree(seed_runs["default"], doc / LONG_RUN)
+    info = manifest(doc / LONG_RUN)
+    info["created"] = "2999-01-01T00:00:00+0000"  # newest: "default" stays the baseline
+    (doc / LONG_RUN / "manifest.json").write_text(json.dumps(info))
+    [built] = compare_runs(out, baseline="default", resamples=RESAMPLES)
+    return built
+
+
+def test_compare_identical_output_is_the_same_system_not_p_0001(with_copies: Comparison) -> None:
+    from pipeline.evaluation.compare.tables import format_p
+
+    copy = with_copies.significance[LONG_RUN]
+    assert copy["bleu"]["p_value"] == 1.0 and copy["chrf"]["p_value"] == 1.0, "sacrebleu alone says 1/(n+1)"
+    assert copy["bleu"]["same"] and not copy["bleu"]["significant"]
+    row = next(r for r in with_copies.rows if r["run"] == LONG_RUN)
+    assert format_p(row, "bleu", with_copies.baseline) == "same"
+    greedy = next(r for r in with_copies.rows if r["run"] == "greedy")
+    assert format_p(greedy, "bleu", with_copies.baseline) != "same"
+    assert not with_copies.significance["greedy"]["bleu"]["same"]
+
+
+def test_compare_cached_timings_are_marked_and_never_best(seed_runs: dict[str, Path], tmp_path: Path) -> None:
+    from pipeline.evaluation.compare.model import RunView, run_row
+    from pipeline.evaluation.compare.tables import runs_table
+    from pipeline.runs.manifest import RunManifest
+
+    def row(name: str, seconds: float, hits: int, misses: int) -> dict[str, Any]:
+        info = manifest(seed_runs["greedy"])
+        info.update(timings={"translate_s": seconds}, cache={"hits": hits, "misses": misses})
+        return run_row(RunView(tmp_path / name, RunManifest.from_json(info), [], None, None))
+
+    rows = [row("fresh", 0.9, 0, 47), row("cached", 0.01, 47, 0), row("slower", 1.5, 0, 47)]
+    best = best_values(rows)
+    assert best["translate_s"] == ["fresh"], "a fully cached run's time measures the cache"
+    comparison = Comparison("doc", tmp_path, [], rows, best, {}, [], None)
+    cells = {r[0].text: r[5] for r in runs_table(comparison)[1]}
+    assert cells["cached"].text == "0.01 (cached)" and not cells["cached"].best and cells["fresh"].best
+
+
+def test_compare_decoding_shows_no_python_reprs(tmp_path: Path, english_sentences: list[str]) -> None:
+    from pipeline.runs.batch import BatchPlan
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
+    from pipeline.runs.summary_stage import summarize_paths
+    from tests.evaluation.test_score import write_english_article
+
+    article = write_english_article(tmp_path, english_sentences)
+    session = open_summarizer(SummarizerSpec("extractive", sentences=2))
+    summarize_paths([article], session, BatchPlan(tmp_path / "out", session.run_name))
+    [comparison] = compare_runs(tmp_path / "out", resamples=RESAMPLES)
+    assert comparison.rows[0]["decoding"] == "summary: sentences=2", "no None, no leading '; '"
+
+
+def test_compare_chart_scales_its_axis_to_the_data(comparison: Comparison) -> None:
+    import re
+
+    from pipeline.evaluation.compare.html_report import svg_chart
+
+    rows = [dict(r, ter=ter) for r, ter in zip(comparison.rows, (150.9, 143.1), strict=True)]
+    svg = svg_chart(dataclasses.replace(comparison, rows=rows))
+    heights = {
+        label: float(h) for h, label in re.findall(r'height="([\d.]+)" fill="#\w+"><title>([^<]*TER[^<]*)</title>', svg)
+    }
+    assert len(heights) == 2 and len(set(heights.values())) == 2, heights
+    assert "0–175 scale" in svg and ">175</text>" in svg
+    assert "0–100 scale" in svg_chart(comparison), "scores within 0–100 keep the 0–100 axis"
+
+
+def readable(text: str, names: list[str]) -> None:
+    import re
+
+    assert "…" not in text, text
+    for name in names:
+        assert name in text, f"run name {name} cut"
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"[┃│]", line)[1:-1]]
+        assert not any(len(c) == 1 and c.isalpha() for c in cells), f"a header folded one letter a line:\n{text}"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_compare_terminal_is_readable_at_80_and_120_columns(with_copies: Comparison, width: int) -> None:
+    from rich.console import Console
+
+    from pipeline.evaluation.compare import print_tables
+
+    names = [view.name for view in with_copies.runs]
+    for wide in (False, True):
+        console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+        print_tables([with_copies], console, wide=wide)
+        text = console.export_text()
+        readable(text, names)
+        assert "BLEU" in text and "p BLEU" in text and "same" in text and "summaries" in text
+        assert all(len(line.rstrip()) <= width for line in text.splitlines()), "nothing wider than the terminal"
+
+
+def test_compare_cli_honours_columns_and_wide(with_copies: Comparison) -> None:
+    root = str(with_copies.doc_dir.parent)
+    narrow = CliRunner().invoke(app, ["compare", root, "--brief", "--resamples", "20"], env={"COLUMNS": "120"})
+    assert narrow.exit_code == 0 and "not shown:" in narrow.stdout and "--wide" in narrow.stdout
+    wide = CliRunner().invoke(app, ["compare", root, "--brief", "--wide", "--resamples", "20"], env={"COLUMNS": "120"})
+    assert wide.exit_code == 0 and "not shown:" not in wide.stdout and "untransl." in wide.stdout
+    readable(wide.stdout, [LONG_RUN, "default", "greedy"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Hashable, Sequence
@@ -275,3 +276,21 @@ def test_batch_failure_inside_a_window_is_isolated_to_its_document(tmp_path: Pat
     [(name, error)] = report.failed
     assert name == str(paths[1]) and "RuntimeError" in str(error) and "\n" not in str(error)
     assert len(engine.calls[0]) == 4, "the window was tried as a whole first"
+
+
+def test_batch_summaries_claim_folders_by_input_and_do_a_repeat_once(tmp_path: Path) -> None:
+    """``process_batch`` (the summary stage's loop) names folders by input too, and does a repeated file once."""
+    from pipeline.runs.sessions import SummarizerSpec, open_summarizer
+    from pipeline.runs.summary_stage import summarize_paths
+
+    first, second = tmp_path / "a" / "doc.txt", tmp_path / "b" / "doc.txt"
+    for path, text in ((first, "One sentence here. Another one."), (second, "A different text. Its second line.")):
+        path.parent.mkdir()
+        path.write_text(text + "\n")
+    session = open_summarizer(SummarizerSpec("extractive", sentences=1))
+    report = summarize_paths([second, first, second], session, BatchPlan(tmp_path / "out", "s"))
+    assert not report.failed and report.notes == [f"{second} is the same input as {second}: done once"]
+    folders = {p.parent.name for p in report.written}
+    assert len(report.written) == 2 and "doc" in folders and len(folders) == 2
+    owner = json.loads((tmp_path / "out" / "doc" / ".nl2en-input.json").read_text())["key"]
+    assert owner == str(min(first, second)), "the bare name went to the smallest identity, not the first argument"

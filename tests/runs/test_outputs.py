@@ -236,4 +236,21 @@ def test_outputs_concurrent_publishers_of_one_run_all_succeed(tiny_marian: Path,
     run_dir = out / SEED.stem / "r"
     assert sorted(p.name for p in run_dir.iterdir()) == ["aligned.jsonl", "manifest.json", "translation.en.txt"]
     assert (run_dir / "translation.en.txt").read_bytes() == expected
-    assert [p.name for p in run_dir.parent.iterdir() if p.name != ".r.lock"] == ["r"], "no staging left behind"
+    left = [p.name for p in run_dir.parent.iterdir() if p.name not in (".r.lock", OWNER_FILE)]
+    assert left == ["r"], "no staging left behind"
+
+
+def test_outputs_concurrent_claims_of_one_name_get_distinct_folders(tmp_path: Path) -> None:
+    """Processes claiming ``d1`` at once for different inputs take turns on the lock: one folder each, no mix."""
+    out = tmp_path / "out"
+    script = (
+        "import sys; from pathlib import Path; from pipeline.runs.outputs import DocumentFolders, InputIdentity\n"
+        "print(DocumentFolders(Path(sys.argv[1])).claim('d1', InputIdentity.of_file(Path(sys.argv[2]))))"
+    )
+    inputs = [tmp_path / f"in{i}" / "d1.txt" for i in range(6)]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(out), str(path)], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT) for path in inputs]  # fmt: skip
+    named = [proc.communicate(timeout=60)[0].strip() for proc in procs]
+    assert len(set(named)) == 6 and "d1" in named
+    for path, name in zip(inputs, named, strict=True):
+        assert json.loads((out / name / OWNER_FILE).read_text())["key"] == str(path)

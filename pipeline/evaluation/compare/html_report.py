@@ -57,10 +57,24 @@ def _environment() -> Any:
     )
 
 
+def chart_top(values: list[float]) -> tuple[int, int]:
+    """The axis top and tick step: 100 for scores on a 0–100 scale, higher when one is above (TER can pass 100).
+
+    Bars are never clipped: two TERs of 150.9 and 143.1 must not be drawn the same height.
+    """
+    highest = max([100.0, *values])
+    step = 25
+    while highest / step > 8:  # at most 8 gridlines: 25, 50, 100, 250, 500, 1000, 2500…
+        step = step * 5 // 2 if str(step).startswith("1") else step * 2
+    return int(-(-highest // step) * step), step
+
+
 def svg_chart(comparison: Comparison) -> str:
-    """A grouped bar chart (one group per score, one bar per run) on a 0–100 scale, as inline SVG."""
+    """A grouped bar chart (one group per score, one bar per run) on a 0–100 scale, or higher when needed, as SVG."""
     columns = [c for c in COLUMNS if c.key in CHART_COLUMNS and any(r[c.key] is not None for r in comparison.rows)]
     runs = comparison.rows
+    shown_values = [r[c.key] * 100 if c.percent else r[c.key] for c in columns for r in runs if r[c.key] is not None]
+    axis, step = chart_top(shown_values)
     bar, gap, pad_left, top, plot_h, legend_w = 30, 28, 44, 44, 220, 150
     group_w = max(1, len(runs)) * bar
     width = max(pad_left + len(columns) * (group_w + gap) + gap, pad_left + len(runs) * legend_w)
@@ -73,8 +87,8 @@ def svg_chart(comparison: Comparison) -> str:
         x = pad_left + position * legend_w
         parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{PALETTE[position % len(PALETTE)]}"/>')
         parts.append(f'<text x="{x + 17}" y="18">{_e(row["run"])}</text>')
-    for tick in (0, 25, 50, 75, 100):
-        y = top + plot_h - tick * plot_h / 100
+    for tick in range(0, axis + 1, step):
+        y = top + plot_h - tick * plot_h / axis
         parts.append(f'<line x1="{pad_left}" x2="{width - gap / 2}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>')
         parts.append(f'<text x="{pad_left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#59636e">{tick}</text>')
     for group, column in enumerate(columns):
@@ -84,7 +98,7 @@ def svg_chart(comparison: Comparison) -> str:
             if value is None:
                 continue
             shown = value * 100 if column.percent else value
-            h = max(0.0, min(shown, 100.0)) * plot_h / 100
+            h = max(0.0, shown) * plot_h / axis
             x, y = x0 + position * bar, top + plot_h - h
             label = f"{row['run']} {column.label}: {column.format(value)}"
             parts.append(
@@ -100,7 +114,7 @@ def svg_chart(comparison: Comparison) -> str:
             f'<text x="{x0 + group_w / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_e(caption)}</text>'
         )
     parts.append(
-        f'<text x="{pad_left}" y="{height - 8}" fill="#59636e">0–100 scale (ROUGE and fact recall in %); '
+        f'<text x="{pad_left}" y="{height - 8}" fill="#59636e">0–{axis} scale (ROUGE and fact recall in %); '
         "↓ lower is better</text>"
     )
     parts.append("</svg>")

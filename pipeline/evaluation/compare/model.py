@@ -185,13 +185,24 @@ def collect_runs(root: Path, doc: str | None = None, baseline: str | None = None
 def decoding_summary(manifest: RunManifest) -> str:
     """The decoding settings a reader cares about, e.g. ``beams=1 max_new_tokens=8``."""
 
+    def shown(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     def pick(section: StageSection | None) -> str:
         settings = section.signature.decoding.settings if section else {}
-        return " ".join(f"{short}={settings[key]}" for key, short in DECODING_KEYS.items() if key in settings)
+        return " ".join(
+            f"{short}={shown(settings[key])}"
+            for key, short in DECODING_KEYS.items()
+            if settings.get(key) is not None  # unset (the extractive summariser's other knob) is not a setting
+        )
 
     translator = pick(manifest.translator)
     summarizer = pick(manifest.summarizer)
-    return f"{translator}; summary: {summarizer}" if summarizer else translator
+    parts = [translator] if translator else []
+    parts += [f"summary: {summarizer}"] if summarizer else []
+    return "; ".join(parts)
 
 
 def run_row(view: RunView) -> dict[str, Any]:
@@ -228,12 +239,20 @@ def run_row(view: RunView) -> dict[str, Any]:
         "number_precision": summary.get("number_precision"),
         "translate_s": translate_s,
         "summarize_s": manifest.timings.get("summarize_s"),
+        # every lookup a hit: the time measures the cache, not the model, so it is never "best"
+        "translate_cached": bool(hits) and not misses and manifest.translator is not None,
+        "summarize_cached": summary_cached(manifest),
         "tokens_per_s": tokens / translate_s if tokens and translate_s else None,
         "cache_hits": hits,
         "cache_lookups": (hits or 0) + (misses or 0),
         "note": view.note,
         "quality": guard_summary(manifest),
     }
+
+
+def summary_cached(manifest: RunManifest) -> bool:
+    """Whether the run's summary came from the cache (its manifest section says so)."""
+    return manifest.summarizer is not None and bool(manifest.summarizer.cached)
 
 
 def guard_summary(manifest: RunManifest) -> dict[str, Any]:
@@ -271,7 +290,11 @@ def best_values(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
     """For each ranked column, the runs holding the best value as shown (ties all marked, all-equal none)."""
     best: dict[str, list[str]] = {}
     for column in COLUMNS:
-        shown = {r["run"]: column.format(r.get(column.key)) for r in rows if r.get(column.key) is not None}
+        shown = {
+            r["run"]: column.format(r.get(column.key))
+            for r in rows
+            if r.get(column.key) is not None and not is_cached(r, column.key)
+        }
         if column.better is None or len(shown) < 2:
             continue
         numeric = {run: float(text) for run, text in shown.items()}
@@ -280,6 +303,15 @@ def best_values(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
         target = max(numeric.values()) if column.better == "high" else min(numeric.values())
         best[column.key] = [run for run, value in numeric.items() if value == target]
     return best
+
+
+CACHED_TIMINGS = {"translate_s": "translate_cached", "summarize_s": "summarize_cached"}
+
+
+def is_cached(row: dict[str, Any], key: str) -> bool:
+    """A timing measured on cache hits: shown, marked as such, never ranked."""
+    flag = CACHED_TIMINGS.get(key)
+    return bool(flag and row.get(flag))
 
 
 def snippet_pairs(view: RunView) -> tuple[list[str], list[str]]:
@@ -295,7 +327,8 @@ def paired_bootstrap(views: Sequence[RunView], resamples: int = DEFAULT_RESAMPLE
     run, ``{"bleu": {"score", "p_value", "mean", "ci", "significant"}, "chrf": {...}}`` (the
     baseline has no p-value), and the test's signature. ``significant`` needs p < 0.05 *and* a
     real difference: sacrebleu counts only resampled differences strictly above the observed one,
-    so two runs with equal scores get p = 1/(n+1), which must not read as a difference.
+    so two runs with equal scores get p = 1/(n+1), which must not read as a difference. A run whose
+    hypotheses are the baseline's, word for word, is the same system: p = 1.0 and ``same`` set.
     """
     _, references = snippet_pairs(views[0])
     systems: list[tuple[str, Sequence[str]]] = []
@@ -314,18 +347,22 @@ def paired_bootstrap(views: Sequence[RunView], resamples: int = DEFAULT_RESAMPLE
     signatures, table = test()
     metric_names = [name for name in table if name != "System"]  # "BLEU", "chrF2": in the order given
     results: dict[str, Any] = {}
-    for position, (system, _) in enumerate(systems):
+    for position, (system, outputs) in enumerate(systems):
+        same = position > 0 and list(outputs) == list(systems[0][1])
         entry = {}
         for key, name in zip(("bleu", "chrf"), metric_names, strict=True):
             outcome, base = table[name][position], table[name][0]
             assert isinstance(outcome, Result) and isinstance(base, Result)
             p_value = None if outcome.p_value is None else float(outcome.p_value)
+            if same:  # every resample differs by exactly 0: nothing to attribute to chance
+                p_value = 1.0
             entry[key] = {
                 "score": float(outcome.score),
                 "p_value": p_value,
                 "mean": None if outcome.mean is None else float(outcome.mean),
                 "ci": None if outcome.ci is None else float(outcome.ci),
                 "significant": p_value is not None and p_value < SIGNIFICANCE_LEVEL and outcome.score != base.score,
+                "same": same,
             }
         results[system] = entry
     signature = " / ".join(f"{name}: {sig}" for name, sig in signatures.items())
@@ -372,6 +409,7 @@ def compare_document(doc_dir: Path, views: list[RunView], resamples: int = DEFAU
         for metric in ("bleu", "chrf"):
             row[f"p_{metric}"] = (tested.get(metric) or {}).get("p_value")
             row[f"significant_{metric}"] = bool((tested.get(metric) or {}).get("significant"))
+            row[f"same_{metric}"] = bool((tested.get(metric) or {}).get("same"))
     signatures: dict[str, str] = {}
     for view in views:  # the same metrics for every run; a run with a summary adds ROUGE's
         signatures.update((view.scores or {}).get("signature") or {})

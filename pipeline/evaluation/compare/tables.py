@@ -13,6 +13,7 @@ from pipeline.evaluation.compare.model import (
     SPEED_COLUMNS,
     Column,
     Comparison,
+    is_cached,
 )
 
 
@@ -31,9 +32,12 @@ def diff_words(base: str | None, other: str | None) -> list[tuple[str, bool]]:
 
 
 def format_p(row: dict[str, Any], metric: str, baseline: str) -> str:
-    """A p-value as shown: ``0.0010 *`` when the difference from the baseline is significant."""
+    """A p-value as shown: ``0.0010 *`` when the difference from the baseline is significant, ``same`` when the
+    run's output is the baseline's word for word (p = 1: there is no difference to test)."""
     if row["run"] == baseline:
         return "baseline"
+    if row.get(f"same_{metric}"):
+        return "same"
     p_value = row[f"p_{metric}"]
     if p_value is None:
         return "–"
@@ -53,8 +57,15 @@ def _cache(row: dict[str, Any]) -> str:
     return "–" if row["cache_hits"] is None else f"{row['cache_hits']}/{row['cache_lookups']}"
 
 
+CACHED_NOTE = "(cached)"
+
+
 def _scored(comparison: Comparison, row: dict[str, Any], column: Column) -> Cell:
-    return Cell(column.format(row[column.key]), row["run"] in comparison.best.get(column.key, []), True)
+    """A score or timing; a timing of cache hits says so (it measures the cache, and is never marked best)."""
+    text = column.format(row[column.key])
+    if is_cached(row, column.key):
+        return Cell(f"{text} {CACHED_NOTE}", numeric=True)
+    return Cell(text, row["run"] in comparison.best.get(column.key, []), True)
 
 
 def runs_table(comparison: Comparison, short: bool = False) -> tuple[list[str], list[list[Cell]]]:
