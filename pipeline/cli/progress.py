@@ -185,7 +185,7 @@ class BatchView:
     def _update(self) -> None:
         if self.progress is not None and self._task is not None:
             completed, total = self.counts.position()
-            self.progress.update(self._task, completed=completed, total=total)
+            self.progress.update(self._task, completed=completed, total=total, refresh=True)
 
     def start(self) -> None:
         if self.console is not None:
