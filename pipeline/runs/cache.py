@@ -3,16 +3,25 @@
 Keys come from the run signature (``pipeline.signature``) and nothing else: its key fields, the
 stage, the normalised source and, for translations, what the translator adds per segment (the
 glossary entries the segment uses). Translators and summarisers know nothing of the cache.
+
+While a call's misses are computed, the local translator writes each decode to a journal in the
+memory (:class:`MemoryJournal`, stage ``translate:decodes``) as it completes; a run stopped inside
+a window replays them on the next run, and once the call's translations are stored the journal's
+entries are removed.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import hashlib
+import json
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.runs.memory import TranslationMemory, cache_key
 from pipeline.signature import RunSignature
 from pipeline.summaries.base import Summarizer, Summary
@@ -51,14 +60,84 @@ def segment_cache_key(signature: RunSignature, extra: Mapping[str, Any], source:
 
 
 @dataclass
+class MemoryJournal:
+    """The decode journal (:class:`pipeline.translation.translator.DecodeJournal`) in the translation memory.
+
+    Each decode is keyed by the run signature's key fields, the whole request and the exact text
+    the engine saw (no normalising: replay must give what the engine gave), under the stage
+    ``<stage>:decodes``, so it never meets a translation's key. ``settle`` removes what the
+    journal wrote or replayed since the last call: those segments' translations are stored by then.
+    """
+
+    memory: TranslationMemory
+    signature: RunSignature
+    touched: set[str] = field(default_factory=set)
+    _identity: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._identity = json.dumps(self.signature.key_fields(), sort_keys=True, ensure_ascii=False, default=str)
+
+    @property
+    def stage(self) -> str:
+        return f"{self.signature.stage}:decodes"
+
+    def key(self, source: str, request: DecodeRequest) -> str:
+        """The hash of the stage, the signature's key fields, every field of ``request`` and ``source`` as is."""
+        fields = json.dumps(dataclasses.asdict(request), sort_keys=True, ensure_ascii=False, default=str)
+        payload = json.dumps([self.stage, self._identity, fields, source], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def recall(self, sources: Sequence[str], request: DecodeRequest) -> dict[int, list[Candidate]]:
+        keys = [self.key(s, request) for s in sources]
+        found = self.memory.get_many(keys)
+        out: dict[int, list[Candidate]] = {}
+        for index, key in enumerate(keys):
+            entry = found.get(key)
+            if entry is not None and entry.source == sources[index]:
+                out[index] = [Candidate(t, s, n) for t, s, n in entry.meta["candidates"]]
+                self.touched.add(key)
+        return out
+
+    def record(self, done: Sequence[tuple[str, list[Candidate]]], request: DecodeRequest) -> None:
+        rows = [
+            (
+                self.key(source, request),
+                self.stage,
+                self.signature.model.fingerprint,
+                source,
+                candidates[0].target if candidates else "",
+                {"candidates": [[c.target, c.score, c.tokens] for c in candidates]},
+            )
+            for source, candidates in done
+        ]
+        self.memory.put_many(rows)
+        self.touched.update(row[0] for row in rows)
+
+    def settle(self) -> None:
+        """Remove the entries written or replayed since the last settle (their translations are stored)."""
+        if self.touched:
+            self.memory.delete_many(self.touched)
+            self.touched.clear()
+
+
+@dataclass
 class CachedTranslator:
-    """Serves segments from the translation memory; asks the inner translator only for misses."""
+    """Serves segments from the translation memory; asks the inner translator only for misses.
+
+    The inner translator writes its decodes to the memory's journal while it computes them
+    (``Translator.keep_decodes``), so a run stopped inside a call resumes where it stopped.
+    """
 
     inner: Translator
     memory: TranslationMemory | None
     signature: RunSignature
     hits: int = 0
     misses: int = 0
+    journal: MemoryJournal | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.memory is not None:
+            self.journal = MemoryJournal(self.memory, self.signature)
 
     @property
     def fingerprint(self) -> str:
@@ -107,12 +186,11 @@ class CachedTranslator:
             first_group.setdefault(key, group)
         if missing:
             todo = [first_source[k] for k in missing]
-            if groups is None:
-                computed = self.inner.translate_batch(todo)
-            else:
-                computed = self.inner.translate_batch(todo, [first_group[k] for k in missing])
+            computed = self._compute(todo, None if groups is None else [first_group[k] for k in missing])
             fresh = dict(zip(missing, computed, strict=True))
             self.store((first_source[k], t) for k, t in fresh.items())
+            if self.journal is not None:
+                self.journal.settle()
         results = []
         for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
             if index in served:
@@ -124,6 +202,21 @@ class CachedTranslator:
                 results.append(replace(own or fresh[key], cached=False))
                 self.misses += 1
         return results
+
+
+    def _compute(self, sources: list[str], groups: list[Hashable] | None) -> list[Translation]:
+        """The inner translator's translations of ``sources``, its decodes journaled meanwhile."""
+        # a structural translator that does not subclass the protocol has no keep_decodes: it journals nothing
+        keep = getattr(self.inner, "keep_decodes", None) if self.journal is not None else None
+        if keep is not None:
+            keep(self.journal)
+        try:
+            if groups is None:
+                return self.inner.translate_batch(sources)
+            return self.inner.translate_batch(sources, groups)
+        finally:
+            if keep is not None:
+                keep(None)
 
 
 def _from_memory(target: str, meta: Mapping[str, Any]) -> Summary:

@@ -140,6 +140,21 @@ class TranslationMemory:
             self._rollback()
             raise CacheError(f"cannot write cache {self.path}: {exc}") from exc
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove entries by key (a decode journal whose translations are stored); absent keys are no error."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                self._db.execute(f"DELETE FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise CacheError(f"cannot write cache {self.path}: {exc}") from exc
+
     def digest(self, key: str, compute: Callable[[], str]) -> str:
         """Memoised file digest (see :func:`pipeline.models.registry.fingerprint`)."""
         try:

@@ -9,10 +9,11 @@ translation memory around any ``Translator``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import Seq2SeqEngine
 from pipeline.quality.glossary import Glossary, TermRecord, force_terms
 from pipeline.quality.ladder import CandidateEngine, GuardedSegment, GuardPolicy, parse_guard_mode, translate_guarded
@@ -36,8 +37,12 @@ class Translation:
     flag_evidence: dict[str, Any] = field(default_factory=dict)  # flag name → what shows it
 
     def meta(self) -> dict[str, Any]:
-        """What the cache stores beside the target, so a cached run writes the same records."""
-        return {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields()}
+        """What the cache stores beside the target, so a cached run writes the same records.
+
+        The attempts are stored whole (the manifest's quality counts read them); the record
+        leaves out what it repeats (:func:`record_attempts`), from the same history either way.
+        """
+        return {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields(), "attempts": list(self.attempts)}
 
     def record_fields(self) -> dict[str, Any]:
         """The quality fields of a segment's ``aligned.jsonl`` record."""
@@ -46,7 +51,7 @@ class Translation:
             "flag_evidence": self.flag_evidence,
             "score": self.score,
             "terms": list(self.terms),
-            "attempts": list(self.attempts),
+            "attempts": record_attempts(self.attempts),
         }
 
     @classmethod
@@ -62,6 +67,87 @@ class Translation:
             tuple(meta.get("attempts", ())),
             dict(meta.get("flag_evidence", {})),
         )
+
+
+def record_attempts(attempts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The retry history as ``aligned.jsonl`` writes it: every attempt, less what the record already says.
+
+    Written whole, the history was three quarters of the file (a segment decoded once repeated its
+    target, score, flags and the run's decoding settings in its one attempt). Nothing is lost:
+
+    - an attempt's ``settings`` are what its rung changed from attempt 1 of its piece (a key it drops
+      is ``None``); attempt 1's are the run's decoding settings (the manifest's ``translator.decoding``),
+      so it has none;
+    - the one attempt of a segment decoded once (one piece, never retried) is its ``rung`` and
+      ``winner`` (and ``budget_refused`` when the budget refused a retry): its target, score and
+      flags are the record's.
+
+    ``attempts`` are :meth:`pipeline.quality.ladder.Attempt.to_dict` records with ``winner`` (and
+    ``piece`` for a sentence translated in pieces), as :func:`combine_pieces` makes them.
+    """
+    if len(attempts) == 1:
+        (only,) = attempts
+        return [{k: only[k] for k in ("rung", "winner", "budget_refused") if k in only}]
+    first: dict[Any, Mapping[str, Any]] = {}
+    out = []
+    for attempt in attempts:
+        record = {k: v for k, v in attempt.items() if k != "settings"}
+        settings = attempt.get("settings") or {}
+        base = first.setdefault(attempt.get("piece"), settings)
+        changed = {k: v for k, v in settings.items() if base.get(k) != v}
+        changed.update({k: None for k in base if k not in settings})
+        if changed:
+            record["settings"] = changed
+        out.append(record)
+    return out
+
+
+JOURNAL_ROWS = 64
+"""Sources decoded between two writes to the decode journal: a few engine batches (16 sentences each),
+a few seconds of work on a CPU, what an interrupted run can lose."""
+
+
+class DecodeJournal(Protocol):
+    """Where a translator writes each decode as it completes, and finds those of a run that was stopped.
+
+    A document's retry budget is a share of its whole first pass, so its translations are final
+    (and stored in the memory) only when all of it has been through the ladder: a window of
+    2,048 segments takes minutes on a CPU. The decodes themselves are final at once: each is
+    a function of its text and request. Written as they complete, they let a rerun replay
+    the ladder up to where it stopped, deciding exactly as the run without a stop would.
+    """
+
+    def recall(self, sources: Sequence[str], request: DecodeRequest) -> dict[int, list[Candidate]]:
+        """The hypotheses already written for ``sources`` under ``request``, by index."""
+        ...
+
+    def record(self, done: Sequence[tuple[str, list[Candidate]]], request: DecodeRequest) -> None:
+        """Write (source, hypotheses) pairs decoded under ``request``, at once."""
+        ...
+
+
+@dataclass
+class JournaledEngine:
+    """An engine whose decodes go through a journal: written every ``rows`` sources, replayed when there.
+
+    The sources still to decode are taken shortest first, as the engines batch them, so cutting
+    them into slices costs no padding; an engine's outputs do not depend on the batch a source
+    is in (``tests/runs/test_reliability.py``), so neither slicing nor replay changes a result.
+    """
+
+    engine: CandidateEngine
+    journal: DecodeJournal
+    rows: int = JOURNAL_ROWS
+
+    def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+        results: dict[int, list[Candidate]] = self.journal.recall(sources, request) if sources else {}
+        todo = sorted((i for i in range(len(sources)) if i not in results), key=lambda i: len(sources[i]))
+        for start in range(0, len(todo), max(1, self.rows)):
+            part = todo[start : start + max(1, self.rows)]
+            outputs = self.engine.decode([sources[i] for i in part], request)
+            self.journal.record([(sources[i], c) for i, c in zip(part, outputs, strict=True)], request)
+            results.update(zip(part, outputs, strict=True))
+        return [results[i] for i in range(len(sources))]
 
 
 class Translator(Protocol):
@@ -83,6 +169,14 @@ class Translator(Protocol):
     def segment_key(self, source: str) -> dict[str, Any]:
         """What the cache key adds for ``source`` beyond the run signature: the glossary entries it uses."""
         return {}
+
+    def keep_decodes(self, journal: DecodeJournal | None) -> None:
+        """Write decodes to ``journal`` as they complete (None: stop), so a stopped run resumes from them.
+
+        The local translator's equivalent of an executor's ``sink``; the cache wrapper sets it
+        around each call. A translator that decodes elsewhere ignores it (the default).
+        """
+        return None
 
     def executor(self) -> ExecutorSection:
         """Where misses are computed, for the manifest."""
@@ -155,9 +249,14 @@ class Seq2SeqTranslator(Translator):
     settings: dict[str, Any]
     glossary: Glossary | None = None
     policy: GuardPolicy = field(default_factory=GuardPolicy)
+    journal: DecodeJournal | None = field(default=None, repr=False, compare=False)
+    journal_rows: int = JOURNAL_ROWS
 
     def segment_key(self, source: str) -> dict[str, Any]:
         return glossary_key(self.glossary, source)
+
+    def keep_decodes(self, journal: DecodeJournal | None) -> None:
+        self.journal = journal
 
     def split(self, source: str) -> list[str]:
         limit = self.engine.max_input_tokens
@@ -169,9 +268,12 @@ class Seq2SeqTranslator(Translator):
         flat = [p for ps in parts for p in ps]
         # a long sentence's pieces belong to its document
         flat_groups = None if groups is None else [g for g, ps in zip(groups, parts, strict=True) for _ in ps]
+        engine: CandidateEngine = self.engine
+        if self.journal is not None:
+            engine = JournaledEngine(self.engine, self.journal, self.journal_rows)
         guarded = iter(
             translate_guarded(
-                self.engine, flat, self.settings, glossary=self.glossary, policy=self.policy, groups=flat_groups
+                engine, flat, self.settings, glossary=self.glossary, policy=self.policy, groups=flat_groups
             )
         )
         return [

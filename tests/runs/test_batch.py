@@ -294,3 +294,29 @@ def test_batch_summaries_claim_folders_by_input_and_do_a_repeat_once(tmp_path: P
     assert len(report.written) == 2 and "doc" in folders and len(folders) == 2
     owner = json.loads((tmp_path / "out" / "doc" / ".nl2en-input.json").read_text())["key"]
     assert owner == str(min(first, second)), "the bare name went to the smallest identity, not the first argument"
+
+
+def test_batch_window_stopped_by_ctrl_c_resumes_and_writes_what_a_clean_run_writes(tmp_path: Path) -> None:
+    """Ctrl-C inside a window keeps the decodes done so far; the rerun does the rest and publishes the same files."""
+    from pipeline.runs.memory import TranslationMemory
+    from tests.runs.test_cache import StoppingEngine, budget_script, budget_translator
+
+    script = budget_script(36)
+    sentences = list(script)
+    paths = write_documents(tmp_path / "in", {f"d{d}": " ".join(sentences[d * 12 : d * 12 + 12]) for d in range(3)})
+    clean_engine = StoppingEngine(script)
+    clean = translate_paths(paths, budget_translator(clean_engine, None), BatchPlan(tmp_path / "clean", "r"))
+    assert not clean.failed and clean_engine.decodes("wider_beam") == 6  # two of four in each document
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        stopped = StoppingEngine(script, stop_at=6)
+        with pytest.raises(KeyboardInterrupt):
+            translate_paths(paths, budget_translator(stopped, memory), BatchPlan(tmp_path / "out", "r"))
+    assert not list((tmp_path / "out").glob("*/r")), "stopped inside the window: nothing published"
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        again = StoppingEngine(script)
+        report = translate_paths(paths, budget_translator(again, memory), BatchPlan(tmp_path / "out", "r"))
+    assert not report.failed and again.decoded() == clean_engine.decoded() - 5 * 4
+    for path in paths:
+        for name in ("aligned.jsonl", "translation.en.txt"):
+            fresh = (tmp_path / "clean" / path.stem / "r" / name).read_bytes()
+            assert (tmp_path / "out" / path.stem / "r" / name).read_bytes() == fresh, f"{path.stem}/{name}"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.quality.glossary import builtin_glossary
 from pipeline.quality.ladder import GuardPolicy
 from pipeline.runs.cache import CachedTranslator
@@ -70,3 +76,73 @@ def test_cache_normal_positions_map_offsets_between_spacings() -> None:
     text = "  Een\t zin\n\nmet  ruimte. "
     positions = normal_positions(text)
     assert "".join(text[i] if not text[i].isspace() else " " for i in positions) == normalise_source(text)
+
+
+# --- a run stopped inside a call resumes from its journaled decodes ------------------------------
+
+
+@dataclass
+class StoppingEngine(ScriptedEngine):
+    """The scripted engine, stopped as Ctrl-C stops a run (``KeyboardInterrupt``) on its ``stop_at``-th decode."""
+
+    stop_at: int = 0
+
+    def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+        if len(self.calls) + 1 == self.stop_at:
+            raise KeyboardInterrupt
+        return super().decode(sources, request)
+
+    def decoded(self) -> int:
+        return sum(len(sources) for sources, _ in self.calls)
+
+
+def budget_script(count: int) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """Every third sentence loops on the first pass and is cured by the wider beam; the others are fine."""
+    script: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for i in range(count):
+        fine = f"Sentence number {i} is here."
+        loop = {"normal": [("word word word word word word word", -0.1)], "wider_beam": [(fine, -0.3)]}
+        script[f"Zin nummer {i} staat hier."] = loop if i % 3 == 0 else {"normal": [(fine, -0.2)]}
+    return script
+
+
+# four looping sentences per group of twelve (80 first-pass tokens); a budget of 2 pays for two wider beams
+# (8 beams × 8 tokens each), so the group's whole first pass decides which two: an interrupted run must replay it
+BUDGET_POLICY = GuardPolicy(mode="retry", retry_budget=2.0)
+ROWS = 4
+
+
+def budget_translator(engine: ScriptedEngine, memory: TranslationMemory | None) -> CachedTranslator:
+    inner = Seq2SeqTranslator(engine, {"num_beams": 1}, policy=BUDGET_POLICY, journal_rows=ROWS)  # type: ignore[arg-type]
+    return CachedTranslator(inner, memory, signature_for("sha256:scripted", translator=inner))
+
+
+def stage_rows(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT stage, COUNT(*) FROM entries GROUP BY stage").fetchall())
+
+
+@pytest.mark.parametrize("stop_at", [3, 7], ids=["inside-the-first-pass", "inside-the-retries"])
+def test_cache_run_stopped_inside_a_call_resumes_from_its_decodes(tmp_path: Path, stop_at: int) -> None:
+    script = budget_script(24)
+    sources, groups = list(script), [i // 12 for i in range(24)]
+    clean_engine = StoppingEngine(script)
+    clean = budget_translator(clean_engine, None).translate_batch(sources, groups)
+    # 24 first passes in slices of 4 (6 calls), then one call of 4 wider beams: 2 paid in each group, 4 refused
+    assert clean_engine.decodes("wider_beam") == 4
+    assert sum(bool(t.flags) for t in clean) == 4, "the budget refused some retries: it matters what it saw"
+    path = tmp_path / "tm.sqlite3"
+    with TranslationMemory(path) as memory:
+        stopped = StoppingEngine(script, stop_at=stop_at)
+        with pytest.raises(KeyboardInterrupt):
+            budget_translator(stopped, memory).translate_batch(sources, groups)
+    journaled = (stop_at - 1) * ROWS
+    assert stage_rows(path) == {"translate:decodes": journaled}, "each completed slice is in the memory"
+    with TranslationMemory(path) as memory:
+        again = StoppingEngine(script)
+        resumed = budget_translator(again, memory).translate_batch(sources, groups)
+    assert again.decoded() == clean_engine.decoded() - journaled, "the rerun asks the engine only for the rest"
+    assert [(t.target, t.record_fields(), t.cached) for t in resumed] == [
+        (t.target, t.record_fields(), t.cached) for t in clean
+    ]
+    assert stage_rows(path) == {"translate": 24}, "the journal is removed once the translations are stored"
