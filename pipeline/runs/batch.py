@@ -11,10 +11,12 @@ documents or about ``Window.segments`` segments, which bounds memory) go through
 translator together, in chunks of at most ``Window.segments``. The cache wrapper
 (:class:`pipeline.runs.cache.CachedTranslator`) looks them up, drops duplicates across
 documents, and hands only the distinct misses to its inner translator, which sorts them
-by length and batches them by token budget. The cache is written after every chunk, so
-a killed run resumes from it. Each document of a window is published as soon as the
-window's translations are in. If a window's translation fails, its documents are
-translated one by one, so only the document that causes the failure reports it.
+by length and batches them by token budget. The cache is written after every chunk, and
+the local translator's decodes a few engine batches at a time while a chunk is computed
+(:class:`pipeline.runs.cache.MemoryJournal`), so a killed run resumes where it stopped.
+Each document of a window is published as soon as the window's translations are in. If a
+window's translation fails, its documents are translated one by one, so only the document
+that causes the failure reports it.
 
 The seam for other executors (e.g. a Ray cluster): the inner translator. Whatever
 implements the :class:`pipeline.translation.translator.Translator` protocol

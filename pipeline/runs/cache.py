@@ -120,8 +120,30 @@ class MemoryJournal:
             self.touched.clear()
 
 
+class _Cached:
+    """What both cache wrappers derive from their signature and their inner translator or summariser."""
+
+    inner: Translator | Summarizer
+    signature: RunSignature
+
+    @property
+    def fingerprint(self) -> str:
+        return self.signature.model.fingerprint
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self.signature.decoding.settings
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest's ``translator``/``summarizer`` section: the signature, with where misses were computed."""
+        return self.signature.with_executor(self.inner.executor()).manifest()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 @dataclass
-class CachedTranslator:
+class CachedTranslator(_Cached):
     """Serves segments from the translation memory; asks the inner translator only for misses.
 
     The inner translator writes its decodes to the memory's journal while it computes them
@@ -139,23 +161,8 @@ class CachedTranslator:
         if self.memory is not None:
             self.journal = MemoryJournal(self.memory, self.signature)
 
-    @property
-    def fingerprint(self) -> str:
-        return self.signature.model.fingerprint
-
-    @property
-    def settings(self) -> Mapping[str, Any]:
-        return self.signature.decoding.settings
-
     def key(self, source: str) -> str:
         return segment_cache_key(self.signature, self.inner.segment_key(source), source)
-
-    def manifest(self) -> dict[str, Any]:
-        """The manifest's ``translator`` section: the signature, with where this run's misses were computed."""
-        return self.signature.with_executor(self.inner.executor()).manifest()
-
-    def close(self) -> None:
-        self.inner.close()
 
     def store(self, done: Iterable[tuple[str, Translation]]) -> None:
         """Write (source, translation) pairs to the memory under their keys (an executor's results as they arrive)."""
@@ -203,7 +210,6 @@ class CachedTranslator:
                 self.misses += 1
         return results
 
-
     def _compute(self, sources: list[str], groups: list[Hashable] | None) -> list[Translation]:
         """The inner translator's translations of ``sources``, its decodes journaled meanwhile."""
         # a structural translator that does not subclass the protocol has no keep_decodes: it journals nothing
@@ -224,7 +230,7 @@ def _from_memory(target: str, meta: Mapping[str, Any]) -> Summary:
 
 
 @dataclass
-class CachedSummarizer:
+class CachedSummarizer(_Cached):
     """Serves summaries from the translation memory (stage ``summarize``)."""
 
     inner: Summarizer
@@ -233,23 +239,8 @@ class CachedSummarizer:
     hits: int = 0
     misses: int = 0
 
-    @property
-    def fingerprint(self) -> str:
-        return self.signature.model.fingerprint
-
-    @property
-    def settings(self) -> Mapping[str, Any]:
-        return self.signature.decoding.settings
-
     def key(self, text: str) -> str:
         return cache_key(self.signature.stage, self.signature.key_fields(), text)
-
-    def manifest(self) -> dict[str, Any]:
-        """The manifest's ``summarizer`` section: the signature, with where the summaries were computed."""
-        return self.signature.with_executor(self.inner.executor()).manifest()
-
-    def close(self) -> None:
-        self.inner.close()
 
     def summarize_many(self, texts: Sequence[str]) -> list[Summary]:
         """Summaries of ``texts`` in order; the distinct misses go to the inner summariser at once."""

@@ -178,11 +178,13 @@ class TranslationMemory:
         return CacheStats(str(self.path), count, size, by_stage, by_model)
 
     def clear(self, stage: str | None = None) -> int:
-        """Delete entries (of one stage, or all); returns how many were removed."""
+        """Delete entries (of one stage and its sub-stages, e.g. ``translate:decodes``, or all); how many went."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
             if stage:
-                removed = self._db.execute("DELETE FROM entries WHERE stage = ?", (stage,)).rowcount
+                removed = self._db.execute(
+                    "DELETE FROM entries WHERE stage = ? OR stage LIKE ?", (stage, f"{stage}:%")
+                ).rowcount
             else:
                 removed = self._db.execute("DELETE FROM entries").rowcount
                 self._db.execute("DELETE FROM file_digests")

@@ -334,7 +334,7 @@ def dumps_jsonl(records: Iterable[Mapping[str, Any]]) -> str:
     """One JSON object per ``\\n``-terminated line; Unicode kept readable, line separators escaped."""
     lines = []
     for record in records:
-        line = json.dumps(record, ensure_ascii=False)
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))  # compact: long articles
         lines.append(_LINE_BREAK_RE.sub(lambda m: _LINE_BREAKS[m.group()], line) + "\n")
     return "".join(lines)
 

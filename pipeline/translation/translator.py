@@ -243,6 +243,8 @@ class Seq2SeqTranslator(Translator):
     flagged one goes up the retry ladder (``pipeline.quality.ladder``; ``policy.mode``). Sentences
     longer than the model's source limit (counted after forcing) are split at clause
     boundaries (then by words) and the translated pieces joined, so nothing is truncated.
+    With a ``journal`` (``keep_decodes``), decodes go through :class:`JournaledEngine`:
+    written ``journal_rows`` at a time as they complete, replayed when already there.
     """
 
     engine: TranslationEngine

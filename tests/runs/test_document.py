@@ -247,3 +247,60 @@ def test_document_flag_mode_flags_without_retrying(tmp_path: Path) -> None:
     assert records[1]["flags"] == ["repetition"] and records[1]["flag_evidence"]["repetition"]["repeated"]
     assert manifest["quality"]["flagged"] == 2 and manifest["quality"]["retried"] == 0
     assert engine.decodes("wider_beam") == engine.decodes("n_best") == 0
+
+
+def _expanded(record: dict[str, Any], settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """A record's attempts as the ladder made them, rebuilt from the record and the run's decoding settings."""
+    attempts = record["attempts"]
+    if len(attempts) == 1:  # the segment's one decode: its target, score and flags are the record's
+        flags = [{"name": n, "evidence": record["flag_evidence"][n]} for n in record["flags"]]
+        (only,) = attempts
+        return [{"settings": settings, "target": record["target"], "score": record["score"], "flags": flags,
+                 "hypotheses": 1, **only}]  # fmt: skip
+    return [{**a, "settings": {**settings, **a.get("settings", {})}} for a in attempts]
+
+
+@pytest.mark.parametrize("mode,budget", [("retry", 3.0), ("retry", 0.3), ("flag", 3.0)])
+def test_document_records_leave_out_what_the_record_and_manifest_already_say(
+    tmp_path: Path, mode: str, budget: float
+) -> None:
+    """aligned.jsonl was mostly attempts repeating their record; nothing is lost by leaving the repeats out."""
+    _, result, _ = _scripted_document(tmp_path, mode=mode, budget=budget)
+    settings = {"num_beams": 4}  # the translator's (a session's manifest records them as ``translator.decoding``)
+    records = [r for r in result.records() if r["translated"]]
+    for record in records:
+        history = list(result.translations[record["index"]].attempts)  # as the ladder made them (and the cache keeps)
+        assert _expanded(record, settings) == history
+        if len(history) == 1:
+            line = json.dumps(record, ensure_ascii=False)
+            assert line.count(json.dumps(record["target"], ensure_ascii=False)) == 1, "the target is written once"
+            assert "settings" not in line
+    if (mode, budget) == ("retry", 3.0):
+        loop = records[1]
+        assert "settings" not in loop["attempts"][0]
+        assert loop["attempts"][1]["settings"] == {"num_beams": 8, "no_repeat_ngram_size": 3, "repetition_penalty": 1.2}
+    if budget == 0.3:
+        refused = {"rung": "normal", "winner": True, "budget_refused": "wider_beam"}
+        assert [r["attempts"] for r in records[1:]] == [[refused], [refused]]
+
+
+def test_document_record_attempts_of_a_split_sentence_keep_each_piece() -> None:
+    """Pieces' targets are not in the record: a split sentence keeps every attempt, settings relative to its piece's."""
+    from pipeline.translation.translator import record_attempts
+
+    base, wide = {"num_beams": 4, "max_new_tokens": 9}, {"num_beams": 8, "max_new_tokens": 9, "no_repeat_ngram_size": 3}
+    history = [
+        {"rung": "normal", "settings": base, "target": "One", "score": -0.1, "flags": [], "hypotheses": 1,
+         "winner": True, "piece": 0},
+        {"rung": "normal", "settings": base, "target": "two two two", "score": -0.2, "flags": [{"name": "repetition"}],
+         "hypotheses": 1, "winner": False, "piece": 1},
+        {"rung": "wider_beam", "settings": {k: v for k, v in wide.items() if k != "max_new_tokens"},
+         "target": "two", "score": -0.3, "flags": [], "hypotheses": 1, "winner": True, "piece": 1},
+    ]  # fmt: skip
+    written = record_attempts(history)
+    assert [a["target"] for a in written] == ["One", "two two two", "two"]
+    assert ["settings" in a for a in written] == [False, False, True]
+    assert written[2]["settings"] == {"num_beams": 8, "no_repeat_ngram_size": 3, "max_new_tokens": None}
+    assert [{k: v for k, v in a.items() if k != "settings"} for a in written] == [
+        {k: v for k, v in a.items() if k != "settings"} for a in history
+    ]

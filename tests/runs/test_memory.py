@@ -44,11 +44,14 @@ def test_memory_clear_by_stage(tmp_path: Path) -> None:
                 ("a", "translate", "m", "s", "t", {}),
                 ("b", "summarize", "m", "s", "t", {}),
                 ("c", "translate", "m", "s", "t", {}),
+                ("d", "translate:decodes", "m", "s", "t", {}),
+                ("e", "translated", "m", "s", "t", {}),
             ]
         )
         assert tm.clear("summarize") == 1
-        assert tm.stats().entries == 2
-        assert tm.clear() == 2
+        assert tm.stats().entries == 4
+        assert tm.clear("translate") == 3, "a stage's journal of decodes goes with it; another stage stays"
+        assert tm.clear() == 1
         assert tm.stats().entries == 0
 
 

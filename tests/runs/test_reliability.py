@@ -359,3 +359,44 @@ def test_reliability_cli_works_without_any_network_interface(tiny_marian: Path, 
     missing = subprocess.run(["unshare", "-rn", sys.executable, "-m", "pipeline", "translate", str(SEED)],
                              env={**env, "HF_HUB_OFFLINE": "0"}, capture_output=True, timeout=60)  # fmt: skip
     assert missing.returncode == 1 and len(missing.stderr.decode().strip().splitlines()) == 1
+
+
+def test_reliability_ctrl_c_inside_a_window_resumes_where_it_stopped(tiny_marian: Path, tmp_path: Path) -> None:
+    """The tiny model through a session, stopped by Ctrl-C on its 4th decode: the rerun decodes only the rest
+    and writes byte for byte what a run without a stop writes."""
+    docs = make_corpus(tmp_path / "in", 6)
+    spec = TranslatorSpec(str(tiny_marian), {"max_new_tokens": 6}, EngineOptions(backend="ctranslate2"))
+
+    def run(out: Path, cache: Path, stop_at: int = 0) -> int:
+        session = open_translator(spec, CacheSpec(cache))
+        inner = session.translator.inner
+        inner.journal_rows = 8  # type: ignore[attr-defined]
+        engine = inner.engine  # type: ignore[attr-defined]
+        decoded: list[int] = []
+        decode = engine.decode
+
+        def stopping(sources: Any, request: Any) -> Any:
+            if len(decoded) + 1 == stop_at:
+                raise KeyboardInterrupt
+            decoded.append(len(sources))
+            return decode(sources, request)
+
+        engine.decode = stopping
+        try:
+            translate_paths(docs, session.translator, BatchPlan(out, "r"))
+        finally:
+            session.close()
+        return sum(decoded)
+
+    clean = run(tmp_path / "clean", tmp_path / "clean.sqlite3")
+    assert clean > 4 * 8
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "out", tmp_path / "m.sqlite3", stop_at=4)
+    with sqlite3.connect(tmp_path / "m.sqlite3") as db:
+        rows = db.execute("SELECT stage, COUNT(*) FROM entries GROUP BY stage").fetchall()
+    assert rows == [("translate:decodes", 3 * 8)], "each completed slice of decodes is in the memory"
+    assert run(tmp_path / "out", tmp_path / "m.sqlite3") == clean - 3 * 8, "the rerun decodes only what was not done"
+    for doc in docs:
+        for name in ("aligned.jsonl", "translation.en.txt"):
+            expected = (tmp_path / "clean" / doc.stem / "r" / name).read_bytes()
+            assert (tmp_path / "out" / doc.stem / "r" / name).read_bytes() == expected
