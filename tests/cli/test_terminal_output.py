@@ -116,6 +116,8 @@ def run_in_terminal(args: list[str], env: dict[str, str], interrupt_after: bytes
 
     pid, master = pty.fork()
     if pid == 0:  # the child: the CLI, with the pty as its controlling terminal
+        # as in a user's shell: Ctrl-C interrupts (a background job, e.g. under `make … &`, inherits it ignored)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(ROOT)
         os.execve(sys.executable, [sys.executable, "-m", "pipeline", *args], env)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
