@@ -128,6 +128,15 @@ def check_paths(paths: list[str], *, stdin: str | None, file_only: list[str]) ->
     return True
 
 
+def check_inputs(paths: list[str], out: Path, run_name: str | None, *, stdin: str | None, file_only: list[str]) -> bool:
+    """A command's up-front checks of where it reads and writes: stdin, ``--run-name``, ``--out`` (files only)."""
+    reading_stdin = check_paths(paths, stdin=stdin, file_only=file_only)
+    check_run_name(run_name)
+    if not reading_stdin:
+        check_out_dir(out)
+    return reading_stdin
+
+
 def check_run_name(name: str | None) -> None:
     """``--run-name`` is used as given, as one folder name: refuse one that would be changed (``../x`` → ``x``)."""
     if name is None:

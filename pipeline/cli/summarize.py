@@ -38,9 +38,7 @@ from pipeline.cli.common import (
     VerboseOpt,
     WorkersOpt,
     cache_spec,
-    check_out_dir,
-    check_paths,
-    check_run_name,
+    check_inputs,
     engine_options,
     executor_options,
     given_options,
@@ -141,10 +139,7 @@ def summarize(
 
     set_verbose(verbose)
     with handled():
-        stdin = check_paths(paths, stdin="the summary", file_only=given_options(ctx, FILE_ONLY))
-        check_run_name(run_name)
-        if not stdin:
-            check_out_dir(out)
+        stdin = check_inputs(paths, out, run_name, stdin="the summary", file_only=given_options(ctx, FILE_ONLY))
         spec = summarizer_spec(
             summarizer,
             engine=engine_options(backend, compute_type, device, threads),
@@ -256,9 +251,7 @@ def run(
 
     set_verbose(verbose)
     with handled():
-        check_paths(paths, stdin=None, file_only=[])
-        check_run_name(run_name)
-        check_out_dir(out)
+        check_inputs(paths, out, run_name, stdin=None, file_only=[])
         engine = engine_options(backend, compute_type, device, threads, batch_size)
         where = executor_options(executor, workers, ray_address, cpus_per_worker)
         spec = translator_spec(

@@ -35,9 +35,7 @@ from pipeline.cli.common import (
     VerboseOpt,
     WorkersOpt,
     cache_spec,
-    check_out_dir,
-    check_paths,
-    check_run_name,
+    check_inputs,
     engine_options,
     executor_options,
     given_options,
@@ -90,10 +88,7 @@ def translate(
     reading = ReadOptions(encoding, max_chars)
     set_verbose(verbose)
     with handled():
-        stdin = check_paths(paths, stdin="the translation", file_only=given_options(ctx, FILE_ONLY))
-        check_run_name(run_name)
-        if not stdin:
-            check_out_dir(out)
+        stdin = check_inputs(paths, out, run_name, stdin="the translation", file_only=given_options(ctx, FILE_ONLY))
         spec = translator_spec(
             model,
             engine=engine_options(backend, compute_type, device, threads, batch_size),

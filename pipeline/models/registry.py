@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline.errors import HubError, ModelError, ModelNotFoundError, PickleRejected
 from pipeline.models.hub import SOURCE_FILE, fetch_model, hub_offline, offline_reason
-from pipeline.models.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS
+from pipeline.models.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS, file_sha256
 from pipeline.signature import ModelSection
 
 __all__ = ["SOURCE_FILE", "HubError", "ResolvedModel", "fingerprint", "hub_offline", "resolve_model"]
@@ -327,14 +327,6 @@ def model_files(path: Path) -> list[Path]:
     )
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class DigestFile:
     """A :data:`DigestMemo` kept in a small JSON file, for runs without the translation memory.
 
@@ -388,7 +380,7 @@ def fingerprint(model: ResolvedModel, memo: DigestMemo | None = None) -> str:
     for file in model_files(model.path):
         stat = file.stat()
         key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-        digest = memo(key, lambda f=file: _file_digest(f)) if memo else _file_digest(file)  # type: ignore[misc]
+        digest = memo(key, lambda f=file: file_sha256(f)) if memo else file_sha256(file)  # type: ignore[misc]
         total.update(f"{file.name}\0{digest}\n".encode())
     return f"sha256:{total.hexdigest()[:32]}"
 

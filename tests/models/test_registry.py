@@ -194,8 +194,8 @@ def test_registry_digest_file_hashes_once_and_again_when_a_file_changes(
 
     model = resolve_model(str(fake_model(tmp_path / "m")))
     hashed: list[str] = []
-    real = registry._file_digest
-    monkeypatch.setattr(registry, "_file_digest", lambda path: hashed.append(path.name) or real(path))
+    real = registry.file_sha256
+    monkeypatch.setattr(registry, "file_sha256", lambda path: hashed.append(path.name) or real(path))
     memo = registry.DigestFile(tmp_path / "state" / "file-digests.json")
     first = fingerprint(model, memo)
     files = len(hashed)
@@ -216,7 +216,7 @@ def test_registry_digest_file_is_used_without_the_cache(tiny_marian: Path, monke
     from pipeline.runs.sessions import NO_CACHE, TranslatorSpec, open_translator
 
     open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)  # fills the memo
-    monkeypatch.setattr(registry, "_file_digest", lambda path: pytest.fail(f"{path.name} hashed again"))
+    monkeypatch.setattr(registry, "file_sha256", lambda path: pytest.fail(f"{path.name} hashed again"))
     session = open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)
     assert session.memory is None and session.translator.fingerprint.startswith("sha256:")
 
