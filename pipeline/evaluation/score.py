@@ -10,7 +10,6 @@ Nothing here imports torch or transformers: scoring a hundred runs takes seconds
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
@@ -157,7 +156,10 @@ def read_text(path: Path) -> str:
 
 
 def file_sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    """The file's sha256 (read in blocks: an aligned.jsonl can be large), or ``None`` when there is no file."""
+    from pipeline.models.weights import file_sha256 as sha256_of
+
+    return sha256_of(path) if path.is_file() else None
 
 
 def summary_path(run_dir: Path, manifest: RunManifest) -> Path | None:
