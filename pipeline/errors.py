@@ -68,6 +68,24 @@ class InputTooLargeError(InputError):
     code = "E104"
 
 
+class DocumentFormatError(InputError):
+    """A document that cannot be read in its format (a corrupt DOCX, an SRT with broken timings)."""
+
+    code = "E105"
+
+
+class UnsafeDocumentError(InputError):
+    """A document refused before it is read: a zip bomb, an XML entity or external reference, too deep."""
+
+    code = "E106"
+
+
+class NoTextLayerError(InputError):
+    """A PDF with no text to extract: scanned, encrypted, or its text extraction fails."""
+
+    code = "E107"
+
+
 # --- models ---------------------------------------------------------------------------------
 
 
@@ -91,6 +109,12 @@ class PickleRejected(ModelError):
     """The restricted loader refused a pickle checkpoint: it holds more than tensors."""
 
     code = "E203"
+
+
+class ChatTemplateError(ModelError):
+    """An instruct model whose repo has no usable chat template or prompt for translation."""
+
+    code = "E204"
 
 
 # --- cache, outputs, executors --------------------------------------------------------------

@@ -11,6 +11,8 @@ produced by the component it describes —
   the policy and of the guards' settings;
 - ``GlossarySection``: ``Glossary.signature()`` (``pipeline.quality.glossary``);
 - ``ExecutorSection``: ``ExecutorOptions.signature()`` (``pipeline.runs.sessions``);
+- ``PromptSection``: an instruct model's prompt (``pipeline.runs.sessions`` from
+  ``pipeline.models.prompts``): family, template, digest, context, summary length;
 - ``version``: :data:`LOGIC_VERSION`, nl2en's own output-affecting logic.
 
 Three things are derived from it and from nothing else: the cache key (:meth:`RunSignature.key_fields`),
@@ -110,6 +112,18 @@ class GlossarySection:
 
 
 @dataclass(frozen=True)
+class PromptSection:
+    """An instruct model's prompt: its family, template and the template's digest, how many previous
+    sentences it carries (``--context``), and what else it is filled with (a summary's length and language)."""
+
+    family: str
+    template: str
+    digest: str
+    context: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ExecutorSection:
     """Where misses were computed: ``local``, or ``ray`` with its placement."""
 
@@ -129,6 +143,7 @@ class RunSignature:
     glossary: GlossarySection | None = None
     executor: ExecutorSection = field(default_factory=ExecutorSection)
     version: int = LOGIC_VERSION
+    prompt: PromptSection | None = None  # instruct models only
 
     def fields(self) -> dict[str, Any]:
         """Every field as ``section.name`` → value (sections that are absent give nothing)."""
@@ -174,6 +189,8 @@ class RunSignature:
                 "policy": _plain(quality.policy),
                 "low_confidence": {"threshold": quality.threshold, "calibration": _plain(quality.calibration)},
             }
+        if self.prompt is not None:
+            found["prompt"] = _plain(self.prompt)
         return found
 
     @classmethod
@@ -182,6 +199,7 @@ class RunSignature:
         engine = data.get("engine") or {}
         quality = data.get("quality")
         executor = {k: v for k, v in data.items() if k in _EXECUTOR_KEYS and k != "executor"}
+        prompt = data.get("prompt")
         return cls(
             stage=stage,
             model=ModelSection(
@@ -202,6 +220,7 @@ class RunSignature:
             glossary=_glossary_from(quality) if isinstance(quality, Mapping) else None,
             executor=ExecutorSection(str(data.get("executor", "local")), executor),
             version=int(data.get("version", 1)),
+            prompt=_prompt_from(prompt) if isinstance(prompt, Mapping) else None,
         )
 
     def format(self) -> str:
@@ -214,6 +233,9 @@ class RunSignature:
             parts.append(f"guards:{self.quality.mode},threshold={threshold}")
         if self.glossary is not None:
             parts.append(f"glossary:{self.glossary.name or 'none'}@{(self.glossary.digest or '')[:8]}")
+        if self.prompt is not None:
+            digest = self.prompt.digest.removeprefix("sha256:")[:8]
+            parts.append(f"prompt:{self.prompt.family}@{digest},context={self.prompt.context}")
         parts.append(f"executor:{self.executor.kind}")
         parts.append(f"version:{self.version}")
         return "|".join(parts)
@@ -229,6 +251,16 @@ def _quality_from(data: Mapping[str, Any]) -> QualitySection:
         threshold=confidence.get("threshold"),
         policy=dict(data.get("policy") or {}),
         calibration=confidence.get("calibration"),
+    )
+
+
+def _prompt_from(data: Mapping[str, Any]) -> PromptSection:
+    return PromptSection(
+        str(data.get("family", "")),
+        str(data.get("template", "")),
+        str(data.get("digest", "")),
+        int(data.get("context", 0)),
+        dict(data.get("options") or {}),
     )
 
 

@@ -14,6 +14,23 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Real documents and corpora, none made by this project, beside the repository (../shared).
+SHARED = Path(os.environ.get("NL2EN_SHARED") or ROOT.parent / "shared")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under the shared material; skips the test where it is absent, fails instead under CI.
+
+    ``.ci/run`` sets ``NL2EN_REQUIRE_SHARED=1``, so a test that measures real documents never
+    passes by being skipped there.
+    """
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} not found (set NL2EN_SHARED to the folder holding documents/ and corpora/)"
+        if os.environ.get("NL2EN_REQUIRE_SHARED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 SEED = ROOT / "seeds" / "2019-12-rusland-wit-rusland.txt"
 
 
@@ -92,6 +109,14 @@ def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.support.tiny import build_tiny_marian
 
     return build_tiny_marian(tmp_path_factory.mktemp("models") / "tiny-marian")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight LlamaForCausalLM laid out like EuroLLM-1.7B-Instruct: an instruct model, ChatML template."""
+    from tests.support.tiny_llm import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("models") / "tiny-llama", tokenizer="byte-bpe")
 
 
 @pytest.fixture(scope="session")

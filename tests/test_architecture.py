@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "signature": 0,
     "locations": 0,
     "text": 1,
+    "formats": 1,
     "models": 1,
     "engines": 2,
     "quality": 3,

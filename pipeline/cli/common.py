@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from pipeline.engines.factory import EngineOptions
     from pipeline.quality.glossary import Glossary
+    from pipeline.runs.batch import ReadOptions
     from pipeline.runs.sessions import CacheSpec, ExecutorOptions, SummarizerSpec, TranslatorSpec
 
 T = TypeVar("T")
@@ -209,6 +210,64 @@ EncodingOpt = Annotated[
 MaxCharsOpt = Annotated[
     int, typer.Option("--max-chars", min=1, help="Refuse longer documents (characters).", rich_help_panel=IO)
 ]
+
+
+class InputFormat(StrEnum):
+    """``--format``'s choices (``auto``: by extension, then by content)."""
+
+    auto = "auto"
+    text = "text"
+    html = "html"
+    markdown = "markdown"
+    docx = "docx"
+    srt = "srt"
+    vtt = "vtt"
+    pdf = "pdf"
+    jsonl = "jsonl"
+
+
+class HtmlMode(StrEnum):
+    """``--html``'s choices."""
+
+    auto = "auto"
+    page = "page"
+    article = "article"
+
+
+FormatOpt = Annotated[
+    InputFormat,
+    typer.Option(
+        "--format",
+        help="Input format (auto: by extension, then content). Each output keeps it: translation.en.html …",
+        rich_help_panel=IO,
+    ),
+]
+HtmlOpt = Annotated[
+    HtmlMode,
+    typer.Option(
+        "--html",
+        help="Web pages: page translates every text in place; article extracts the article "
+        "(auto: article for a full page, page for a fragment).",
+        rich_help_panel=IO,
+    ),
+]
+AnyLanguageOpt = Annotated[
+    bool,
+    typer.Option(
+        "--any-language",
+        help="Translate documents identified as not Dutch too (by default they are left out with a note).",
+        rich_help_panel=IO,
+    ),
+]
+ContextOpt = Annotated[
+    int,
+    typer.Option(
+        "--context",
+        min=0,
+        help="Instruct models: previous sentences of the document given in each prompt (0: none).",
+        rich_help_panel=DECODING,
+    ),
+]
 VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Show Ray's own log lines (hidden by default).", rich_help_panel=EXECUTOR),
@@ -253,6 +312,22 @@ NoGlossaryOpt = Annotated[
         rich_help_panel=QUALITY,
     ),
 ]
+
+
+def read_options(
+    encoding: str | None,
+    max_chars: int | None,
+    fmt: InputFormat = InputFormat.auto,
+    html: HtmlMode = HtmlMode.auto,
+    any_language: bool = False,
+) -> ReadOptions:
+    """How the batch commands read their inputs, from their options."""
+    from pipeline.formats.base import FormatOptions
+    from pipeline.runs.batch import ReadOptions
+    from pipeline.runs.corpus import Formats
+
+    formats = Formats(fmt.value, FormatOptions(html=html.value))  # type: ignore[arg-type]
+    return ReadOptions(encoding, max_chars, formats, any_language)
 
 
 class GuardMode(StrEnum):
@@ -346,6 +421,7 @@ def translator_spec(
     no_glossary: bool = False,
     guards: str = "retry",
     allow_pickle: bool = False,
+    context: int | None = None,
 ) -> TranslatorSpec:
     """The translator a command asked for (``translate``, ``run``, ``models calibrate``), checked once, here."""
     from pipeline.runs.sessions import ExecutorOptions, TranslatorSpec
@@ -358,6 +434,7 @@ def translator_spec(
         glossary=glossary_choice(glossary, no_glossary),
         guards=str(guards),  # a GuardMode from --guards, or a plain mode; TranslatorSpec checks it
         allow_pickle=allow_pickle,
+        **({} if context is None else {"context": context}),
     )
 
 
@@ -371,6 +448,8 @@ def summarizer_spec(
     max_length: int | None = None,
     sentences: int | None = None,
     ratio: float | None = None,
+    words: int | None = None,
+    source_side: bool = False,
     allow_pickle: bool = False,
 ) -> SummarizerSpec:
     """The summariser a command asked for (``summarize``, ``run``); no name: the default, else the extractive one."""
@@ -384,6 +463,8 @@ def summarizer_spec(
         overrides={"num_beams": beams, "min_length": min_length, "max_length": max_length},
         sentences=sentences,
         ratio=ratio,
+        words=words,
+        source_side=source_side,
         engine=engine or engine_options(),
         executor=executor or ExecutorOptions(),
         allow_pickle=allow_pickle,

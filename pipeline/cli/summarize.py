@@ -14,18 +14,24 @@ from pipeline.cli.common import (
     DEFAULT_TRANSLATOR,
     EXTRACTIVE,
     MODEL,
+    AnyLanguageOpt,
     BackendOpt,
     BatchOpt,
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    ContextOpt,
     CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
     ExecutorOpt,
+    FormatOpt,
     GlossaryOpt,
     GuardMode,
     GuardsOpt,
+    HtmlMode,
+    HtmlOpt,
+    InputFormat,
     MaxCharsOpt,
     MaxNewOpt,
     NoCacheOpt,
@@ -43,6 +49,7 @@ from pipeline.cli.common import (
     executor_options,
     given_options,
     handled,
+    read_options,
     set_verbose,
     summarizer_spec,
     translator_spec,
@@ -75,7 +82,17 @@ MaxLenOpt = Annotated[
     int | None, typer.Option("--max-length", min=1, help="Maximum summary length (tokens).", rich_help_panel=DECODING)
 ]
 SentencesOpt = Annotated[
-    int | None, typer.Option("--sentences", min=1, help="Extractive: sentences to keep.", rich_help_panel=EXTRACTIVE)
+    int | None,
+    typer.Option(
+        "--sentences",
+        min=1,
+        help="Extractive: sentences to keep; instruct models: sentences to write.",
+        rich_help_panel=EXTRACTIVE,
+    ),
+]
+WordsOpt = Annotated[
+    int | None,
+    typer.Option("--words", min=1, help="Instruct models: about how many words to write.", rich_help_panel=EXTRACTIVE),
 ]
 RatioOpt = Annotated[
     float | None,
@@ -84,13 +101,19 @@ RatioOpt = Annotated[
 
 
 def check_summary_options(session: SummarizerSession, sentences: int | None, ratio: float | None,
-                          decoding: list[str]) -> str | None:  # fmt: skip
+                          decoding: list[str], words: int | None = None) -> str | None:  # fmt: skip
     """Refuse summary options the chosen summariser would ignore; a note when the default fell back to extractive.
 
-    ``--sentences``/``--ratio`` only steer the extractive summariser, ``decoding`` (the decoding
-    flags given) only an abstractive one. Returns the note to print, if any.
+    ``--sentences`` steers the extractive summariser and instruct models, ``--ratio`` only the
+    extractive one, ``--words`` only instruct models, ``decoding`` (the decoding flags given) only
+    a model. Returns the note to print, if any.
     """
-    if session.abstractive and (sentences is not None or ratio is not None):
+    if words is not None and not session.instruct:
+        raise OptionsError(f"--words applies to instruct models; {session.slug} is not one", hint="use --sentences")
+    if session.instruct and ratio is not None:
+        raise OptionsError(f"--ratio applies to the extractive summariser; {session.slug} is an instruct model",
+                           hint="use --sentences or --words")  # fmt: skip
+    if session.abstractive and not session.instruct and (sentences is not None or ratio is not None):
         flag = "--sentences" if sentences is not None else "--ratio"
         raise OptionsError(
             f"{flag} applies to the extractive summariser; {session.slug} is abstractive",
@@ -117,6 +140,7 @@ def summarize(
     max_length: MaxLenOpt = None,
     sentences: SentencesOpt = None,
     ratio: RatioOpt = None,
+    words: WordsOpt = None,
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
@@ -145,13 +169,13 @@ def summarize(
             engine=engine_options(backend, compute_type, device, threads),
             executor=executor_options(executor, workers, ray_address, cpus_per_worker),
             beams=beams, min_length=min_length, max_length=max_length, sentences=sentences, ratio=ratio,
-            allow_pickle=allow_pickle,
+            words=words, allow_pickle=allow_pickle,
         )  # fmt: skip
         memory = cache_spec(cache, no_cache).open()
         session = None
         try:
             session = open_summarizer(spec, memory, cache_path=cache)
-            note = check_summary_options(session, sentences, ratio, given_options(ctx, SUMMARY_DECODING))
+            note = check_summary_options(session, sentences, ratio, given_options(ctx, SUMMARY_DECODING), words)
         except BaseException:
             if session is not None:
                 session.close()
@@ -205,6 +229,7 @@ def run(
     no_cache: NoCacheOpt = False,
     beams: BeamsOpt = None,
     max_new_tokens: MaxNewOpt = None,
+    context: ContextOpt = 2,
     summary_beams: Annotated[
         int | None,
         typer.Option(
@@ -215,11 +240,13 @@ def run(
     max_length: MaxLenOpt = None,
     sentences: SentencesOpt = None,
     ratio: RatioOpt = None,
+    words: WordsOpt = None,
     source_side: Annotated[
         bool,
         typer.Option(
             "--source-side",
-            help="Extractive: select Dutch sentences, output their translations.",
+            help="Summarise the Dutch: the extractive summariser selects Dutch sentences and outputs their "
+            "translations; an instruct model writes its English summary from the Dutch.",
             rich_help_panel=EXTRACTIVE,
         ),
     ] = False,
@@ -228,6 +255,9 @@ def run(
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
     max_chars: MaxCharsOpt = DEFAULT_MAX_CHARS,
+    input_format: FormatOpt = InputFormat.auto,
+    html: HtmlOpt = HtmlMode.auto,
+    any_language: AnyLanguageOpt = False,
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
@@ -244,7 +274,7 @@ def run(
 
     Example: nl2en run seeds/*.txt --translator opus-mt-nl-en --summarizer distilbart-cnn
     """
-    from pipeline.runs.batch import BatchPlan, ReadOptions
+    from pipeline.runs.batch import BatchPlan
     from pipeline.runs.outputs import joint_run_name
     from pipeline.runs.sessions import open_summarizer, open_translator
     from pipeline.runs.summary_stage import check_source_side, run_paths
@@ -257,10 +287,12 @@ def run(
         spec = translator_spec(
             translator, engine=engine, executor=where, beams=beams, max_new_tokens=max_new_tokens,
             glossary=glossary, no_glossary=no_glossary, guards=guards, allow_pickle=allow_pickle,
+            context=context,
         )  # fmt: skip
         summary_spec = summarizer_spec(
             summarizer, engine=engine, executor=where, beams=summary_beams, min_length=min_length,
-            max_length=max_length, sentences=sentences, ratio=ratio, allow_pickle=allow_pickle,
+            max_length=max_length, sentences=sentences, ratio=ratio, words=words, source_side=source_side,
+            allow_pickle=allow_pickle,
         )  # fmt: skip
         session = open_translator(spec, cache_spec(cache, no_cache))
     summary = None
@@ -270,7 +302,7 @@ def run(
             if source_side:
                 check_source_side(summary)
             decoding = [f for f in given_options(ctx, SUMMARY_DECODING) if f != "--beams"]  # --beams: the translator's
-            note = check_summary_options(summary, sentences, ratio, decoding)
+            note = check_summary_options(summary, sentences, ratio, decoding, words)
         from pipeline.models.registry import describe_source
 
         typer.echo(describe_source(session.model), err=True)
@@ -282,7 +314,7 @@ def run(
         with handled(), batch_progress("translate+summarise", None) as view:
             name = run_name or joint_run_name(session.run_name, summary.run_name, source_side=source_side)
             plan = BatchPlan(out, name, window=session.window, on_document=view.on_document, progress=view)
-            reading = ReadOptions(encoding, max_chars)
+            reading = read_options(encoding, max_chars, input_format, html, any_language)
             result = run_paths([Path(p) for p in paths], session, summary, plan, reading, source_side=source_side)
         for note in result.notes:
             typer.echo(f"note: {note}", err=True)

@@ -10,18 +10,24 @@ import typer
 
 from pipeline.cli.common import (
     DEFAULT_TRANSLATOR,
+    AnyLanguageOpt,
     BackendOpt,
     BatchOpt,
     BeamsOpt,
     CacheOpt,
     ComputeOpt,
+    ContextOpt,
     CpusPerWorkerOpt,
     DeviceOpt,
     EncodingOpt,
     ExecutorOpt,
+    FormatOpt,
     GlossaryOpt,
     GuardMode,
     GuardsOpt,
+    HtmlMode,
+    HtmlOpt,
+    InputFormat,
     MaxCharsOpt,
     MaxNewOpt,
     ModelOpt,
@@ -40,6 +46,7 @@ from pipeline.cli.common import (
     executor_options,
     given_options,
     handled,
+    read_options,
     set_verbose,
     translator_spec,
 )
@@ -52,7 +59,11 @@ FILE_ONLY = {"out": "--out", "run_name": "--run-name"}
 def translate(
     ctx: typer.Context,
     paths: Annotated[
-        list[str], typer.Argument(help='Dutch text files, JSONL corpora ({"id": …, "text": …} a line), or - for stdin.')
+        list[str],
+        typer.Argument(
+            help="Dutch documents (text, HTML, Markdown, DOCX, SRT/VTT, PDF), JSONL corpora "
+            '({"id": …, "text": …} a line), or - for stdin.'
+        ),
     ],
     model: ModelOpt = DEFAULT_TRANSLATOR,
     out: OutOpt = Path("outputs"),
@@ -61,11 +72,15 @@ def translate(
     no_cache: NoCacheOpt = False,
     beams: BeamsOpt = None,
     max_new_tokens: MaxNewOpt = None,
+    context: ContextOpt = 2,
     batch_size: BatchOpt = 16,
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     encoding: EncodingOpt = None,
     max_chars: MaxCharsOpt = DEFAULT_MAX_CHARS,
+    input_format: FormatOpt = InputFormat.auto,
+    html: HtmlOpt = HtmlMode.auto,
+    any_language: AnyLanguageOpt = False,
     allow_pickle: PickleOpt = False,
     backend: BackendOpt = "auto",
     compute_type: ComputeOpt = "int8",
@@ -78,14 +93,14 @@ def translate(
     cpus_per_worker: CpusPerWorkerOpt = 1,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Translate Dutch articles; writes translation.en.txt, aligned.jsonl and manifest.json per document.
+    """Translate Dutch documents; writes translation.en.txt (and the input's format), aligned.jsonl, manifest.json.
 
     Example: nl2en translate seeds/*.txt --model opus-mt-nl-en --out outputs
     """
-    from pipeline.runs.batch import BatchPlan, CountedTranslator, ReadOptions, translate_paths
+    from pipeline.runs.batch import BatchPlan, CountedTranslator, translate_paths
     from pipeline.runs.document import SEGMENT_CHUNK, segment_article, translate_segments
 
-    reading = ReadOptions(encoding, max_chars)
+    reading = read_options(encoding, max_chars, input_format, html, any_language)
     set_verbose(verbose)
     with handled():
         stdin = check_inputs(paths, out, run_name, stdin="the translation", file_only=given_options(ctx, FILE_ONLY))
@@ -95,6 +110,7 @@ def translate(
             executor=executor_options(executor, workers, ray_address, cpus_per_worker),
             beams=beams, max_new_tokens=max_new_tokens,
             glossary=glossary, no_glossary=no_glossary, guards=guards, allow_pickle=allow_pickle,
+            context=context,
         )  # fmt: skip
         from pipeline.runs.sessions import open_translator
 
@@ -109,10 +125,12 @@ def translate(
             with handled():
                 article = article_from_bytes(sys.stdin.buffer.read(), "<stdin>", "-", reading.encoding, max_chars)
                 prepared = segment_article(article)
-                sources = [s.source for s in prepared.document.translatable]
+                sources = [s.source for s in prepared.to_translate]
                 with batch_progress("translating", 1) as view:
                     view.read(len(sources))
-                    results = translate_segments(CountedTranslator(session.translator, view), sources, SEGMENT_CHUNK)
+                    counted = CountedTranslator(session.translator, view)
+                    contexts = prepared.contexts(counted.context_size) if counted.context_size else None
+                    results = translate_segments(counted, sources, SEGMENT_CHUNK, None, contexts)
                 sys.stdout.write(prepared.with_translations(results).text)
             return
         with handled(), batch_progress("translating", None) as view:

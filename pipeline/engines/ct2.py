@@ -13,6 +13,11 @@ into the converted directory, so both engines tokenise alike.
 CTranslate2 reads no ``generation_config.json``, so every decoding setting is mapped
 explicitly (:func:`ct2_options`); see the comments there for the two settings whose
 semantics differ (forced BOS and forced EOS).
+
+Word alignments (``CT2Engine.align``) come from ``return_attention`` with the target as the
+prefix: CTranslate2 returns the prefix tokens' attention too, one row per target token,
+from head 0 of the last decoder layer (what converted models select by default; for Marian
+the head trained with guided alignment), as the transformers engine reads it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.engines.protocol import Candidate, DecodeRequest
-from pipeline.engines.seq2seq import TokenMemo
+from pipeline.engines.seq2seq import Links, TokenMemo, attention_links, length_sorted_batches, token_words
 from pipeline.errors import ModelError
 from pipeline.models.registry import ResolvedModel, models_dir
 from pipeline.signature import EngineSection
@@ -470,4 +475,57 @@ class CT2Engine:
                 counted = sum(1 for t in content if t not in self.tokenizer.specials)
                 candidates.append(Candidate(self.tokenizer.decode(content), mean, counted))
             outputs.append(candidates)
+        return outputs
+
+    # --- word alignments for inline markup -----------------------------------------------------------------
+
+    def target_tokens(self, text: str) -> list[str]:
+        """``text`` as the decoder reads a target in training, less the end token: the forced prefix."""
+        tokenizer = self.tokenizer
+        if isinstance(tokenizer, MarianSentencePiece):
+            return [p if p in tokenizer.vocab else "<unk>" for p in tokenizer.encode_target(text)]
+        from pipeline.models.languages import language_codes
+
+        codes = language_codes(self.model)
+        if codes:  # NLLB: the target language opens every target
+            return [codes[1], *tokenizer.encode_target(text)]
+        tokens = tokenizer.encode(text)  # BART: <s> … </s>; PEGASUS: … </s>
+        return tokens[:-1] if tokens and tokens[-1] == "</s>" else tokens
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links | None]:
+        """Word links of each (source, target) pair: the target forced as a prefix, its attention read back.
+
+        ``translate_batch`` decodes the prefix and one token more (greedy); the first
+        ``len(prefix)`` attention rows are the target's. A target without words has no links;
+        a pair longer than the model's context gets ``None``.
+        """
+        translator = self.load()
+        specials = set(self.tokenizer.specials) - {"<unk>"}
+        source_tokens = [self.tokenizer.encode(s) for s in sources]
+        prefixes = [self.target_tokens(t) for t in targets]
+        outputs: list[Links | None] = [None] * len(sources)
+        limit = self.max_input_tokens
+        todo = []
+        for i, (source, prefix) in enumerate(zip(source_tokens, prefixes, strict=True)):
+            if not targets[i].split() or not sources[i].split():
+                outputs[i] = ()
+            elif len(source) <= limit and len(prefix) < limit:
+                todo.append(i)
+        lengths = [max(len(source_tokens[i]), len(prefixes[i]) + 1) for i in todo]
+        # bounded by sentences and, as the transformers engine does, by padded tokens (6000 when unset)
+        for batch in length_sorted_batches(lengths, self.batch_size, self.max_batch_tokens or 6000):
+            rows = [todo[b] for b in batch]
+            results = translator.translate_batch(
+                [source_tokens[i] for i in rows],
+                target_prefix=[prefixes[i] for i in rows],
+                beam_size=1,
+                max_decoding_length=max(len(prefixes[i]) for i in rows) + 1,
+                max_input_length=0,
+                return_attention=True,
+            )
+            for i, result in zip(rows, results, strict=True):
+                matrix = result.attention[0][: len(prefixes[i])]
+                source_words = token_words(sources[i], source_tokens[i], specials)
+                target_words = token_words(targets[i], prefixes[i], specials)
+                outputs[i] = attention_links(matrix, source_words, target_words)
         return outputs

@@ -32,8 +32,12 @@ class EngineOptions:
 
 def resolve_backend(model: ResolvedModel, backend: str) -> str:
     """The backend ``backend`` names for ``model``: ``auto`` is CTranslate2 where installed and supported."""
-    from pipeline.engines.ct2 import supports
     from pipeline.errors import ModelError
+
+    if model.is_causal_lm:
+        from pipeline.engines.ct2_generator import supports
+    else:
+        from pipeline.engines.ct2 import supports
 
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -49,12 +53,17 @@ def resolve_backend(model: ResolvedModel, backend: str) -> str:
 
 
 def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None = None) -> Any:
-    """The engine for ``options.backend`` (see :func:`resolve_backend`); it loads nothing until first used."""
+    """The engine for ``options.backend`` (see :func:`resolve_backend`); it loads nothing until first used.
+
+    A causal LM gets a ``pipeline.engines.causal.CausalEngine``, any other model a seq2seq engine.
+    """
     from pipeline.engines.ct2 import CT2Engine
     from pipeline.engines.seq2seq import TransformersEngine
 
     options = options or EngineOptions()
     backend = resolve_backend(model, options.backend)
+    if model.is_causal_lm:
+        return make_causal_engine(model, digest, backend, options)
     if backend == "ctranslate2":
         return CT2Engine(
             model,
@@ -66,3 +75,19 @@ def make_engine(model: ResolvedModel, digest: str, options: EngineOptions | None
             max_batch_tokens=options.batch_tokens,
         )
     return TransformersEngine(model, device=options.device, threads=options.threads, batch_size=options.batch_size)
+
+
+def make_causal_engine(model: ResolvedModel, digest: str, backend: str, options: EngineOptions) -> Any:
+    """The causal-LM engine for a resolved ``backend``: CTranslate2's ``Generator`` or transformers."""
+    from pipeline.engines.causal import TransformersCausalEngine
+    from pipeline.engines.ct2_generator import CT2GeneratorEngine
+
+    sizes = {
+        "batch_size": options.batch_size,
+        **({"max_batch_tokens": options.batch_tokens} if options.batch_tokens else {}),
+    }
+    if backend == "ctranslate2":
+        return CT2GeneratorEngine(
+            model, digest, compute_type=options.compute_type, device=options.device, threads=options.threads, **sizes
+        )
+    return TransformersCausalEngine(model, device=options.device, threads=options.threads, **sizes)

@@ -5,11 +5,24 @@ generates for a list of texts with explicit decoding settings, batching as suits
 ``TransformersEngine`` calls the tokenizer and ``generate()`` (transformers v5 has no
 ``translation``/``summarization`` pipelines); ``pipeline.engines.ct2.CT2Engine`` runs the same
 model converted for CTranslate2. Heavy imports happen on first use only.
+
+Both engines also give **word alignments** (``align``) from the model's own cross-attention,
+for placing a source's inline markup in its translation. OPUS-MT models were trained with
+Marian's guided alignment, which supervises head 0 of the last decoder layer's
+cross-attention; that head is what CTranslate2 returns (its converted models keep the default
+``alignment_layer=-1``, ``alignment_heads=1``), and what the transformers engine reads for
+Marian. A model trained without it (NLLB) has no such head: transformers averages the last
+layer's heads, CTranslate2 can only give head 0. Tokens are grouped into words by their
+pieces' word-start marks (Marian's tokenizer has no offsets), the same token strings in both
+engines, so both group alike (:func:`token_words`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +33,12 @@ from pipeline.models.decoding import DECODING_KEYS
 from pipeline.models.languages import _tokenizer_config, language_codes
 from pipeline.models.registry import ResolvedModel
 from pipeline.signature import EngineSection
+
+Links = tuple[tuple[int, int], ...]
+"""Word alignment links: (source word index, target word index), words being ``\\S+`` runs of the text."""
+
+_WORD = re.compile(r"\S+")
+_WORD_START = ("\u2581", "\u0120")  # sentencepiece's ▁ and byte-level BPE's Ġ open a word
 
 
 class Seq2SeqEngine(Protocol):
@@ -136,6 +155,82 @@ def context_limit(tokenizer: Any, net: Any) -> int:
     """The longest input, in tokens, the model accepts."""
     limits = [getattr(net.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
     return min(int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000)
+
+
+def token_words(text: str, tokens: Sequence[str], specials: Collection[str]) -> list[int | None]:
+    """The word of ``text`` (its ``\\S+`` runs, in order) each token belongs to; ``None`` for a special token.
+
+    Tokens are grouped by their word-start marks (``▁``, ``Ġ``). When the groups are as many as
+    the words (the usual case) they are the words in order; when normalisation changed the
+    spacing (Moses puts a space before ``(``), each group goes to the word its first character
+    matches in a character alignment of the two, or else to the word before it.
+    """
+    groups: list[str] = []
+    owners: list[int | None] = []
+    for token in tokens:
+        if token in specials:
+            owners.append(None)
+            continue
+        if token.startswith(_WORD_START) or not groups:
+            groups.append("")
+        groups[-1] += "" if token == "<unk>" else token.lstrip("".join(_WORD_START))
+        owners.append(len(groups) - 1)
+    words = _WORD.findall(text)
+    if len(groups) == len(words) or not groups:
+        return [None if o is None or o >= len(words) else o for o in owners]
+    mapping = _group_words(groups, words)
+    return [None if o is None else mapping[o] for o in owners]
+
+
+def _group_words(groups: Sequence[str], words: Sequence[str]) -> list[int | None]:
+    """Each token group's word, by a character alignment of the groups' text and the words' text."""
+    left = [(c, g) for g, group in enumerate(groups) for c in group]
+    right = [(c, w) for w, word in enumerate(words) for c in word]
+    matcher = difflib.SequenceMatcher(None, [c for c, _ in left], [c for c, _ in right], autojunk=False)
+    found: dict[int, int] = {}
+    for a, b, size in matcher.get_matching_blocks():
+        for k in range(size):
+            found.setdefault(left[a + k][1], right[b + k][1])
+    mapping: list[int | None] = []
+    for g in range(len(groups)):
+        previous = next((m for m in reversed(mapping) if m is not None), None)
+        mapping.append(found.get(g, previous if previous is not None else (0 if words else None)))
+    return mapping
+
+
+def attention_links(
+    attention: Sequence[Sequence[float]], source_words: Sequence[int | None], target_words: Sequence[int | None]
+) -> Links:
+    """Each target word linked to the source word it attends to most.
+
+    ``attention[i][j]``: how much target token ``i`` attends to source token ``j``. A word's
+    weight is the sum over its tokens (a target word's rows are added up too); special
+    tokens on either side are left out; ties go to the earlier source word.
+    """
+    count = max((w for w in source_words if w is not None), default=-1) + 1
+    totals: dict[int, list[float]] = {}
+    for row, target in zip(attention, target_words, strict=False):
+        if target is None or not count:
+            continue
+        weights = totals.setdefault(target, [0.0] * count)
+        for weight, source in zip(row, source_words, strict=False):
+            if source is not None:
+                weights[source] += float(weight)
+    return tuple((max(range(count), key=weights.__getitem__), target) for target, weights in sorted(totals.items()))
+
+
+@contextlib.contextmanager
+def eager_attention(net: Any) -> Iterator[None]:
+    """The model on transformers' eager attention for the block: sdpa and flash attention return no weights."""
+    current = net.config._attn_implementation
+    if current == "eager":
+        yield
+        return
+    net.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        net.set_attn_implementation(current)
 
 
 @dataclass
@@ -324,4 +419,52 @@ class TransformersEngine:
         for batch in length_sorted_batches(self.count_tokens(sources), items, tokens):
             for i, result in zip(batch, self.decode_batch([sources[i] for i in batch], request), strict=True):
                 outputs[i] = result
+        return outputs
+
+    # --- word alignments for inline markup -----------------------------------------------------------------
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links | None]:
+        """Word links of each (source, target) pair from the model's cross-attention, by forced decoding.
+
+        The target is fed to the decoder as in training (teacher forcing); the last decoder
+        layer's cross-attention gives each target token's source distribution: head 0 for
+        Marian (trained with guided alignment), the mean of the heads otherwise. A target
+        without words has no links; a pair longer than the model's context gets ``None``.
+        """
+        import torch
+
+        tokenizer, net = self.load()
+        specials = set(tokenizer.all_special_tokens) - {tokenizer.unk_token}
+        source_ids = [tokenizer(self.prepare(s))["input_ids"] for s in sources]
+        target_ids = [tokenizer(text_target=t)["input_ids"] for t in targets]
+        outputs: list[Links | None] = [None] * len(sources)
+        limit = self.max_input_tokens
+        todo = []
+        for i, (source, target) in enumerate(zip(source_ids, target_ids, strict=True)):
+            if not _WORD.search(targets[i]) or not _WORD.search(sources[i]):
+                outputs[i] = ()
+            elif len(source) <= limit and len(target) <= limit:
+                todo.append(i)
+        lengths = [max(len(source_ids[i]), len(target_ids[i])) for i in todo]
+        head = 0 if net.config.model_type == "marian" else None
+        pad, start = tokenizer.pad_token_id, net.config.decoder_start_token_id
+        with eager_attention(net), torch.inference_mode():
+            for batch in length_sorted_batches(lengths, self.batch_size, self.max_batch_tokens):
+                rows = [todo[b] for b in batch]
+                width, depth = max(len(source_ids[i]) for i in rows), max(len(target_ids[i]) for i in rows)
+                ids = [source_ids[i] + [pad] * (width - len(source_ids[i])) for i in rows]
+                mask = [[1] * len(source_ids[i]) + [0] * (width - len(source_ids[i])) for i in rows]
+                decoder = [[start, *target_ids[i][:-1]] + [pad] * (depth - len(target_ids[i])) for i in rows]
+                out = net(
+                    input_ids=torch.tensor(ids, device=self.device),
+                    attention_mask=torch.tensor(mask, device=self.device),
+                    decoder_input_ids=torch.tensor(decoder, device=self.device),
+                    output_attentions=True,
+                )
+                last = out.cross_attentions[-1].float()  # batch, heads, target, source
+                weights = (last[:, head] if head is not None else last.mean(dim=1)).cpu().tolist()
+                for i, matrix in zip(rows, weights, strict=True):
+                    source_words = token_words(sources[i], tokenizer.convert_ids_to_tokens(source_ids[i]), specials)
+                    target_words = token_words(targets[i], tokenizer.convert_ids_to_tokens(target_ids[i]), specials)
+                    outputs[i] = attention_links(matrix[: len(target_words)], source_words, target_words)
         return outputs

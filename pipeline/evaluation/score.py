@@ -182,13 +182,14 @@ def summary_path(run_dir: Path, manifest: RunManifest) -> Path | None:
 def decoded_input(manifest: RunManifest, records: Sequence[dict[str, Any]], run_dir: Path) -> tuple[str, str]:
     """The text the run's offsets point into, and where it came from.
 
-    The input file itself when it is still there unchanged (same sha256); otherwise the
-    text is rebuilt from the records, with a space for every character between segments
+    The input file itself when it is still there unchanged (same sha256) and plain text;
+    otherwise (and always for a structured document's text view) the text is rebuilt from the records, with a space for every character between segments
     (those are whitespace in any lossless segmentation), which keeps every offset valid.
     """
     info = manifest.input
     name = info.path
-    if name and name != "-":
+    structured = info.format not in (None, "text")  # offsets index its text view, rebuilt from the records
+    if name and name != "-" and not structured:
         from pipeline.text.reader import read_article
 
         candidates = [Path(info.resolved)] if info.resolved else []

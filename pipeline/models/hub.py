@@ -1,10 +1,14 @@
 """Fetching a checkpoint from the Hugging Face hub: only what inference needs, weights you can trust.
 
-A download takes the config, generation config and tokenizer files, and one set of
-weights, never the other frameworks' copies (``tf_model.h5``, ``flax_model.msgpack``,
-``rust_model.ot``, ONNX). The weights come by the first route that works:
+A download takes the config, generation config and tokenizer files (an instruct LLM's
+``tokenizer.model``, ``chat_template.jinja`` and ``additional_chat_templates/`` included), and one
+set of weights, never the other frameworks' copies (``tf_model.h5``, ``flax_model.msgpack``,
+``rust_model.ot``, ONNX, GGUF, ``consolidated*``/``original/`` checkpoints) nor a repo's
+README, licence or images. The weights come by the first route that works:
 
-1. ``safetensors``: ``model.safetensors`` on the requested revision;
+1. ``safetensors``: ``model.safetensors`` on the requested revision, or the shards that its
+   ``model.safetensors.index.json`` names (each fetched and checked like a single file, their
+   sha256 recorded under ``shards``);
 2. ``conversion-pr``: ``model.safetensors`` from the hub's conversion pull request (an open
    PR by ``SFconvertbot`` titled "Adding `safetensors` variant of this model", found as
    transformers' ``safetensors_conversion`` module finds it), pinned to that PR's commit;
@@ -56,8 +60,23 @@ LEAN_PATTERNS: tuple[str, ...] = (
     "tokenizer*.json",
     "special_tokens_map.json",
     "added_tokens.json",
+    "tokenizer.model",
+    "chat_template.jinja",
+    "additional_chat_templates/*.jinja",
 )
-NEVER_FETCHED: tuple[str, ...] = ("tf_model.h5", "flax_model.msgpack", "rust_model.ot", "*.onnx", "*.msgpack")
+NEVER_FETCHED: tuple[str, ...] = (
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "rust_model.ot",
+    "*.onnx",
+    "*.msgpack",
+    "*.gguf",
+    "*.pth",
+    "consolidated*",
+    "original/*",
+)
+SHARD_INDEX = "model.safetensors.index.json"
+_SHARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.safetensors$")
 DEFAULT_ETAG_TIMEOUT = "10"
 DEFAULT_DOWNLOAD_TIMEOUT = "30"
 DOWNLOAD_CHUNK = 256 * 1024
@@ -488,6 +507,28 @@ def _fetch_pickle_route(
     return weights
 
 
+def index_shards(hub_id: str, index: Path, files: set[str]) -> list[str]:
+    """The weight files ``model.safetensors.index.json`` names, each a plain ``*.safetensors`` the hub lists.
+
+    Only the index's ``weight_map`` decides, so a repo's other safetensors (a ``consolidated``
+    copy, another precision) are never fetched; a name with a folder in it, or one the revision
+    does not have, is refused.
+    """
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        names = sorted(set(data["weight_map"].values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise HubError(f"{hub_id}: unreadable {SHARD_INDEX} ({type(exc).__name__})") from exc
+    if not names:
+        raise HubError(f"{hub_id}: {SHARD_INDEX} names no weight files")
+    for name in names:
+        if not isinstance(name, str) or not _SHARD_NAME.match(name):
+            raise HubError(f"{hub_id}: {SHARD_INDEX} names an unexpected weight file {name!r}")
+        if name not in files:
+            raise HubError(f"{hub_id}: {SHARD_INDEX} names {name}, which the revision does not have")
+    return names
+
+
 def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) -> dict[str, Any]:
     api = hub.HfApi(endpoint=endpoint(), token=token())
     etag_timeout, _ = timeouts()
@@ -508,9 +549,9 @@ def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) 
     lean = list(LEAN_PATTERNS)
     if SAFE_WEIGHTS in files:
         weights = {"route": "safetensors", "revision": revision, "commit": commit, "file": SAFE_WEIGHTS}
-    elif "model.safetensors.index.json" in files:
-        lean += ["model.safetensors.index.json", "model-*.safetensors"]
-        weights = {"route": "safetensors", "revision": revision, "commit": commit, "file": "model-*.safetensors"}
+    elif SHARD_INDEX in files:
+        lean.append(SHARD_INDEX)
+        weights = {"route": "safetensors", "revision": revision, "commit": commit, "file": SHARD_INDEX}
     else:
         weights = {}
     hub.snapshot_download(
@@ -527,6 +568,12 @@ def _fetch_into(hub: Any, hub_id: str, revision: str, staging: Path, kind: str) 
     if weights.get("file") == SAFE_WEIGHTS:
         _resumable_fetch(hub_id, SAFE_WEIGHTS, commit, staging)
         weights["sha256"] = file_sha256(staging / SAFE_WEIGHTS)
+    elif weights.get("file") == SHARD_INDEX:
+        shards = {}
+        for shard in index_shards(hub_id, staging / SHARD_INDEX, files):
+            _resumable_fetch(hub_id, shard, commit, staging)
+            shards[shard] = file_sha256(staging / shard)
+        weights["shards"] = shards
     elif not weights:
         weights = _fetch_pickle_route(api, hub_id, revision, commit, staging, files)
     shutil.rmtree(staging / ".cache", ignore_errors=True)  # huggingface_hub's local-dir bookkeeping

@@ -28,10 +28,30 @@ from pipeline.models.hub import SOURCE_FILE, fetch_model, hub_offline, offline_r
 from pipeline.models.weights import PICKLE_WEIGHTS, SAFE_WEIGHTS, file_sha256
 from pipeline.signature import ModelSection
 
-__all__ = ["SOURCE_FILE", "HubError", "ResolvedModel", "fingerprint", "hub_offline", "resolve_model"]
+__all__ = [
+    "CAUSAL_LM",
+    "DEFAULT_LLM",
+    "SEQ2SEQ",
+    "SOURCE_FILE",
+    "HubError",
+    "ResolvedModel",
+    "fingerprint",
+    "hub_offline",
+    "resolve_model",
+]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-_MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".bin", ".spm", ".model", ".txt", ".pt", ".ckpt")
+# A chat template (.jinja) shapes an instruct model's every prompt, so it is part of the model too.
+_MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".bin", ".spm", ".model", ".txt", ".pt", ".ckpt", ".jinja")
+SEQ2SEQ = "seq2seq"
+CAUSAL_LM = "causal-lm"
+FAMILIES = (SEQ2SEQ, CAUSAL_LM)
+DEFAULT_LLM = "eurollm-1.7b-instruct"
+"""The instruct LLM used when a command asks for an LLM without naming one."""
+# Decoder-only model types, for a config.json that names no ``architectures`` (rare; transformers writes them).
+CAUSAL_LM_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3"})
+CHAT_TEMPLATE_FILE = "chat_template.jinja"
+CHAT_TEMPLATE_DIR = "additional_chat_templates"
 
 DigestMemo = Callable[[str, Callable[[], str]], str]
 """memo(key, compute) returns a stored digest for key or computes and stores it."""
@@ -45,6 +65,12 @@ class Alias:
     revision: str
     description: str
     licence: str = ""
+    family: str = SEQ2SEQ
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """``("translation", "summarization")`` for an instruct LLM's ``translation+summarization``."""
+        return tuple(self.task.split("+"))
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,51 @@ class ResolvedModel:
 
     def generation_config(self) -> dict[str, Any]:
         return copy.deepcopy(self._json("generation_config.json"))
+
+    @property
+    def architecture(self) -> str | None:
+        """The transformers class config.json names (``LlamaForCausalLM``, ``MarianMTModel``…), if any."""
+        names = self._json("config.json").get("architectures")
+        return str(names[0]) if isinstance(names, list) and names else None
+
+    @property
+    def is_causal_lm(self) -> bool:
+        """Whether this is a decoder-only LM (an instruct LLM), read from config.json, never from the name.
+
+        ``architectures`` decides (``*ForCausalLM``: LlamaForCausalLM, Qwen2ForCausalLM,
+        MistralForCausalLM…); without it, an encoder-decoder flag says no and a known decoder-only
+        ``model_type`` says yes. Works alike for aliases, hub ids and local directories.
+        """
+        config = self._json("config.json")
+        if config.get("is_encoder_decoder"):
+            return False
+        names = config.get("architectures")
+        if isinstance(names, list) and names:
+            return any(str(name).endswith("ForCausalLM") for name in names)
+        return config.get("model_type") in CAUSAL_LM_MODEL_TYPES
+
+    @property
+    def family(self) -> str:
+        """``causal-lm`` or ``seq2seq``: how the model generates, as the alias table names it."""
+        return CAUSAL_LM if self.is_causal_lm else SEQ2SEQ
+
+    def chat_template(self, name: str = "default") -> str | None:
+        """The model's chat template ``name``, read where transformers reads it; None when there is none.
+
+        ``default``: ``chat_template.jinja`` if present, else ``tokenizer_config.json``'s
+        ``chat_template`` (a string, or the entry named ``default`` of a list); any other name:
+        ``additional_chat_templates/<name>.jinja``, else the list entry of that name.
+        """
+        jinja = self.path / CHAT_TEMPLATE_FILE if name == "default" else self.path / CHAT_TEMPLATE_DIR / f"{name}.jinja"
+        if re.fullmatch(r"[A-Za-z0-9_.-]+", name) and jinja.is_file():
+            return jinja.read_text(encoding="utf-8")
+        template = self._json("tokenizer_config.json").get("chat_template")
+        if isinstance(template, list):
+            named = {str(t.get("name")): t.get("template") for t in template if isinstance(t, dict)}
+            template = named.get(name)
+        elif name != "default":
+            template = None
+        return template if isinstance(template, str) and template.strip() else None
 
     def _json(self, name: str) -> dict[str, Any]:
         cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_json_cache", {})
@@ -137,9 +208,16 @@ def load_aliases() -> dict[str, Alias]:
             entry.get("revision", "main"),
             entry.get("description", ""),
             entry.get("licence", ""),
+            _family(name, entry.get("family", SEQ2SEQ)),
         )
         for name, entry in alias_table().items()
     }
+
+
+def _family(alias: str, family: str) -> str:
+    if family not in FAMILIES:
+        raise ModelError(f"alias {alias!r}: unknown family {family!r} (expected one of {', '.join(FAMILIES)})")
+    return family
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -322,9 +400,9 @@ def describe_source(model: ResolvedModel) -> str:
 
 def model_files(path: Path) -> list[Path]:
     """The files that define a model's behaviour: config, tokenizer and weights."""
-    return sorted(
-        p for p in path.iterdir() if p.is_file() and p.name != SOURCE_FILE and p.name.endswith(_MODEL_FILE_SUFFIXES)
-    )
+    templates = path / CHAT_TEMPLATE_DIR  # named chat templates beside the default one
+    found = [*path.iterdir(), *(templates.glob("*.jinja") if templates.is_dir() else [])]
+    return sorted(p for p in found if p.is_file() and p.name != SOURCE_FILE and p.name.endswith(_MODEL_FILE_SUFFIXES))
 
 
 class DigestFile:
@@ -381,7 +459,7 @@ def fingerprint(model: ResolvedModel, memo: DigestMemo | None = None) -> str:
         stat = file.stat()
         key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
         digest = memo(key, lambda f=file: file_sha256(f)) if memo else file_sha256(file)  # type: ignore[misc]
-        total.update(f"{file.name}\0{digest}\n".encode())
+        total.update(f"{file.relative_to(model.path).as_posix()}\0{digest}\n".encode())
     return f"sha256:{total.hexdigest()[:32]}"
 
 
@@ -424,6 +502,7 @@ class ModelListing:
     description: str
     location: str | None
     licence: str = ""
+    family: str = SEQ2SEQ
 
 
 def list_models() -> list[ModelListing]:
@@ -438,7 +517,9 @@ def list_models() -> list[ModelListing]:
             found: str | None = str(resolve_model(alias.name, allow_download=False).path)
         except ModelError:
             found = None
-        rows.append(ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found, alias.licence))
+        rows.append(
+            ModelListing(alias.name, alias.task, alias.hub_id, alias.description, found, alias.licence, alias.family)
+        )
     root = models_dir()
     for sub in ("local", "tiny"):
         for path in sorted((root / sub).glob("*/config.json")) if (root / sub).is_dir() else []:

@@ -22,6 +22,14 @@ Flags (``FLAG_NAMES``):
 - ``glossary_missing``: a glossary term has no accepted English form in the output.
 - ``low_confidence``: the segment's mean token log-probability is below the model's
   threshold, calibrated as a percentile of the scores it gives a news corpus.
+- ``chatter``: an instruct model answered instead of translating: an apology, a refusal, a remark
+  about itself or the text (``I'm sorry``, ``As an AI``, ``Here is the translation``, ``Could you…``),
+  or a question for a source that asks none. Each pattern is excused by the Dutch that would be
+  translated that way (``Het spijt me`` → ``I'm sorry``, ``Kunt u…`` → ``Could you…``).
+- ``added_content``: the output says more than the source: more sentences than the source has
+  (``added_sentences`` or more extra) and at least ``added_length_ratio`` times its length.
+  On NTREX-128 neither flags a correct pair; the 7 correct translations that split a sentence in
+  two are at most 1.08 times their source's length, so ``added_content`` starts at 1.3.
 
 The thresholds were chosen on NTREX-128 (``nl2en eval guards``; the README quotes the rates):
 correct translations are rarely under half the source's length (0.4 % of pairs) while outputs cut
@@ -37,6 +45,7 @@ from typing import Any
 
 from pipeline.quality.glossary import Glossary, TermRecord, builtin_glossary
 from pipeline.quality.numbers import english_numbers, missing_numbers
+from pipeline.text.segment import sentence_spans
 
 FLAG_NAMES = (
     "empty_output",
@@ -46,6 +55,8 @@ FLAG_NAMES = (
     "number_mismatch",
     "glossary_missing",
     "low_confidence",
+    "chatter",
+    "added_content",
 )
 LENGTH_RATIO_BAND = (0.5, 2.5)
 
@@ -82,6 +93,9 @@ class GuardSettings:
     # The built-in glossary's digest: its names are left out of the language and copy tests, and its Dutch
     # forms in an output are flagged; "" turns both off.
     dutch_names: str = field(default_factory=builtin_names_key)
+    chatter_questions: bool = True  # a question for a source without one is chatter
+    added_sentences: int = 1  # this many sentences more than the source…
+    added_length_ratio: float = 1.3  # …and this many times its length: added content
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -286,6 +300,104 @@ def check_numbers(source: str, target: str) -> Flag | None:
     )
 
 
+# --- what instruct models add: chatter and content --------------------------------------------
+
+# (name, the reply's words, the Dutch that would be translated that way and so excuses them)
+_OPENERS: tuple[tuple[str, str, str], ...] = (
+    (
+        "apology",
+        r"(?:i'?m|i am|we'?re|we are) (?:so |very |truly )?sorry|sorry,|(?:i|we) apologi[sz]e",
+        r"spijt|sorry|excuses|verontschuldig",
+    ),
+    (
+        "refusal",
+        r"(?:i|we) (?:cannot|can'?t|can not|won'?t|will not|am unable|'m unable|am not able)\b"
+        r"|unfortunately,? (?:i|we)\b",
+        r"\b(?:ik|wij|we) (?:kan|kunnen|wil|zal)|helaas",
+    ),
+    (
+        "self",
+        r"as an ai\b|as a (?:large |helpful )?(?:language model|assistant|translator)\b",
+        r"\bAI\b|taalmodel|assistent|vertaler",
+    ),
+    (
+        "preamble",
+        r"here(?:'s|’s| is| are) (?:the|a|my|your|an)\b[^.!?\n]{0,40}\b(?:translation|version|summary)"
+        r"|(?:sure|certainly|of course|okay)[,!.]? here\b|(?:the |my )?(?:english )?translation(?: is)?\s*:",
+        r"vertal|versie|samenvatting|\bhier\b",
+    ),
+    (
+        "request",
+        r"(?:could|can|would) you\b|please (?:provide|clarify|give|send|share)\b|do you (?:want|mean)\b",
+        r"\b(?:kun|kan|kunt|zou|zoudt|wil|wilt)\b[^.?!]*\b(?:je|jij|u|jullie)\b|gelieve|graag",
+    ),
+    (
+        "offer",
+        r"i(?:'d| would) be (?:happy|glad)\b|let me know\b|i hope this helps\b",
+        r"graag|blij|laat (?:me|mij|ons) weten|hoop",
+    ),
+)
+_REMARKS: tuple[tuple[str, str, str], ...] = (
+    ("self", r"\bas an ai\b|\b(?:i am|i'm) an? (?:ai|language model)\b", r"\bAI\b|taalmodel"),
+    (
+        "remark",
+        r"\bcannot be translated\b|\b(?:i|we) (?:cannot|can'?t) translate\b"
+        r"|\bthe (?:original|dutch|source) (?:text|sentence)\b|\btranslated (?:from dutch|into english)\b"
+        r"|\bhope this helps\b",
+        r"vertal|oorspronkelijk|originele|brontekst|Nederlandse tekst|hoop",
+    ),
+)
+_COMPILED = {
+    where: [
+        (name, re.compile(reply, re.IGNORECASE), re.compile(excuse, re.IGNORECASE)) for name, reply, excuse in table
+    ]
+    for where, table in (("start", _OPENERS), ("anywhere", _REMARKS))
+}
+_LEADING = re.compile(r"^[\W_]*")
+_QUESTION_END = re.compile(r"\?[\"'”’»)\]]*$")
+
+
+def check_chatter(source: str, target: str, settings: GuardSettings = DEFAULT_SETTINGS) -> Flag | None:
+    """An answer, apology, request or remark instead of a translation (see the module doc)."""
+    opening = target[_LEADING.match(target).end() :]  # type: ignore[union-attr]
+    for where, text, match in (("start", opening, "match"), ("anywhere", target, "search")):
+        for name, reply, excuse in _COMPILED[where]:
+            found = getattr(reply, match)(text)
+            if found and not excuse.search(source):
+                return Flag("chatter", {"kind": name, "match": found.group(0)})
+    if settings.chatter_questions and _QUESTION_END.search(target.strip()) and "?" not in source:
+        return Flag("chatter", {"kind": "question", "match": target.strip()[-40:]})
+    return None
+
+
+def sentence_count(text: str, language: str) -> list[str]:
+    """The sentences of ``text`` as the segmenter finds them."""
+    return [text[s:e] for s, e in sentence_spans(text, 0, len(text), language)]
+
+
+def check_added_content(source: str, target: str, settings: GuardSettings = DEFAULT_SETTINGS) -> Flag | None:
+    """More sentences than the source, and much longer: something with no counterpart in the source."""
+    if not source.strip():
+        return None
+    ratio = len(target.strip()) / len(source.strip())
+    if ratio < settings.added_length_ratio:
+        return None
+    source_sentences = sentence_count(source, "nl")
+    target_sentences = sentence_count(target, "en")
+    extra = len(target_sentences) - len(source_sentences)
+    if extra < settings.added_sentences:
+        return None
+    return Flag(
+        "added_content",
+        {
+            "source_sentences": len(source_sentences),
+            "target_sentences": len(target_sentences),
+            "ratio": round(ratio, 3),
+            "added": target_sentences[-extra:],
+        },
+    )
+
+
 # --- glossary and confidence ----------------------------------------------------------------
 
 
@@ -322,5 +434,7 @@ def check_segment(
         check_numbers(source, target),
         check_glossary(terms),
         check_confidence(score, threshold),
+        check_chatter(source, target, settings),
+        check_added_content(source, target, settings),
     ]
     return [f for f in found if f is not None]

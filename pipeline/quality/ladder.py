@@ -62,13 +62,16 @@ def parse_guard_mode(text: str) -> GuardMode:
 
 # --- flags: how bad, and which are hard failures -------------------------------------------
 
-# Worst first: what the retry budget serves first. Nothing usable came out (0), the output is the
-# wrong size (1), a fact or term is wrong (2), the model is unsure (3); a flag of a custom checker: 4.
+# Worst first: what the retry budget serves first. Nothing usable came out (0: an instruct model's
+# chatter is an answer, not a translation), the output is the wrong size or says more than the
+# source (1), a fact or term is wrong (2), the model is unsure (3); a flag of a custom checker: 4.
 SEVERITY: dict[str, int] = {
     "empty_output": 0,
     "untranslated": 0,
     "repetition": 0,
+    "chatter": 0,
     "length_ratio": 1,
+    "added_content": 1,
     "number_mismatch": 2,
     "glossary_missing": 2,
     "low_confidence": 3,
@@ -82,7 +85,7 @@ def severity(flags: Iterable[Flag]) -> int:
 
 
 def hard_failures(flags: Iterable[Flag]) -> tuple[str, ...]:
-    """The flags that mean no translation at all: empty, untranslated, or a loop of the model's own.
+    """The flags that mean no translation at all: empty, untranslated, chatter, or a loop of the model's own.
 
     A repetition is a loop when the source repeats nothing (the guard's ``source_times`` is at most
     1; a guard that does not say counts as a loop). One that overshoots a repetition the source has
@@ -91,7 +94,7 @@ def hard_failures(flags: Iterable[Flag]) -> tuple[str, ...]:
     return tuple(
         f.name
         for f in flags
-        if f.name in ("empty_output", "untranslated")
+        if f.name in ("empty_output", "untranslated", "chatter")
         or (f.name == "repetition" and int(f.evidence.get("source_times", 0)) <= 1)
     )
 

@@ -44,9 +44,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import BatchStoppedError, ClusterLostError, DocumentError, ModelError, Nl2enError
 from pipeline.runs.cache import CachedTranslator
+from pipeline.runs.corpus import Formats
 from pipeline.runs.document import (
     SegmentTranslator,
     TranslatedDocument,
+    context_size,
     document_manifest,
     segment_article,
     translate_segments,
@@ -54,10 +56,15 @@ from pipeline.runs.document import (
 )
 from pipeline.runs.manifest import WindowSection
 from pipeline.runs.outputs import DocumentFolders, InputIdentity, run_directory
+from pipeline.text.reader import Article
 from pipeline.translation.translator import Translation
 
 if TYPE_CHECKING:
     from pipeline.runs.corpus import CorpusItem
+
+# A document is left out as not Dutch only when the language found is this sure and it has this many words.
+NOT_DUTCH_CONFIDENCE = 0.95
+NOT_DUTCH_WORDS = 8
 
 DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
 DocumentProcess = Callable[[Path, Callable[[], str]], tuple[Path, int, int]]
@@ -91,8 +98,17 @@ class CountedTranslator:
     progress: BatchProgress
     done: int = 0
 
-    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
-        results = self.inner.translate_batch(sources, groups)
+    @property
+    def context_size(self) -> int:
+        return context_size(self.inner)
+
+    def translate_batch(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translation]:
+        results = self.inner.translate_batch(sources, groups, contexts)
         self.done += len(sources)
         self.progress.translated(len(sources))
         return results
@@ -142,6 +158,16 @@ def document_error(exc: Exception) -> Nl2enError:
         return exc
     detail = " ".join(str(exc).split()) or "no details"
     return DocumentError(f"{type(exc).__name__}: {detail}")
+
+
+def not_dutch(article: Article) -> str | None:
+    """Why ``article`` is left untranslated (its language is confidently not Dutch), or None to translate it."""
+    from pipeline.text.language import document_language
+
+    language, confidence = document_language(article.text)
+    if language in ("nl", "und") or confidence < NOT_DUTCH_CONFIDENCE or len(article.text.split()) < NOT_DUTCH_WORDS:
+        return None
+    return f"language {language} ({confidence:.2f}), not Dutch: not translated (--any-language translates it)"
 
 
 def is_fatal(error: Nl2enError) -> bool:
@@ -229,10 +255,11 @@ class _Entry:
     started: float
     prepared: TranslatedDocument | None = None
     error: Exception | None = None
+    skipped: str | None = None  # why it is not translated (not Dutch): a note, not a failure
 
     @property
     def sources(self) -> list[str]:
-        return [s.source for s in self.prepared.document.translatable] if self.prepared else []
+        return [s.source for s in self.prepared.to_translate] if self.prepared else []
 
 
 WindowHook = Callable[[list[TranslatedDocument]], None]
@@ -241,10 +268,17 @@ DocumentFinish = Callable[[TranslatedDocument], tuple[dict[str, Any], dict[str, 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How input files are read (``--encoding``, ``--max-chars``): None means UTF-8/BOM and the default limit."""
+    """How input files are read and which are translated.
+
+    ``encoding``/``max_chars`` (``--encoding``, ``--max-chars``; None: UTF-8/BOM and the default
+    limit); ``formats`` (``--format``, ``--html``); ``any_language`` (``--any-language``): translate
+    a document identified as not Dutch instead of leaving it out with a note.
+    """
 
     encoding: str | None = None
     max_chars: int | None = None
+    formats: Formats = field(default_factory=Formats)
+    any_language: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,13 +315,22 @@ def translate_paths(
     a bad input, reported like an unreadable file. A file or corpus given twice is read once
     (a note in the report).
     """
-    from pipeline.runs.corpus import is_jsonl, iter_corpus
+    from pipeline.runs.corpus import iter_corpus
 
     reading = reading or ReadOptions()
     paths, notes = _distinct(paths)
-    plain = not any(is_jsonl(p) for p in paths)
-    items = iter_corpus(paths, encoding=reading.encoding, max_chars=reading.max_chars, directories=False)
-    report = translate_corpus(items, translator, plan, len(paths) if plain else None, _folders_for(plan.out, paths))
+    plain = not any(reading.formats.jsonl(p) for p in paths)
+    items = iter_corpus(
+        paths, encoding=reading.encoding, max_chars=reading.max_chars, directories=False, formats=reading.formats
+    )
+    report = translate_corpus(
+        items,
+        translator,
+        plan,
+        len(paths) if plain else None,
+        _folders_for(plan.out, paths),
+        any_language=reading.any_language,
+    )
     report.notes[:0] = notes
     return report
 
@@ -298,8 +341,13 @@ def translate_corpus(
     plan: BatchPlan,
     total: int | None = None,
     folders: DocumentFolders | None = None,
+    *,
+    any_language: bool = False,
 ) -> BatchReport:
     """Translate a stream of corpus documents (``total`` of them, if known), window by window.
+
+    A document identified as not Dutch is left out with a note (:func:`not_dutch`), unless
+    ``any_language``.
 
     The translator's manifest is taken after the first window's translation, so an executor
     started on demand describes itself. Each document's folder is claimed from ``folders``
@@ -320,7 +368,9 @@ def translate_corpus(
             if item.error is not None:
                 raise item.error
             assert item.article is not None
-            entry.prepared = segment_article(item.article)
+            entry.skipped = None if any_language else not_dutch(item.article)
+            if entry.skipped is None:
+                entry.prepared = segment_article(item.article)
         except Exception as exc:
             entry.error = exc
         if progress:
@@ -344,7 +394,14 @@ def translate_corpus(
         assert entry.prepared is not None
         result = entry.prepared.with_translations(results)
         result.timings["translate_s"] = round(translate_s, 4)
-        return result
+        return result.rendered(getattr(translator, "align", None))
+
+    def contexts(entries: list[_Entry]) -> list[tuple[str, ...]] | None:
+        """Each source's sentences before it in its document, for a translator that reads them."""
+        size = context_size(translator)
+        if not size:
+            return None
+        return [c for e in entries if e.prepared for c in e.prepared.contexts(size)]
 
     def flush(entries: list[_Entry]) -> None:
         ready = [e for e in entries if e.prepared]
@@ -357,7 +414,7 @@ def translate_corpus(
         try:
             # each document is its own group: the retry budget is spent per document
             groups = [e.position for e in ready for _ in e.sources]
-            together = translate_segments(counted, sources, window.segments, groups)
+            together = translate_segments(counted, sources, window.segments, groups, contexts(ready))
         except Exception:
             together = None  # translated one by one below, so only the failing document reports it
             if isinstance(counted, CountedTranslator):
@@ -375,6 +432,9 @@ def translate_corpus(
                 with contextlib.suppress(Exception):
                     on_window(list(done.values()))
         for entry in entries:
+            if entry.skipped:
+                tally.report.notes.append(f"{entry.path}: {entry.skipped}")
+                continue
             if entry.error or not entry.prepared:
                 tally.failed(entry.position, entry.path, entry.error or DocumentError("not read"))
                 continue
@@ -383,7 +443,7 @@ def translate_corpus(
                     publish(entry, done.pop(entry.position), len(ready))
                 else:
                     alone = time.perf_counter()
-                    results = translate_segments(counted, entry.sources, window.segments)
+                    results = translate_segments(counted, entry.sources, window.segments, None, contexts([entry]))
                     publish(entry, translated(entry, results, time.perf_counter() - alone), 1)
             except Exception as exc:
                 tally.failed(entry.position, entry.path, exc)

@@ -2,7 +2,8 @@
 
 Keys come from the run signature (``pipeline.signature``) and nothing else: its key fields, the
 stage, the normalised source and, for translations, what the translator adds per segment (the
-glossary entries the segment uses). Translators and summarisers know nothing of the cache.
+glossary entries the segment uses; for a translator that reads context, the prompt's digest and
+the previous sentences its prompt carries). Translators and summarisers know nothing of the cache.
 
 While a call's misses are computed, the local translator writes each decode to a journal in the
 memory (:class:`MemoryJournal`, stage ``translate:decodes``) as it completes; a run stopped inside
@@ -142,10 +143,16 @@ class _Cached:
         self.inner.close()
 
 
+Context = tuple[str, ...]
+
+
 @dataclass
 class CachedTranslator(_Cached):
     """Serves segments from the translation memory; asks the inner translator only for misses.
 
+    A translator that reads context (``context_size`` above 0: an instruct model given the
+    sentences before each segment) is keyed by the segment *and* its context (``segment_key``):
+    the same sentence after other sentences is another translation, never merged with the first.
     The inner translator writes its decodes to the memory's journal while it computes them
     (``Translator.keep_decodes``), so a run stopped inside a call resumes where it stopped.
     """
@@ -161,19 +168,46 @@ class CachedTranslator(_Cached):
         if self.memory is not None:
             self.journal = MemoryJournal(self.memory, self.signature)
 
-    def key(self, source: str) -> str:
-        return segment_cache_key(self.signature, self.inner.segment_key(source), source)
+    @property
+    def context_size(self) -> int:
+        """How many previous sentences of its document the inner translator reads (0: none)."""
+        # a translator that predates context declares nothing: it reads none
+        return int(getattr(self.inner, "context_size", 0) or 0)
+
+    def key(self, source: str, context: Sequence[str] = ()) -> str:
+        inner: Any = self.inner  # segment_key(source, context) where context_size is declared
+        extra = inner.segment_key(source, tuple(context)) if self.context_size else inner.segment_key(source)
+        return segment_cache_key(self.signature, extra, source)
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Any]:
+        """The inner translator's word links for each (source, translation) pair (never cached: cheap, one pass)."""
+        align = getattr(self.inner, "align", None)
+        return list(align(sources, targets)) if align is not None else [None] * len(sources)
 
     def store(self, done: Iterable[tuple[str, Translation]]) -> None:
         """Write (source, translation) pairs to the memory under their keys (an executor's results as they arrive)."""
-        if self.memory is not None:
-            self.memory.put_many(
-                (self.key(s), self.signature.stage, self.fingerprint, s, t.target, t.meta()) for s, t in done
-            )
+        self._put((self.key(s), s, t) for s, t in done)
 
-    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
-        """Hits from the memory; the distinct misses from the inner translator, each in its first source's group."""
-        keys = [self.key(s) for s in sources]
+    def _put(self, rows: Iterable[tuple[str, str, Translation]]) -> None:
+        if self.memory is not None:
+            self.memory.put_many((k, self.signature.stage, self.fingerprint, s, t.target, t.meta()) for k, s, t in rows)
+
+    def translate_batch(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translation]:
+        """Hits from the memory; the distinct misses from the inner translator, each in its first source's group.
+
+        ``contexts[i]``: the sentences before source ``i`` in its document (the translator keeps the
+        last ``context_size``); ignored by a translator that reads none.
+        """
+        if contexts is not None and len(contexts) != len(sources):
+            raise ValueError(f"{len(contexts)} contexts for {len(sources)} sources")
+        reads = self.context_size > 0 and contexts is not None
+        own: list[Context] = [tuple(contexts[i]) if reads and contexts else () for i in range(len(sources))]
+        keys = [self.key(s, c) for s, c in zip(sources, own, strict=True)]
         found = self.memory.get_many(keys) if self.memory else {}
         served: dict[int, Translation] = {}
         for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
@@ -186,16 +220,18 @@ class CachedTranslator(_Cached):
                     served[index] = hit
         missing = list(dict.fromkeys(k for i, k in enumerate(keys) if i not in served))
         fresh: dict[str, Translation] = {}
-        first_source: dict[str, str] = {}
-        first_group: dict[str, Hashable] = {}
-        for key, source, group in zip(keys, sources, groups if groups is not None else sources, strict=True):
-            first_source.setdefault(key, source)
-            first_group.setdefault(key, group)
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            first.setdefault(key, index)
         if missing:
-            todo = [first_source[k] for k in missing]
-            computed = self._compute(todo, None if groups is None else [first_group[k] for k in missing])
+            todo = [first[k] for k in missing]
+            computed = self._compute(
+                [sources[i] for i in todo],
+                None if groups is None else [groups[i] for i in todo],
+                [own[i] for i in todo] if reads else None,
+            )
             fresh = dict(zip(missing, computed, strict=True))
-            self.store((first_source[k], t) for k, t in fresh.items())
+            self._put((k, sources[first[k]], t) for k, t in fresh.items())
             if self.journal is not None:
                 self.journal.settle()
         results = []
@@ -205,18 +241,24 @@ class CachedTranslator(_Cached):
                 self.hits += 1
             else:
                 # a repeat of a segment within this batch, spaced differently: its terms placed in its own text
-                own = rebased(fresh[key], first_source[key], source)
-                results.append(replace(own or fresh[key], cached=False))
+                made = fresh[key]
+                placed = rebased(made, sources[first[key]], source)
+                results.append(replace(placed or made, cached=False))
                 self.misses += 1
         return results
 
-    def _compute(self, sources: list[str], groups: list[Hashable] | None) -> list[Translation]:
+    def _compute(
+        self, sources: list[str], groups: list[Hashable] | None, contexts: list[Context] | None
+    ) -> list[Translation]:
         """The inner translator's translations of ``sources``, its decodes journaled meanwhile."""
         # a structural translator that does not subclass the protocol has no keep_decodes: it journals nothing
         keep = getattr(self.inner, "keep_decodes", None) if self.journal is not None else None
         if keep is not None:
             keep(self.journal)
         try:
+            if contexts is not None:
+                inner: Any = self.inner  # translate_batch(sources, groups, contexts) where context_size is declared
+                return list(inner.translate_batch(sources, groups, contexts))
             if groups is None:
                 return self.inner.translate_batch(sources)
             return self.inner.translate_batch(sources, groups)

@@ -1,6 +1,7 @@
 """Corpus inputs at scale: files, directories and JSONL corpora, read lazily.
 
-A JSONL corpus holds one ``{"id": …, "text": …}`` object per line. It is read line by
+A JSONL corpus holds one ``{"id": …, "text": …}`` object per line (or ``"html"`` instead of
+``"text"``: a web page, read as ``--html`` says). It is read line by
 line, so a batch over a million articles holds one window of documents at a time,
 never the corpus. Each record becomes an :class:`~pipeline.text.reader.Article`; its id
 names the output folder (``OUT/<id>/<run>/``), so ids must already be safe folder
@@ -19,11 +20,13 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.errors import EmptyInputError, InputError, Nl2enError
+from pipeline.errors import EmptyInputError, InputError, InputTooLargeError, Nl2enError
+from pipeline.formats.base import MAX_DOCUMENT_BYTES, FormatOptions, text_view
+from pipeline.formats.detect import STRUCTURED, detect_format, parse_document
 from pipeline.runs.outputs import InputIdentity, safe_name
 from pipeline.text.reader import DEFAULT_MAX_CHARS, Article, article_from_bytes, read_article
 
@@ -51,6 +54,51 @@ class CorpusItem:
 
 def is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in JSONL_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How inputs are read: ``--format`` (``auto`` goes by extension and content) and the format options."""
+
+    requested: str = "auto"
+    options: FormatOptions = field(default_factory=FormatOptions)
+
+    def jsonl(self, path: Path) -> bool:
+        return self.requested == "jsonl" or (self.requested == "auto" and is_jsonl(path))
+
+
+def structured_article(data: bytes, name: str, path: str, fmt: str, formats: Formats, max_chars: int) -> Article:
+    """A structured document read in its format: its text view is the article's text."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InputTooLargeError(
+            f"{name}: {len(data):,} bytes is over the limit of {MAX_DOCUMENT_BYTES:,} for a {fmt} document"
+        )
+    parsed = parse_document(data, name, fmt, formats.options)
+    text = text_view(parsed.units)  # may be empty (a Word file holding only an empty table): written as it is
+    if len(text) > max_chars:
+        raise InputTooLargeError(
+            f"{name}: {len(text):,} characters of text is over the limit of {max_chars:,}",
+            hint="raise it with --max-chars",
+        )
+    encoding = str(parsed.metadata.get("encoding") or fmt)
+    return Article(name, path, text, encoding, hashlib.sha256(data).hexdigest(), fmt, parsed)
+
+
+def read_document(path: Path, encoding: str | None, max_chars: int, formats: Formats) -> Article:
+    """One input file in its format (plain text through :func:`~pipeline.text.reader.read_article`)."""
+    if formats.requested == "text" or not path.is_file():
+        return read_article(path, encoding, max_chars)  # and its one-line errors for a missing path or a directory
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    fmt = detect_format(path, data, formats.requested)
+    if fmt not in STRUCTURED:
+        if len(data) > MAX_DOCUMENT_BYTES:  # a long text: read whole, as text always was
+            return read_article(path, encoding, max_chars)
+        return article_from_bytes(data, str(path), str(path), encoding, max_chars)
+    return structured_article(data, str(path), str(path), fmt, formats, max_chars)
 
 
 def check_doc_id(raw: object, where: str) -> str:
@@ -87,7 +135,9 @@ class _SeenIds:
         return True
 
 
-def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[CorpusItem]:
+def read_jsonl_corpus(
+    path: Path, max_chars: int = DEFAULT_MAX_CHARS, formats: Formats | None = None
+) -> Iterator[CorpusItem]:
     """Stream the articles of a JSONL corpus, one line at a time."""
     seen = _SeenIds()
     try:
@@ -103,14 +153,14 @@ def read_jsonl_corpus(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterato
             documents += 1
             where = f"{path}:{lineno}"
             try:
-                yield _jsonl_item(raw, path, where, seen, max_chars)
+                yield _jsonl_item(raw, path, where, seen, max_chars, formats or Formats())
             except Nl2enError as exc:
                 yield CorpusItem(f"line-{lineno}", where, error=exc)
     if not documents:  # an empty corpus is an empty input, as an empty .txt is (E101), not a silent success
         yield CorpusItem(path.stem, str(path), error=EmptyInputError(f"{path}: empty corpus (no JSONL records)"))
 
 
-def _jsonl_item(raw: bytes, path: Path, where: str, seen: _SeenIds, max_chars: int) -> CorpusItem:
+def _jsonl_item(raw: bytes, path: Path, where: str, seen: _SeenIds, max_chars: int, formats: Formats) -> CorpusItem:
     try:
         record = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -122,12 +172,19 @@ def _jsonl_item(raw: bytes, path: Path, where: str, seen: _SeenIds, max_chars: i
     if "id" not in record:
         raise InputError(f'{where}: no "id"')
     doc_id = check_doc_id(record["id"], where)
+    html = record.get("html") if "text" not in record else None
     text = record.get("text")
-    if not isinstance(text, str):
-        raise InputError(f'{where}: "text" must be a string (id {doc_id})')
+    if html is not None and not isinstance(html, str):
+        raise InputError(f'{where}: "html" must be a string (id {doc_id})')
+    if html is None and not isinstance(text, str):
+        raise InputError(f'{where}: "text" (or "html") must be a string (id {doc_id})')
     if not seen.claim(doc_id):
         raise InputError(f"{where}: id {doc_id!r} repeats an earlier id (ids are compared ignoring case)")
-    article = article_from_bytes(text.encode("utf-8"), where, where, "utf-8", max_chars)
+    if isinstance(html, str):
+        article = structured_article(html.encode("utf-8"), where, where, "html", formats, max_chars)
+    else:
+        assert isinstance(text, str)
+        article = article_from_bytes(text.encode("utf-8"), where, where, "utf-8", max_chars)
     return CorpusItem(doc_id, where, replace(article, name=doc_id), identity=InputIdentity.of_record(path, doc_id))
 
 
@@ -141,7 +198,12 @@ def expand_inputs(paths: Sequence[Path], directories: bool = True) -> Iterator[P
 
 
 def iter_corpus(
-    paths: Sequence[Path], *, encoding: str | None = None, max_chars: int | None = None, directories: bool = True
+    paths: Sequence[Path],
+    *,
+    encoding: str | None = None,
+    max_chars: int | None = None,
+    directories: bool = True,
+    formats: Formats | None = None,
 ) -> Iterator[CorpusItem]:
     """Every document of the inputs, lazily: files, directories' files, and JSONL corpora' lines.
 
@@ -151,13 +213,14 @@ def iter_corpus(
     commands' contract), not a list of files.
     """
     limit = max_chars or DEFAULT_MAX_CHARS
+    formats = formats or Formats()
     for path in expand_inputs(paths, directories):
-        if is_jsonl(path) and path.is_file():
-            yield from read_jsonl_corpus(path, limit)
+        if formats.jsonl(path) and path.is_file():
+            yield from read_jsonl_corpus(path, limit, formats)
             continue
         doc_id, identity = safe_name(path.stem), InputIdentity.of_file(path)
         try:
-            yield CorpusItem(doc_id, str(path), read_article(path, encoding, limit), identity=identity)
+            yield CorpusItem(doc_id, str(path), read_document(path, encoding, limit, formats), identity=identity)
         except Exception as exc:
             yield CorpusItem(doc_id, str(path), error=exc, identity=identity)
 

@@ -1,19 +1,21 @@
 """Translating one document: segment it, translate its segments (through the cache), describe it.
 
 Each document gets ``OUT/<doc>/<run>/`` with the files :mod:`pipeline.runs.outputs` names:
-the translation (the input's layout, every line kept), the aligned records (one per
-segment, with offsets into the decoded input) and the manifest (what made it, so any
-number can be reproduced and ``compare`` needs nothing else).
+the translation (the input's layout, every line kept; a structured document's text view),
+a structured document's translation in its own format (``translation.en.html`` …), the
+aligned records (one per segment, with offsets into the decoded input or text view) and the
+manifest (what made it, so any number can be reproduced and ``compare`` needs nothing else).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.formats.base import WHOLE_KINDS
 from pipeline.quality.ladder import document_quality
 from pipeline.runs.manifest import (
     CacheSection,
@@ -31,20 +33,29 @@ from pipeline.runs.outputs import (
     dumps_jsonl,
     library_versions,
     publish_directory,
+    translation_file,
 )
+from pipeline.runs.structured import Aligner, render_units
 from pipeline.signature import RunSignature
 from pipeline.text.reader import Article
-from pipeline.text.segment import Document, segment_document
+from pipeline.text.segment import Document, Segment, segment_document, segment_units
 from pipeline.translation.translator import Translation
 
 SEGMENT_CHUNK = 256
 
 
 class SegmentTranslator(Protocol):
-    """What translating a document needs: sources in, translations out (``cached`` says which were hits)."""
+    """What translating a document needs: sources in, translations out (``cached`` says which were hits).
+
+    ``contexts`` (each source's sentences before it in its document) go only to a translator
+    whose ``context_size`` is above 0.
+    """
 
     def translate_batch(
-        self, sources: Sequence[str], groups: Sequence[Hashable] | None = None
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
     ) -> list[Translation]: ...
 
 
@@ -58,19 +69,66 @@ class TranslatedDocument:
     hits: int
     misses: int
     timings: dict[str, float]
+    # translatable segments kept as they are (English inside a Dutch document), by segment index
+    kept: frozenset[int] = frozenset()
+    # what the document says about itself and the language found (the manifest's input.document)
+    about: dict[str, Any] = field(default_factory=dict)
+    # per segment: how each inline element overlapping it was placed (structured documents)
+    inlines: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # a structured document's translation in its own format (see :meth:`rendered`)
+    output: bytes | None = None
+
+    @property
+    def to_translate(self) -> list[Segment]:
+        """The segments that go to the translator: the translatable ones, less those kept as they are."""
+        return [s for s in self.document.translatable if s.index not in self.kept]
+
+    def contexts(self, size: int) -> list[tuple[str, ...]]:
+        """For each segment :attr:`to_translate`, the (at most ``size``) translatable sources before it."""
+        if size <= 0:
+            return [() for _ in self.to_translate]
+        sources = [s.source for s in self.document.translatable]
+        position = {s.index: k for k, s in enumerate(self.document.translatable)}
+        return [tuple(sources[max(0, position[s.index] - size) : position[s.index]]) for s in self.to_translate]
 
     def with_translations(self, results: Sequence[Translation]) -> TranslatedDocument:
-        """This document with ``results`` for its translatable segments, in order; hits and misses counted."""
-        segments = self.document.translatable
+        """This document with ``results`` for the segments :attr:`to_translate`, in order; hits and misses counted.
+
+        A kept segment's translation is its source.
+        """
         hits = sum(1 for r in results if r.cached)
-        return TranslatedDocument(
-            article=self.article,
-            document=self.document,
-            translations={s.index: r for s, r in zip(segments, results, strict=True)},
+        translations = {s.index: r for s, r in zip(self.to_translate, results, strict=True)}
+        for seg in self.document.translatable:
+            if seg.index in self.kept:
+                translations[seg.index] = Translation(seg.source, pieces=0)
+        return replace(
+            self,
+            translations=dict(sorted(translations.items())),
             hits=hits,
             misses=len(results) - hits,
             timings=dict(self.timings),
+            inlines={},
+            output=None,
         )
+
+    def rendered(self, aligner: Aligner | None = None) -> TranslatedDocument:
+        """A structured document with its translation rendered in its format (plain text: itself).
+
+        ``aligner`` (the translator's ``align``, when it has one) places inline elements by
+        word alignment; without it they are placed by the fallbacks (:mod:`pipeline.formats.inline`).
+        """
+        parsed = self.article.structured
+        if parsed is None:
+            return self
+        started = time.perf_counter()
+        blocks = [(b.start, b.end) for b in self.document.blocks]
+        targets = {i: t.target for i, t in self.translations.items()}
+        units, inlines = render_units(
+            self.document.text, blocks, parsed.units, self.document.segments, targets, aligner
+        )
+        output = parsed.render(units)
+        timings = {**self.timings, "render_s": round(time.perf_counter() - started, 4)}
+        return replace(self, inlines=inlines, output=output, timings=timings)
 
     @property
     def text(self) -> str:
@@ -95,14 +153,35 @@ class TranslatedDocument:
                 "pieces": tr.pieces if tr else 0,
                 "tokens": tr.tokens if tr else 0,
                 **(tr or Translation("")).record_fields(),
+                **({"source_english": True} if seg.index in self.kept else {}),
+                **({"inlines": self.inlines[seg.index]} if seg.index in self.inlines else {}),
             }
 
 
-def segment_article(article: Article) -> TranslatedDocument:
-    """An article segmented, nothing translated yet (see :meth:`TranslatedDocument.with_translations`)."""
+def segment_article(article: Article, keep_english: bool = True) -> TranslatedDocument:
+    """An article segmented, nothing translated yet (see :meth:`TranslatedDocument.with_translations`).
+
+    A structured document is segmented unit by unit (its text view); with ``keep_english``,
+    English passages inside it (:func:`pipeline.text.language.english_passages`) are kept as
+    they are, never translated.
+    """
     started = time.perf_counter()
-    document = segment_document(article.text)
-    return TranslatedDocument(article, document, {}, 0, 0, {"segment_s": round(time.perf_counter() - started, 4)})
+    if article.structured is not None:
+        units = article.structured.units
+        document = segment_units([u.text for u in units], [u.kind in WHOLE_KINDS for u in units])
+        about = dict(article.structured.metadata)
+    else:
+        document = segment_document(article.text)
+        about = {}
+    kept: frozenset[int] = frozenset()
+    if keep_english:
+        from pipeline.text.language import english_passages
+
+        segments = document.translatable
+        english = english_passages([s.source for s in segments])
+        kept = frozenset(s.index for s, keep in zip(segments, english, strict=True) if keep)
+    timings = {"segment_s": round(time.perf_counter() - started, 4)}
+    return TranslatedDocument(article, document, {}, 0, 0, timings, kept=kept, about=about)
 
 
 def translate_segments(
@@ -110,20 +189,30 @@ def translate_segments(
     sources: Sequence[str],
     chunk_size: int,
     groups: Sequence[Hashable] | None = None,
+    contexts: Sequence[Sequence[str]] | None = None,
 ) -> list[Translation]:
     """``sources`` through the translator in chunks: each chunk's results reach the cache before the next starts.
 
     Chunks bound the translation working set on long inputs and let a killed run resume
-    from the cache. ``groups`` (each source's document) goes along, chunk by chunk.
+    from the cache. ``groups`` (each source's document) and ``contexts`` (the sentences
+    before each source) go along, chunk by chunk.
     """
     results: list[Translation] = []
     for i in range(0, len(sources), max(1, chunk_size)):
         chunk = sources[i : i + chunk_size]
-        if groups is None:
+        if contexts is not None:
+            part = None if groups is None else groups[i : i + chunk_size]
+            results.extend(translator.translate_batch(chunk, part, contexts[i : i + chunk_size]))
+        elif groups is None:
             results.extend(translator.translate_batch(chunk))
         else:
             results.extend(translator.translate_batch(chunk, groups[i : i + chunk_size]))
     return results
+
+
+def context_size(translator: object) -> int:
+    """How many sentences before each segment ``translator`` reads (0 for one that declares none)."""
+    return int(getattr(translator, "context_size", 0) or 0)
 
 
 def translate_document(
@@ -136,8 +225,10 @@ def translate_document(
     """
     prepared = segment_article(article)
     started = time.perf_counter()
-    results = translate_segments(translator, [s.source for s in prepared.document.translatable], chunk_size)
-    result = prepared.with_translations(results)
+    size = context_size(translator)
+    contexts = prepared.contexts(size) if size else None
+    results = translate_segments(translator, [s.source for s in prepared.to_translate], chunk_size, None, contexts)
+    result = prepared.with_translations(results).rendered(getattr(translator, "align", None))
     result.timings["translate_s"] = round(time.perf_counter() - started, 4)
     return result
 
@@ -152,7 +243,7 @@ def document_manifest(
     """
     translations = result.translations.values()
     return RunManifest(
-        input=InputSection.of(result.article),
+        input=InputSection.of(result.article, result.about),
         translator=TranslatorSection.of(translator),
         segments=SegmentCounts(
             total=len(result.document.segments),
@@ -175,6 +266,7 @@ def write_translation(
     """Publish the three outputs (and ``extra`` files) as ``run_dir``'s whole content, at once."""
     files: dict[str, str | bytes] = {
         TRANSLATION_FILE: result.text,
+        **({translation_file(result.article.structured.output_suffix): result.output} if result.output else {}),
         # encoded record by record: a long document never holds the lines, the text and the bytes at once
         ALIGNED_FILE: b"".join(dumps_jsonl((record,)).encode("utf-8") for record in result.records()),
         MANIFEST_FILE: manifest.dumps(),

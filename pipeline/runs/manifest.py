@@ -79,12 +79,24 @@ class InputSection(FlatSection):
     name: str | None = None
     sha256: str | None = None
     encoding: str | None = None
-    chars: int | None = None
+    chars: int | None = None  # of the text the records' offsets index (a structured document's text view)
+    format: str | None = None  # None in manifests written before structured documents: plain text
+    # what a structured document says about itself (title, byline, date, url) and the language found
+    document: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, article: Article) -> InputSection:
+    def of(cls, article: Article, document: Mapping[str, Any] | None = None) -> InputSection:
         resolved = None if article.path == "-" else str(Path(article.path).resolve())
-        return cls(article.path, resolved, article.name, article.sha256, article.encoding, len(article.text))
+        return cls(
+            article.path,
+            resolved,
+            article.name,
+            article.sha256,
+            article.encoding,
+            len(article.text),
+            article.format,
+            dict(document or {}),
+        )
 
 
 @dataclass(frozen=True)

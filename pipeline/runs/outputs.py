@@ -30,6 +30,13 @@ from pipeline.errors import OutputError
 from pipeline.signature import RunSignature
 
 TRANSLATION_FILE = "translation.en.txt"
+
+
+def translation_file(suffix: str) -> str:
+    """A structured document's translation in its own format: ``translation.en.html``, ``.docx``, ``.md`` …"""
+    return f"translation.en{suffix}"
+
+
 ALIGNED_FILE = "aligned.jsonl"
 MANIFEST_FILE = "manifest.json"
 SCORES_FILE = "scores.json"

@@ -5,7 +5,10 @@ A :class:`Replica` is created once per worker per run by the driver's pool
 summariser) is a *stage* of it: the first batch of a stage on a replica is preceded by
 ``setup``, which resolves the model the way the CLI does, checks its fingerprint against the
 driver's (a mismatch fails the run, outputs are never mixed) and loads the weights, so the
-load happens once, is counted, and is never paid again by later windows. The two stages
+load happens once, is counted, and is never paid again by later windows. A translation stage
+builds the translator a local run builds: ``LLMTranslator`` for an instruct (causal) LM, with
+the driver's prompt template and context size, ``Seq2SeqTranslator`` otherwise; both with the
+driver's glossary and guard policy. The two stages
 never compute at once (the driver runs them in turn), so they share the replica's CPUs.
 
 Ray is not imported here: the driver wraps :class:`Replica` with ``ray.remote`` when it
@@ -18,7 +21,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,8 @@ class StageSpec:
     allow_pickle: bool = False
     glossary: Any = None  # translation: pipeline.quality.glossary.Glossary, as the driver has it
     policy: Any = None  # translation: pipeline.quality.ladder.GuardPolicy
+    template: Any = None  # translation by an instruct LM: its pipeline.models.prompts.PromptTemplate
+    context_size: int = 0  # translation by an instruct LM: previous sentences its prompt carries
 
 
 class Stage:
@@ -96,20 +101,37 @@ class Stage:
             from pipeline.translation.translator import Seq2SeqTranslator
 
             # the driver's glossary and guard policy: the replica checks and retries exactly as a local run does
-            self.worker = Seq2SeqTranslator(engine, spec.settings, spec.glossary, spec.policy or GuardPolicy())
+            policy = spec.policy or GuardPolicy()
+            if model.is_causal_lm:
+                from pipeline.translation.llm import LLMTranslator
+
+                self.worker = LLMTranslator(
+                    engine, spec.settings, spec.template, spec.glossary, policy, context_size=spec.context_size
+                )
+            else:
+                self.worker = Seq2SeqTranslator(engine, spec.settings, spec.glossary, policy)
         else:
             from pipeline.summaries.abstractive import Seq2SeqSummarizer
 
             self.worker = Seq2SeqSummarizer(model, engine, spec.settings)
         self.kind = spec.kind
 
-    def run(self, sources: list[str], groups: list[Hashable] | None) -> list[str]:
-        """One JSON record per source: what the driver turns back into a ``Translation`` or ``Summary``."""
+    def run(
+        self, sources: list[str], groups: list[Hashable] | None, contexts: list[tuple[str, ...]] | None = None
+    ) -> list[str]:
+        """One JSON record per source: what the driver turns back into a ``Translation`` or ``Summary``.
+
+        ``contexts[i]``: the sentences before source ``i`` that its prompt carries (an instruct model's).
+        """
         if self.kind == "translate":
-            results = self.worker.translate_batch(sources, groups)
+            results = self.worker.translate_batch(sources, groups, contexts)
             return [json.dumps({"target": r.target, "meta": r.meta()}, ensure_ascii=False) for r in results]
         summaries = [self.worker.summarize(text) for text in sources]
         return [json.dumps({"text": s.text, **s.meta()}, ensure_ascii=False) for s in summaries]
+
+    def align(self, sources: list[str], targets: list[str]) -> list[str]:
+        """The translator's word links of each (source, target) pair, one JSON record each (``null``: none)."""
+        return [json.dumps(links) for links in self.worker.align(sources, targets)]
 
 
 class Replica:
@@ -131,12 +153,21 @@ class Replica:
             "pid": os.getpid(),
         }
 
-    def run(self, name: str, sources: list[str], groups: list[Hashable] | None) -> dict[str, Any]:
-        """Stage ``name`` over one batch; records in input order, and the time spent on them."""
+    def run(
+        self, name: str, sources: list[str], groups: list[Hashable] | None, extras: list[Any] | None = None
+    ) -> dict[str, Any]:
+        """Stage ``name`` over one batch (``extras``: each source's context); records in input order, and the time."""
+        return self._batch(name, sources, lambda stage: stage.run(sources, groups, extras))
+
+    def align(self, name: str, sources: list[str], groups: list[Hashable] | None, targets: list[str]) -> dict[str, Any]:
+        """Word links of stage ``name``'s translator for one batch of (source, target) pairs (no documents: no groups)."""
+        return self._batch(name, sources, lambda stage: stage.align(sources, targets))
+
+    def _batch(self, name: str, sources: list[str], work: Callable[[Stage], list[str]]) -> dict[str, Any]:
         self.batches += 1
         maybe_fail(self.batches, sources)
         started = time.perf_counter()
-        rows = self.stages[name].run(sources, groups)
+        rows = work(self.stages[name])
         return {"rows": rows, "busy_s": time.perf_counter() - started, "fingerprint": self.stages[name].fingerprint}
 
     def drop(self, name: str) -> None:

@@ -143,10 +143,14 @@ class ReplicaPool:
         units: Sequence[Hashable],
         batch_rows: int,
         done: Done,
+        extras: Sequence[Any] | None = None,
+        method: str = "run",
     ) -> dict[int, str]:
         """Run stage ``name`` over ``items``; ``done`` hears each batch as it finishes.
 
-        ``groups`` go to the replicas with the items (each item's document, for the retry budget);
+        ``groups`` and ``extras`` go to the replicas with the items (each item's document, for the
+        retry budget; what else the item needs: its context, or the target to align it with);
+        ``method`` is the replica's call (``run``, or ``align``: word links of (item, extra) pairs);
         ``units`` say which items a batch never separates (see :func:`pack`). Returns the poisoned
         items (index → why) that were left out; raises what no retry can fix (a ``ModelError``
         from a replica, ``ClusterLostError``).
@@ -162,7 +166,7 @@ class ReplicaPool:
         last_progress = time.monotonic()
         try:
             while queue or waiting:
-                self._dispatch(name, items, groups, queue, waiting)
+                self._dispatch(name, (items, groups, extras), method, queue, waiting)
                 ready, _ = ray.wait(list(waiting), num_returns=1, timeout=HEALTH_S)
                 if not ready:
                     self._check_health(time.monotonic() - last_progress)
@@ -199,12 +203,15 @@ class ReplicaPool:
     def _dispatch(
         self,
         name: str,
-        items: Sequence[str],
-        groups: Sequence[Hashable] | None,
+        columns: tuple[Sequence[Any], Sequence[Any] | None, Sequence[Any] | None],
+        method: str,
         queue: deque[Job],
         waiting: dict[Any, Slot],
     ) -> None:
-        """Give every idle replica work: its setup for this stage first, then the next batch."""
+        """Give every idle replica work: its setup for this stage first, then the next batch.
+
+        ``columns``: the items, their groups and their extras (None: none), cut into each batch.
+        """
         for slot in self.slots:
             if slot.setup is not None or slot.job is not None or not queue:
                 continue  # busy, or nothing to give it (a replica is started or set up only for work)
@@ -215,9 +222,11 @@ class ReplicaPool:
                 waiting[slot.setup] = slot
                 continue
             job = queue.popleft()
-            sources = [items[i] for i in job.indices]
-            batch_groups = None if groups is None else [groups[i] for i in job.indices]
-            ref = slot.actor.run.remote(name, sources, batch_groups)
+            sources, batch_groups, batch_extras = (
+                None if column is None else [column[i] for i in job.indices] for column in columns
+            )
+            call = getattr(slot.actor, method)
+            ref = call.remote(name, sources, batch_groups, batch_extras)
             slot.job = (ref, job)
             waiting[ref] = slot
 

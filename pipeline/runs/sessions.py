@@ -21,8 +21,10 @@ from pipeline.runs.cache import CachedSummarizer, CachedTranslator
 from pipeline.runs.manifest import SummarizerSection
 from pipeline.runs.memory import TranslationMemory
 from pipeline.runs.outputs import run_name, summary_file, summary_slug
-from pipeline.signature import ExecutorSection, RunSignature
+from pipeline.signature import ExecutorSection, PromptSection, RunSignature
 from pipeline.summaries.extractive import ExtractiveSummarizer
+from pipeline.summaries.llm import DEFAULT_SENTENCES
+from pipeline.translation.llm import DEFAULT_CONTEXT
 
 EXECUTORS = ("local", "ray")
 
@@ -103,6 +105,8 @@ class TranslatorSpec:
     :func:`open_translator`. ``glossary`` is a loaded glossary, None for none, or ``"builtin"``
     (loaded on open); ``overrides`` are decoding settings over the model's own (``None`` values
     ignored). An unknown guard mode is a ``GuardModeError`` here, not halfway through opening.
+    ``context`` is how many previous sentences of its document an instruct model's prompt carries
+    (``--context``; seq2seq models read none).
     """
 
     model: str
@@ -112,10 +116,15 @@ class TranslatorSpec:
     glossary: Glossary | Literal["builtin"] | None = "builtin"
     guards: str = "retry"  # retry | flag | off (pipeline.quality.ladder), checked on construction
     allow_pickle: bool = False
+    context: int = DEFAULT_CONTEXT
 
     def __post_init__(self) -> None:
-        """The one check of the guard mode; a ``GuardMode`` enum from the CLI is stored as the plain mode."""
+        """The one check of guard mode and context; a ``GuardMode`` enum from the CLI is stored as the plain mode."""
+        from pipeline.errors import OptionsError
+
         object.__setattr__(self, "guards", parse_guard_mode(str(self.guards)))
+        if self.context < 0:
+            raise OptionsError(f"--context must be 0 or more, not {self.context}")
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,10 @@ class SummarizerSpec:
     """Everything that chooses a summariser, built once per command and opened by :func:`open_summarizer`.
 
     ``explicit`` is False when the user named no summariser: a missing default model then falls
-    back to the extractive summariser (said so) instead of failing. ``sentences`` and ``ratio``
-    apply to the extractive summariser only.
+    back to the extractive summariser (said so) instead of failing. ``sentences`` applies to the
+    extractive summariser and to instruct models, ``ratio`` to the extractive summariser only,
+    ``words`` to instruct models only (``sentences`` wins when both are set). ``source_side``: an
+    instruct model is given the Dutch text and writes its English summary from it.
     """
 
     name: str
@@ -132,9 +143,19 @@ class SummarizerSpec:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     sentences: int | None = None
     ratio: float | None = None
+    words: int | None = None
+    source_side: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
     executor: ExecutorOptions = field(default_factory=ExecutorOptions)
     allow_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        from pipeline.errors import OptionsError
+
+        for name in ("sentences", "words"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise OptionsError(f"--{name} must be at least 1, not {value}")
 
 
 @dataclass
@@ -155,8 +176,8 @@ class TranslatorSession:
 
     @property
     def run_name(self) -> str:
-        """The default run name (see :func:`pipeline.runs.outputs.run_name`)."""
-        return run_name(self.signature)
+        """The default run name (:func:`pipeline.runs.outputs.run_name`), and a ``--context`` other than the default."""
+        return named(self.signature)
 
     @property
     def window(self) -> Window:
@@ -169,6 +190,35 @@ class TranslatorSession:
         finally:
             if self.memory:
                 self.memory.close()
+
+
+def prompt_parts(signature: RunSignature) -> list[str]:
+    """What an instruct model's prompt was filled with differently from the defaults, for the run name:
+    ``context0``, ``context4``; a summary's ``sentences5`` or ``words80``."""
+    prompt = signature.prompt
+    if prompt is None:
+        return []
+    parts = [f"context{prompt.context}"] if signature.stage == "translate" and prompt.context != DEFAULT_CONTEXT else []
+    options = prompt.options
+    if options.get("sentences") not in (None, DEFAULT_SENTENCES) or options.get("words") is not None:
+        parts.append(f"sentences{options['sentences']}" if options.get("sentences") else f"words{options.get('words')}")
+    return parts
+
+
+def named(signature: RunSignature) -> str:
+    """The default run name: :func:`pipeline.runs.outputs.run_name`, then :func:`prompt_parts`."""
+    from pipeline.runs.outputs import safe_name
+
+    return safe_name("-".join([run_name(signature), *prompt_parts(signature)]), "run")
+
+
+def _local_only(executor: ExecutorOptions, model: ResolvedModel) -> None:
+    if executor.remote:
+        from pipeline.errors import ExecutorError
+
+        raise ExecutorError(
+            f"{model.name} is an instruct LLM: the Ray executor runs seq2seq models only", hint="use --executor local"
+        )
 
 
 def digest_memo(memory: TranslationMemory | None, cache_path: Path | None = None) -> Any:
@@ -189,11 +239,16 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
     The memory that ``cache`` opens belongs to the session: ``close()`` closes it.
     """
     from pipeline.models.decoding import translation_decoding
+    from pipeline.models.prompts import model_family
     from pipeline.models.registry import fingerprint, resolve_model
+    from pipeline.translation.llm import LLMTranslator, llm_policy
     from pipeline.translation.translator import Seq2SeqTranslator, Translator, guard_policy
 
     model_name, options, executor, allow_pickle = spec.model, spec.engine, spec.executor, spec.allow_pickle
     model = resolve_model(model_name, allow_pickle=allow_pickle)
+    causal = model.is_causal_lm
+    if causal:
+        _local_only(executor, model)
     memory = cache.open()
     try:
         digest = fingerprint(model, digest_memo(memory, cache.path))
@@ -201,6 +256,12 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
         glossary = builtin_glossary() if isinstance(spec.glossary, str) else spec.glossary
         engine = make_engine(model, digest, options)  # loads nothing; the Ray executor needs it for the policy only
         policy, calibration = guard_policy(spec.guards, digest, engine)
+        prompt = None
+        if causal:
+            policy = llm_policy(policy)
+            family = model_family(model)
+            template = family.translation
+            prompt = PromptSection(family.name, template.name, template.digest, spec.context)
         signature = RunSignature(
             stage="translate",
             model=model.signature(digest),
@@ -209,9 +270,14 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
             quality=policy.signature(calibration),
             glossary=(glossary or Glossary()).signature(),
             executor=executor.signature(),
+            prompt=prompt,
         )
         translator: Translator
-        if executor.remote:
+        if causal:
+            translator = LLMTranslator(
+                engine, decoding.settings, family.translation, glossary, policy, context_size=spec.context
+            )
+        elif executor.remote:
             from pipeline.runs.ray_executor import RayExecutor
 
             writer = _memory_writer(memory, signature, glossary)
@@ -287,13 +353,25 @@ class SummarizerSession:
     def abstractive(self) -> bool:
         return self.model is not None
 
+    @property
+    def instruct(self) -> bool:
+        """An instruct model (told its length in sentences or words, and able to read the Dutch)."""
+        return self.model is not None and self.model.is_causal_lm
+
+    @property
+    def reads_dutch(self) -> bool:
+        """Summarises the Dutch source itself (``--source-side`` with an instruct model)."""
+        return self.instruct and self.signature.prompt is not None and self.signature.prompt.options.get(
+            "language"
+        ) == "nl"
+
     def close(self) -> None:
         """Stop what its executor started; the memory belongs to the caller."""
         self.summarizer.close()
 
     @property
     def run_name(self) -> str:
-        return run_name(self.signature)
+        return named(self.signature)
 
     def section(self, summary: Any) -> SummarizerSection:
         """The manifest's ``summarizer`` section for ``summary`` (:class:`pipeline.runs.manifest.SummarizerSection`)."""
@@ -314,10 +392,12 @@ def open_summarizer(
     """
     from pipeline.errors import ModelNotFoundError
     from pipeline.models.decoding import summarization_decoding
+    from pipeline.models.prompts import model_family
     from pipeline.models.registry import fingerprint, resolve_model
     from pipeline.summaries.abstractive import Seq2SeqSummarizer
     from pipeline.summaries.base import Summarizer
     from pipeline.summaries.extractive import EXTRACTIVE
+    from pipeline.summaries.llm import LLMSummarizer
 
     name, options, executor, allow_pickle = spec.name, spec.engine, spec.executor, spec.allow_pickle
     fallback = None
@@ -329,19 +409,31 @@ def open_summarizer(
                 raise
             fallback = f"{exc.message}; used the extractive summariser instead"
         else:
+            causal = model.is_causal_lm
+            if causal:
+                _local_only(executor, model)
             digest = fingerprint(model, digest_memo(memory, cache_path))
             # summaries are generated one at a time: the translator's batch size does not apply
             decoding = summarization_decoding(model, spec.overrides)
             engine = make_engine(model, digest, replace(options, batch_size=16))
+            summarizer: Summarizer
+            prompt = None
+            if causal:
+                template = model_family(model).summary
+                language = "nl" if spec.source_side else "en"
+                llm = LLMSummarizer(engine, decoding.settings, template, language, spec.sentences, spec.words)
+                prompt = PromptSection(model_family(model).name, template.name, template.digest, 0, llm.length())
             signature = RunSignature(
                 stage="summarize",
                 model=model.signature(digest),
                 engine=replace(engine.signature(), choices=tuple(options.run_name_parts())),
                 decoding=decoding.signature(summarization_decoding(model).settings),
                 executor=executor.signature(),
+                prompt=prompt,
             )
-            summarizer: Summarizer
-            if executor.remote:
+            if causal:
+                summarizer = llm
+            elif executor.remote:
                 from pipeline.runs.ray_executor import RaySummaryExecutor
 
                 summarizer = RaySummaryExecutor(

@@ -82,9 +82,18 @@ def _extractive(session: SummarizerSession) -> ExtractiveSummarizer:
 
 
 def check_source_side(session: SummarizerSession) -> None:
-    """``--source-side`` selects Dutch sentences: only the extractive summariser can."""
-    if session.abstractive:
-        raise ModelError("--source-side needs the extractive summariser (--summarizer extractive)")
+    """``--source-side`` works from the Dutch: the extractive summariser selects Dutch sentences, an
+    instruct model opened to read Dutch writes its English summary from them; no other can."""
+    if session.abstractive and not session.reads_dutch:
+        raise ModelError("--source-side needs the extractive summariser (--summarizer extractive) or an instruct model")
+
+
+def dutch_body(result: TranslatedDocument) -> str:
+    """The Dutch text an instruct model summarises from (``--source-side``): one line per block."""
+    lines: dict[int, list[str]] = {}
+    for seg in result.document.translatable:
+        lines.setdefault(seg.block, []).append(seg.source)
+    return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
 
 
 def summarize_translation(result: TranslatedDocument, session: SummarizerSession, source_side: bool) -> Any:
@@ -94,6 +103,8 @@ def summarize_translation(result: TranslatedDocument, session: SummarizerSession
 
     if not source_side:
         return session.summarizer.summarize(english_body(result))
+    if session.reads_dutch:
+        return session.summarizer.summarize(dutch_body(result))
     segments = result.document.translatable
     chosen = select_sentences([s.source for s in segments], _extractive(session).target_count(len(segments)))
     text = " ".join(result.translations[segments[i].index].target for i in chosen)
@@ -120,16 +131,18 @@ def run_paths(
         check_source_side(summarizer)
     ready: dict[str, Any] = {}  # the window's summaries, by the text summarised
 
+    body = dutch_body if source_side else english_body  # what an abstractive summariser reads
+
     def on_window(results: list[TranslatedDocument]) -> None:
         ready.clear()
-        if source_side:
+        if source_side and not summarizer.reads_dutch:
             return
-        texts = list(dict.fromkeys(english_body(r) for r in results))
+        texts = list(dict.fromkeys(body(r) for r in results))
         ready.update(zip(texts, summarizer.summarizer.summarize_many(texts), strict=True))
 
     def finish(result: TranslatedDocument) -> tuple[dict[str, Any], dict[str, str]]:
         started = time.perf_counter()
-        summary = None if source_side else ready.get(english_body(result))
+        summary = ready.get(body(result)) if not source_side or summarizer.reads_dutch else None
         summary = summary or summarize_translation(result, summarizer, source_side)
         result.timings["summarize_s"] = round(time.perf_counter() - started, 4)
         return {"summarizer": summarizer.section(summary)}, {summarizer.file: summary.text + "\n"}

@@ -10,6 +10,7 @@ import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import BinaryInputError, EmptyInputError, EncodingError, InputError, InputTooLargeError
 
@@ -26,13 +27,20 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 @dataclass(frozen=True)
 class Article:
-    """A decoded input document and where it came from."""
+    """A decoded input document and where it came from.
+
+    ``text`` is what every offset indexes: the decoded file for plain text, the document's
+    text view for a structured format (``format`` names it, ``structured`` is the parsed
+    document, a ``pipeline.formats.base.ParsedDocument``, which renders the translation).
+    """
 
     name: str
     path: str
     text: str
     encoding: str
     sha256: str
+    format: str = "text"
+    structured: Any = None
 
 
 def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:

@@ -27,7 +27,7 @@ alter a character. Dutch news as printed needs a few rules on top:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -308,4 +308,29 @@ def segment_document(text: str) -> Document:
         else:
             for s, e in sentence_spans(text, content_start, le):
                 add(i, "sentence", s, e)
+    return doc
+
+
+def segment_units(texts: Sequence[str], whole: Sequence[bool], separator: str = "\n\n") -> Document:
+    """Segment a structured document's units, given as their text views, into one Document.
+
+    The document's text is the units' texts joined by ``separator`` (the text view every
+    record's offsets index); each unit is one block. A unit marked ``whole`` (a title, a
+    heading, an attribute value) is one ``heading`` segment, the others are split into
+    sentences. A unit's line breaks (``<br>``, a cue's second line) stay inside its sentences.
+    """
+    doc = Document(text=separator.join(texts))
+    pos = 0
+    for index, (unit, keep_whole) in enumerate(zip(texts, whole, strict=True)):
+        start, end = pos, pos + len(unit)
+        pos = end + len(separator)
+        if not unit.strip():
+            doc.blocks.append(Block(index, "blank", start, end))
+            continue
+        doc.blocks.append(Block(index, "heading" if keep_whole else "paragraph", start, end))
+        spans = [_strip_span(doc.text, start, end)] if keep_whole else sentence_spans(doc.text, start, end)
+        for s, e in spans:
+            doc.segments.append(
+                Segment(len(doc.segments), index, "heading" if keep_whole else "sentence", s, e, doc.text[s:e])
+            )
     return doc

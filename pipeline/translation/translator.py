@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pipeline.engines.protocol import Candidate, DecodeRequest
-from pipeline.engines.seq2seq import Seq2SeqEngine
+from pipeline.engines.seq2seq import Links, Seq2SeqEngine
 from pipeline.quality.glossary import Glossary, TermRecord, force_terms
 from pipeline.quality.ladder import CandidateEngine, GuardedSegment, GuardPolicy, parse_guard_mode, translate_guarded
 from pipeline.quality.rungs import pooled_score
@@ -158,16 +158,30 @@ class Translator(Protocol):
     signature (``pipeline.signature``) from the components it opened.
     """
 
-    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+    # How many sentences before a segment the translator reads (an instruct model's ``--context``);
+    # 0: each segment alone, and callers need not compute contexts.
+    context_size: int = 0
+
+    def translate_batch(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translation]:
         """One translation per source, in order.
 
         ``groups`` names each source's document: the retry budget is spent per document
         (``pipeline.quality.ladder``); without it the whole call is one document.
+        ``contexts[i]``: the sentences before source ``i`` in its document (a translator with
+        ``context_size`` 0 ignores them).
         """
         ...
 
-    def segment_key(self, source: str) -> dict[str, Any]:
-        """What the cache key adds for ``source`` beyond the run signature: the glossary entries it uses."""
+    def segment_key(self, source: str, context: Sequence[str] = ()) -> dict[str, Any]:
+        """What the cache key adds for ``source`` (read with ``context``) beyond the run signature.
+
+        The glossary entries it uses; a translator that reads context adds the context it used.
+        """
         return {}
 
     def keep_decodes(self, journal: DecodeJournal | None) -> None:
@@ -182,6 +196,14 @@ class Translator(Protocol):
         """Where misses are computed, for the manifest."""
         return ExecutorSection()
 
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links | None]:
+        """Word links (source word, target word) of each pair, for placing inline markup; ``None``: none known.
+
+        A translator whose model gives no alignments (the default) says ``None`` for every pair;
+        inline elements are then placed without them (``pipeline.formats.inline``).
+        """
+        return [None] * len(sources)
+
     def close(self) -> None:
         """Stop what the translator started (a local Ray); nothing for a local model."""
         return None
@@ -195,6 +217,13 @@ def glossary_key(glossary: Glossary | None, source: str) -> dict[str, Any]:
 
 class TranslationEngine(Seq2SeqEngine, CandidateEngine, Protocol):
     """An engine that also gives scored hypotheses (both engines do)."""
+
+
+@runtime_checkable
+class WordAligner(Protocol):
+    """An engine that gives word alignments from its model's attention (both engines do)."""
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links | None]: ...
 
 
 def _term_dict(record: TermRecord, shift: int) -> dict[str, Any]:
@@ -254,18 +283,29 @@ class Seq2SeqTranslator(Translator):
     journal: DecodeJournal | None = field(default=None, repr=False, compare=False)
     journal_rows: int = JOURNAL_ROWS
 
-    def segment_key(self, source: str) -> dict[str, Any]:
+    def segment_key(self, source: str, context: Sequence[str] = ()) -> dict[str, Any]:
         return glossary_key(self.glossary, source)
 
     def keep_decodes(self, journal: DecodeJournal | None) -> None:
         self.journal = journal
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links | None]:
+        """The engine's word links for each (source, its translation); ``None`` each when it gives none."""
+        if isinstance(self.engine, WordAligner):
+            return self.engine.align(sources, targets)
+        return [None] * len(sources)
 
     def split(self, source: str) -> list[str]:
         limit = self.engine.max_input_tokens
         glossary = self.glossary or Glossary()
         return split_to_fit(source, lambda t: self.engine.count_tokens([force_terms(t, glossary).text])[0] <= limit)
 
-    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
+    def translate_batch(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translation]:
         parts = [self.split(source) or [source] for source in sources]
         flat = [p for ps in parts for p in ps]
         # a long sentence's pieces belong to its document

@@ -38,6 +38,12 @@ CANNOT_CHANGE_OUTPUTS: dict[str, str] = {
     "encoding": "how the input's bytes are read: a property of the input, not of the run; a file reads correctly "
     "in one encoding (others fail with E102 or garble it, and input.encoding in the manifest records which)",
     "max_chars": "a limit: a longer document is refused (E104), never changed",
+    "input_format": "how the input's bytes are read, as --encoding: a document reads as one format (auto finds it; "
+    "another fails with a one-line error or reads it as text), and input.format in the manifest records which",
+    "html": "how a web page is read (every text in place, or its extracted article): a property of the reading, "
+    "recorded in the manifest (input.format, input.document); give --run-name to keep both readings of one page",
+    "any_language": "which documents are translated, never how: one not identified as Dutch is translated the same "
+    "way or left out with a note",
     "allow_pickle": "lets a pickle checkpoint load at all; the same files give the same fingerprint and outputs",
     "executor": "where misses are computed: every executor runs the same engine code (NOT_IN_KEY executor.kind)",
     "workers": "executor placement: speed only (NOT_IN_KEY executor.details)",
@@ -90,14 +96,21 @@ NAMED: dict[str, dict[str, tuple[str, list[str]]]] = {
     },
     "no_glossary": {"translate": ("marian", ["--no-glossary"]), "run": ("extractive", ["--no-glossary"])},
     "guards": {"translate": ("marian", ["--guards", "flag"]), "run": ("extractive", ["--guards", "flag"])},
+    "context": {"translate": ("llm", ["--context", "0"]), "run": ("llm", ["--context", "0"])},
+    "words": {"summarize": ("llm", ["--words", "30"]), "run": ("llm", ["--words", "30"])},
 }
 
 CONTEXTS: dict[str, dict[str, list[str]]] = {
-    "translate": {"marian": ["--model", "{marian}"]},
-    "summarize": {"abstractive": ["--summarizer", "{bart}"], "extractive": ["--summarizer", "extractive"]},
+    "translate": {"marian": ["--model", "{marian}"], "llm": ["--model", "{llama}"]},
+    "summarize": {
+        "abstractive": ["--summarizer", "{bart}"],
+        "extractive": ["--summarizer", "extractive"],
+        "llm": ["--summarizer", "{llama}"],
+    },
     "run": {
         "abstractive": ["--translator", "{marian}", "--summarizer", "{bart}"],
         "extractive": ["--translator", "{marian}", "--summarizer", "extractive"],
+        "llm": ["--translator", "{llama}", "--summarizer", "{llama}"],
     },
 }
 
@@ -123,7 +136,12 @@ def test_run_names_every_option_is_classified(command: str) -> None:
 
 @pytest.fixture
 def names(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_marian: Path, tiny_bart: Path, english_sentences: list[str]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tiny_marian: Path,
+    tiny_bart: Path,
+    tiny_llama: Path,
+    english_sentences: list[str],
 ) -> Iterator[Any]:
     """``names(command, args)``: the default run name the command hands the batch (which is stubbed)."""
     import pipeline.runs.batch
@@ -148,7 +166,7 @@ def names(
     dutch.write_text("Het kabinet vergadert.\n", encoding="utf-8")
     english.write_text(" ".join(english_sentences[:4]) + "\n", encoding="utf-8")
     values = {"marian": str(tiny_marian), "bart": str(tiny_bart), "other_marian": str(other_marian),
-              "glossary": str(glossary)}  # fmt: skip
+              "glossary": str(glossary), "llama": str(tiny_llama)}  # fmt: skip
 
     def name(command: str, context: str, extra: list[str]) -> str:
         given = [a.format(**values) for a in (*CONTEXTS[command][context], *extra)]

@@ -9,6 +9,8 @@ from pipeline.quality.glossary import TermRecord, builtin_glossary, check_terms
 from pipeline.quality.guards import (
     FLAG_NAMES,
     GuardSettings,
+    check_added_content,
+    check_chatter,
     check_length_ratio,
     check_numbers,
     check_repetition,
@@ -308,3 +310,88 @@ def test_guards_flag_names_are_in_order() -> None:
     )
     assert _names(flags) == ["repetition", "untranslated", "number_mismatch", "glossary_missing", "low_confidence"]
     assert _names(flags) == [n for n in FLAG_NAMES if n in _names(flags)]
+
+
+# --- instruct models: chatter and added content --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "kind"),
+    [
+        (SOURCE, "I'm sorry, I cannot translate that.", "apology"),
+        (SOURCE, "Sorry, but this text is already in English.", "apology"),
+        (SOURCE, "I cannot help with that request.", "refusal"),
+        (SOURCE, "As an AI language model, I do not translate political texts.", "self"),
+        (SOURCE, "Here is the translation: Russia and Belarus are holding talks.", "preamble"),
+        (SOURCE, "Could you give me more context about this sentence?", "request"),
+        (SOURCE, "Please provide the full article.", "request"),
+        (SOURCE, "I'd be happy to help with that.", "offer"),
+        (SOURCE, "Russia and Belarus are talking. The original text is about integration.", "remark"),
+        (SOURCE, "Are Russia and Belarus holding talks on integration?", "question"),
+        (SOURCE, "“What integration do you mean?”", "question"),
+    ],
+)
+def test_guards_chatter_flags_an_answer_instead_of_a_translation(source: str, target: str, kind: str) -> None:
+    flag = check_chatter(source, target)
+    assert flag is not None and flag.name == "chatter" and flag.evidence["kind"] == kind
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (SOURCE, GOOD),
+        ("Het spijt me, zei de minister, maar ik kan niet komen.", "I'm sorry, said the minister, but I cannot come."),
+        ("Kunt u de brief voorlezen, vroeg de rechter.", "Could you read out the letter, the judge asked."),
+        ("Waarom gebeurde dit?", "Why did this happen?"),
+        ("‘Wat nu?’ vroeg ze zich af.", "'What now?' she wondered."),
+        ("De vertaling van het boek verschijnt in maart.", "The English translation of the book appears in March."),
+        ("Het taalmodel van OpenAI is een AI-systeem.", "OpenAI's language model is an AI system."),
+        ("Natuurlijk, hier is het.", "Of course, here it is."),
+        ("De zaak kreeg een vonnis.", "The sentence was handed down."),
+    ],
+)
+def test_guards_chatter_leaves_translations_alone(source: str, target: str) -> None:
+    assert check_chatter(source, target) is None
+
+
+def test_guards_chatter_questions_can_be_turned_off() -> None:
+    question = "Are Russia and Belarus holding talks on integration?"
+    assert check_chatter(SOURCE, question, GuardSettings(chatter_questions=False)) is None
+
+
+def test_guards_added_content_flags_a_second_sentence_with_no_counterpart() -> None:
+    flag = check_added_content(SOURCE, GOOD + " This translation keeps the formal register of the original.")
+    assert flag is not None and flag.name == "added_content"
+    assert flag.evidence["source_sentences"] == 1 and flag.evidence["target_sentences"] == 2
+    assert flag.evidence["added"] == ["This translation keeps the formal register of the original."]
+    assert flag.evidence["ratio"] >= 1.3
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (SOURCE, GOOD),
+        # a long sentence rendered as two, about as long: a translation, not an addition
+        (
+            "De regering, die al maanden onder druk staat, kondigde gisteren aan dat de belasting omlaag gaat.",
+            "The government has been under pressure for months. Yesterday it announced that taxes will fall.",
+        ),
+        ("Hij kwam. Hij zag. Hij overwon.", "He came. He saw. He conquered."),
+    ],
+)
+def test_guards_added_content_leaves_faithful_translations_alone(source: str, target: str) -> None:
+    assert check_added_content(source, target) is None
+
+
+def test_guards_added_content_knobs() -> None:
+    longer = GOOD + " It is long."
+    assert check_added_content(SOURCE, longer) is None  # an extra sentence, but under 1.3 times the length
+    assert check_added_content(SOURCE, longer, GuardSettings(added_length_ratio=1.1)) is not None
+    assert check_added_content(SOURCE, longer, GuardSettings(added_length_ratio=1.1, added_sentences=2)) is None
+
+
+def test_guards_check_segment_runs_the_instruct_model_guards_last() -> None:
+    target = "I'm sorry, I cannot translate this. " + GOOD + " I hope this helps with your work today."
+    names = _names(check_segment(SOURCE, target))
+    assert names[-2:] == ["chatter", "added_content"]
+    assert FLAG_NAMES[-2:] == ("chatter", "added_content")

@@ -435,7 +435,8 @@ def test_retry_costs_are_estimated_before_decoding() -> None:
     assert [get_rung(n).cost(four, policy) for n in policy.rungs] == [2.0, 2.0, 1.0]
     assert [get_rung(n).cost(one, policy) for n in policy.rungs] == [8.0, 8.0, 1.0]
     # a retry that comes out three times longer than estimated does not change who else is paid for
-    long = " ".join(["Hello there, how are you today?"] * 3)
+    # (one sentence: three would add content the source does not have, a flag of its own)
+    long = "Hello there, how are you today, and how were you yesterday, and how will you be tomorrow?"
     script = {**BUDGET_SCRIPT, EMPTY_NL: {"normal": [("", -0.1)], "wider_beam": [(long, -0.4)]}}
     sources = [UNSURE_NL, *FILLERS, EMPTY_NL]
     short = translate_guarded(ScriptedEngine(BUDGET_SCRIPT), sources, BASE, policy=GuardPolicy(threshold=-1.0))

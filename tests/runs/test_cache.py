@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from pipeline.quality.glossary import builtin_glossary
 from pipeline.quality.ladder import GuardPolicy
 from pipeline.runs.cache import CachedTranslator
 from pipeline.runs.memory import TranslationMemory
+from pipeline.translation.llm import LLMTranslator
 from pipeline.translation.translator import Seq2SeqTranslator
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.signatures import signature_for
@@ -146,3 +149,56 @@ def test_cache_run_stopped_inside_a_call_resumes_from_its_decodes(tmp_path: Path
         (t.target, t.record_fields(), t.cached) for t in clean
     ]
     assert stage_rows(path) == {"translate": 24}, "the journal is removed once the translations are stored"
+
+
+# --- a translator that reads context ------------------------------------------------------------
+
+S1 = "De man kwam thuis."
+S2 = "Hij was moe."
+
+
+def llm_cached(memory: TranslationMemory | None, context: int = 2) -> tuple[Any, CachedTranslator]:
+    from pipeline.models.prompts import FAMILIES
+    from pipeline.signature import PromptSection
+    from tests.support.scripted_engine import ScriptedCausalEngine
+
+    engine = ScriptedCausalEngine(default=lambda prompt: "A translation.")
+    template = FAMILIES["tower"].translation
+    inner = LLMTranslator(engine, {}, template, policy=GuardPolicy(mode="off"), context_size=context)
+    signature = dataclasses.replace(
+        signature_for("sha256:llm", translator=inner),
+        prompt=PromptSection("tower", template.name, template.digest, context),
+    )
+    return engine, CachedTranslator(inner, memory, signature)
+
+
+def test_cache_same_sentence_in_other_contexts_is_not_merged() -> None:
+    engine, cached = llm_cached(None)
+    results = cached.translate_batch([S2, S2, S2], contexts=[(S1,), ("Anders.",), (S1,)])
+    assert len(engine.prompts) == 2, "two contexts: two translations; the repeat of the first is merged"
+    assert cached.misses == 3 and not any(r.cached for r in results)
+
+
+def test_cache_unchanged_context_hits_and_changed_context_size_translates_again(tmp_path: Path) -> None:
+    contexts = [(), (S1,)]
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        engine, cached = llm_cached(memory)
+        cached.translate_batch([S1, S2], contexts=contexts)
+        assert len(engine.prompts) == 2
+        engine, again = llm_cached(memory)
+        assert all(r.cached for r in again.translate_batch([S1, S2], contexts=contexts))
+        assert engine.prompts == [], "nothing changed: the memory serves both"
+        engine, moved = llm_cached(memory)
+        (fresh,) = moved.translate_batch([S2], contexts=[("Een andere zin.",)])
+        assert not fresh.cached and len(engine.prompts) == 1, "another context is another translation"
+        engine, wider = llm_cached(memory, context=3)
+        assert not any(r.cached for r in wider.translate_batch([S1, S2], contexts=contexts))
+        assert len(engine.prompts) == 2, "--context changed: translated again"
+
+
+def test_cache_contexts_are_ignored_for_a_translator_without_context(tmp_path: Path) -> None:
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        cached = translator(memory)
+        cached.translate_batch([TIGHT], contexts=[("Een.",)])
+        (hit,) = translator(memory).translate_batch([TIGHT], contexts=[("Iets anders.",)])
+    assert hit.cached

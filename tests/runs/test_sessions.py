@@ -135,3 +135,62 @@ def test_sessions_window_follows_the_executor(tiny_marian: Path) -> None:
 
     session = open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)
     assert session.window == Window() and REMOTE_WINDOW.documents > Window().documents
+
+
+# --- instruct models ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.support.tiny_llm import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("sessions-llm") / "tiny-llama")
+
+
+def test_sessions_llm_specs_check_context_and_length() -> None:
+    from pipeline.errors import OptionsError
+
+    assert TranslatorSpec("m").context == 2
+    with pytest.raises(OptionsError, match="--context"):
+        TranslatorSpec("m", context=-1)
+    with pytest.raises(OptionsError, match="--words"):
+        SummarizerSpec("m", words=0)
+
+
+def test_sessions_llm_signature_records_family_prompt_and_context(tiny_llama: Path, tiny_marian: Path) -> None:
+    from pipeline.signature import RunSignature
+
+    llm = open_translator(TranslatorSpec(str(tiny_llama)), NO_CACHE)
+    wider = open_translator(TranslatorSpec(str(tiny_llama), context=0), NO_CACHE)
+    marian = open_translator(TranslatorSpec(str(tiny_marian)), NO_CACHE)
+    prompt = llm.signature.prompt
+    assert prompt is not None and (prompt.family, prompt.template, prompt.context) == (
+        "generic",
+        "translate/generic",
+        2,
+    )
+    assert marian.signature.prompt is None and "prompt:" not in marian.signature.format()
+    assert "prompt:generic@" in llm.signature.format()
+    assert llm.run_name == "tiny-llama" and wider.run_name == "tiny-llama-context0"
+    key = cache_key("translate", llm.signature.key_fields(), "Zin.")
+    assert key != cache_key("translate", wider.signature.key_fields(), "Zin."), "--context is keyed"
+    again = RunSignature.from_manifest(llm.translator.manifest())
+    assert again.prompt == prompt and again.key_fields() == llm.signature.key_fields()
+    assert llm.signature.quality is not None and llm.signature.quality.policy["min_beams"] == 2
+
+
+def test_sessions_llm_summarizer_any_alias_and_source_side(tiny_llama: Path) -> None:
+    english = open_summarizer(SummarizerSpec(str(tiny_llama)))
+    dutch = open_summarizer(SummarizerSpec(str(tiny_llama), source_side=True, sentences=5))
+    assert english.signature.prompt is not None and english.signature.prompt.options["sentences"] == 3
+    assert dutch.signature.prompt is not None and dutch.signature.prompt.options["language"] == "nl"
+    assert english.run_name == "tiny-llama" and dutch.run_name == "tiny-llama-sentences5"
+    assert english.signature.key_fields() != dutch.signature.key_fields()
+
+
+def test_sessions_llm_refuses_the_ray_executor(tiny_llama: Path) -> None:
+    from pipeline.errors import ExecutorError
+    from pipeline.runs.sessions import ExecutorOptions
+
+    with pytest.raises(ExecutorError, match="instruct LLM"):
+        open_translator(TranslatorSpec(str(tiny_llama), executor=ExecutorOptions("ray")), NO_CACHE)

@@ -16,6 +16,42 @@ are junk bytes.
   open PR with the bot's title by someone else (``refs/pr/21``), both with other weights, which a
   client must not take;
 - ``nl2en-test/marian-safetensors``: safetensors on main (the first route).
+
+The instruct LLMs (:mod:`tests.support.tiny_llm` models, ChatML, chat template where the real
+repo keeps it; every file name and which files exist follow the listings below, sizes do not):
+
+- ``utter-project/EuroLLM-1.7B-Instruct``, main: ``.gitattributes``, ``README.md``,
+  ``config.json``, ``generation_config.json``, ``model.safetensors`` (one file, about 3.3 GB:
+  1.657B bfloat16 parameters), ``special_tokens_map.json``, ``tokenizer.json``,
+  ``tokenizer.model`` (sentencepiece; tokenizer.json is its conversion), ``tokenizer_config.json``
+  (holding ``chat_template``; there is no chat_template.jinja). The file list is that of a public
+  mirror of the repo (code.bitahub.com/gi111f11cb7f354a74a8c123f5b155498e/
+  EuroLLM-1.7B-Instruct_a14190642519076864182713, January 2025); the architecture is the model
+  card's (huggingface.co/utter-project/EuroLLM-1.7B-Instruct): Llama, 24 layers, GQA with 8 KV
+  heads, untied embeddings, ChatML prompts opening with an empty system turn.
+- ``Qwen/Qwen2.5-1.5B-Instruct``, main: ``.gitattributes``, ``LICENSE``, ``README.md``,
+  ``config.json``, ``generation_config.json``, ``merges.txt``, ``model.safetensors`` (one file,
+  about 3.1 GB), ``tokenizer.json``, ``tokenizer_config.json`` (holding ``chat_template``, with
+  Qwen's default system prompt), ``vocab.json``; no tokenizer.model, no special_tokens_map.json.
+  Special ids 151643 ``<|endoftext|>``, 151644 ``<|im_start|>``, 151645 ``<|im_end|>`` after
+  the byte-level BPE's pieces, and the template inside tokenizer_config.json, as public copies of
+  Qwen2.5 tokenizer configs show (hf-mirror.492719920.workers.dev/tugstugi/Qwen2.5-7B-Instruct-QwQ-v0.1,
+  ai-nexus-293.pages.dev/model/qwen/qwen2.5-3b-instruct); the generation config stops on the
+  list ``[151645, 151643]`` and samples (temperature 0.7, top_p 0.8, top_k 20, repetition
+  penalty). The rest of this listing is as the hub showed it in 2024-25, not confirmed by a
+  stored copy.
+- ``Unbabel/TowerInstruct-7B-v0.2`` (Llama 2 7B; CC-BY-NC-4.0 and the Llama 2 licence, model
+  card at huggingface.co/Unbabel/TowerInstruct-7B-v0.2), main: ``.gitattributes``,
+  ``README.md``, ``added_tokens.json`` (the ChatML tokens), ``config.json``,
+  ``generation_config.json``, ``model-0000{1,2,3}-of-00003.safetensors`` (about 4.9, 5.0 and
+  3.5 GB) with ``model.safetensors.index.json``, ``special_tokens_map.json``, ``tokenizer.json``,
+  ``tokenizer.model``, ``tokenizer_config.json`` (holding ``chat_template``). This listing is as
+  the hub showed it in 2024, not confirmed by a stored copy; it is the sharded layout nl2en must
+  handle either way.
+- ``nl2en-test/llm-jinja-template``: a repo laid out as transformers v5 saves one: the template
+  in ``chat_template.jinja`` (plus ``additional_chat_templates/``), two shards and an index, and
+  the extras newer repos carry that a download must skip (``consolidated.safetensors``, a GGUF,
+  ``original/``, images, ``LICENSE``).
 """
 
 from __future__ import annotations
@@ -28,7 +64,35 @@ from typing import Any
 OPUS = "Helsinki-NLP/opus-mt-nl-en"
 DISTILBART = "sshleifer/distilbart-cnn-12-6"
 SAFE_MARIAN = "nl2en-test/marian-safetensors"
+EUROLLM = "utter-project/EuroLLM-1.7B-Instruct"
+QWEN = "Qwen/Qwen2.5-1.5B-Instruct"
+TOWER = "Unbabel/TowerInstruct-7B-v0.2"
+JINJA_LLM = "nl2en-test/llm-jinja-template"
+LLM_REPLICAS = (EUROLLM, QWEN, TOWER, JINJA_LLM)
 DECOYS = ("tf_model.h5", "rust_model.ot", "flax_model.msgpack", "README.md", ".gitattributes")
+# Files of the LLM replicas no download may fetch.
+LLM_EXTRAS = (
+    "README.md",
+    ".gitattributes",
+    "LICENSE",
+    "consolidated.safetensors",
+    "model-q4_k_m.gguf",
+    "original/consolidated.00.pth",
+    "images/banner.png",
+)
+# What each LLM replica's download must hold: config, generation config, tokenizer files, weights.
+LLM_NEEDED: dict[str, tuple[str, ...]] = {
+    EUROLLM: ("config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
+              "tokenizer.json", "tokenizer.model", "tokenizer_config.json"),
+    QWEN: ("config.json", "generation_config.json", "merges.txt", "model.safetensors", "tokenizer.json",
+           "tokenizer_config.json", "vocab.json"),
+    TOWER: ("added_tokens.json", "config.json", "generation_config.json", "model-00001-of-00003.safetensors",
+            "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "model.safetensors.index.json",
+            "special_tokens_map.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json"),
+    JINJA_LLM: ("additional_chat_templates/summarize.jinja", "chat_template.jinja", "config.json",
+                "generation_config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json"),
+}  # fmt: skip
 # distilbart-cnn-12-6's task settings, lengths scaled down for a tiny model (142 -> 32, 56 -> 12).
 SUMMARIZATION = {
     "early_stopping": True,
@@ -129,11 +193,88 @@ def _build_safe_marian(build: Path, repo: Path) -> None:
     _decoys(main, ("tf_model.h5", "rust_model.ot", "model.onnx"))
 
 
+def _shard(model_dir: Path, folder: Path, count: int) -> None:
+    """Split ``model.safetensors`` into ``model-0000i-of-0000n.safetensors`` and an index, as big checkpoints are."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(model_dir / "model.safetensors"))
+    names = sorted(tensors)
+    weight_map: dict[str, str] = {}
+    for i in range(count):
+        shard = f"model-{i + 1:05d}-of-{count:05d}.safetensors"
+        part = names[i * len(names) // count : (i + 1) * len(names) // count]
+        save_file({name: tensors[name].contiguous() for name in part}, str(folder / shard), metadata={"format": "pt"})
+        weight_map.update(dict.fromkeys(part, shard))
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")
+
+
+def _llm_repo(tiny: Path, main: Path, *, licence: str, extras: tuple[str, ...] = ()) -> None:
+    """``main`` with the tiny model's files (weights excluded), a model card and ``.gitattributes``."""
+    main.mkdir(parents=True)
+    for path in tiny.iterdir():
+        if path.is_file() and path.name != "model.safetensors":
+            shutil.copy(path, main / path.name)
+    (main / "README.md").write_text(f"---\nlicense: {licence}\n---\n# replica\n", encoding="utf-8")
+    (main / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n", encoding="utf-8")
+    for name in extras:
+        (main / name).parent.mkdir(parents=True, exist_ok=True)
+        _junk(main / name, 20_480)
+
+
+def _special_tokens_map(tiny: Path, main: Path, *, added: bool = False) -> None:
+    """``special_tokens_map.json`` (and ``added_tokens.json``) as older tokenizer saves wrote them."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny))
+    specials: dict[str, Any] = {
+        k: str(getattr(tok, k)) for k in ("bos_token", "eos_token", "unk_token", "pad_token") if getattr(tok, k)
+    }
+    specials["additional_special_tokens"] = ["<|im_start|>", "<|im_end|>"]
+    (main / "special_tokens_map.json").write_text(json.dumps(specials, indent=2), encoding="utf-8")
+    if added:
+        ids = {t: tok.convert_tokens_to_ids(t) for t in specials["additional_special_tokens"]}
+        (main / "added_tokens.json").write_text(json.dumps(ids, indent=2), encoding="utf-8")
+
+
+def _build_llms(build: Path, root: Path) -> None:
+    from tests.support.tiny_llm import EUROLLM_SYSTEM, build_tiny_llama, build_tiny_qwen2
+
+    tiny = build_tiny_llama(build / "eurollm", default_system=EUROLLM_SYSTEM)
+    main = root / EUROLLM / "main"
+    _llm_repo(tiny, main, licence="apache-2.0")
+    _special_tokens_map(tiny, main)
+    shutil.copy(tiny / "model.safetensors", main / "model.safetensors")
+
+    tiny = build_tiny_qwen2(build / "qwen")
+    main = root / QWEN / "main"
+    _llm_repo(tiny, main, licence="apache-2.0", extras=("LICENSE",))
+    shutil.copy(tiny / "model.safetensors", main / "model.safetensors")
+
+    tiny = build_tiny_llama(build / "tower", default_system=None, seed=2)
+    main = root / TOWER / "main"
+    _llm_repo(tiny, main, licence="cc-by-nc-4.0")
+    _special_tokens_map(tiny, main, added=True)
+    _shard(tiny, main, 3)
+
+    tiny = build_tiny_llama(build / "jinja", template_in="jinja", tokenizer="byte-bpe", seed=3)
+    main = root / JINJA_LLM / "main"
+    extras = tuple(name for name in LLM_EXTRAS if name not in ("README.md", ".gitattributes"))
+    _llm_repo(tiny, main, licence="apache-2.0", extras=extras)
+    (main / "additional_chat_templates").mkdir()
+    (main / "additional_chat_templates" / "summarize.jinja").write_text(
+        (tiny / "chat_template.jinja").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    _shard(tiny, main, 2)
+
+
 def build_replica_hub(root: Path, build: Path) -> Path:
-    """Build the three replicas under ``root`` (tiny models are made under ``build``)."""
+    """Build the replicas under ``root`` (tiny models are made under ``build``)."""
     _build_opus(build, root / OPUS)
     _build_distilbart(build, root / DISTILBART)
     _build_safe_marian(build, root / SAFE_MARIAN)
+    _build_llms(build, root)
     return root
 
 
