@@ -15,7 +15,7 @@ re-run this file with ``--driver NAME`` (in-process work) or ``--build KIND`` (m
 
 This file only parses the arguments and dispatches; the sections live in the ``bench`` package beside it
 (``common``, ``harness``, ``translate``, ``summarize``, ``startup``, ``corpus``, ``extractive``, ``guards``,
-``report``, ...), see ``bench/README.md``.
+``formats``, ``llm``, ``report``, ...), see ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -55,9 +55,19 @@ from bench.common import (
 )
 from bench.corpus import bench_corpus, drive_corpus_pipeline, realistic_default
 from bench.extractive import bench_extractive
+from bench.formats import bench_formats, drive_formats, formats_targets
 from bench.guards import NTREX_FALSE_POSITIVE_RATE, bench_guards, drive_guards_memory, guard_targets
 from bench.harness import Bench
 from bench.inprocess import drive_ct2_info
+from bench.llm import (
+    bench_llm,
+    build_llm,
+    drive_llm_convert,
+    drive_llm_engine,
+    drive_llm_static,
+    drive_llm_translate,
+    llm_targets,
+)
 from bench.report import evaluate_targets, render_markdown
 from bench.seed import SEED
 from bench.startup import bench_startup
@@ -82,6 +92,11 @@ DRIVERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "summarize-pipeline": drive_summarize_pipeline,
     "summarize-ct2-raw": drive_summarize_ct2_raw,
     "ct2-info": drive_ct2_info,
+    "formats-page": drive_formats,
+    "llm-convert": drive_llm_convert,
+    "llm-engine": drive_llm_engine,
+    "llm-translate": drive_llm_translate,
+    "llm-static": drive_llm_static,
 }
 
 
@@ -104,14 +119,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beams", type=int, default=4, help="beam size of both models")
     parser.add_argument(
         "--only",
-        default="translate,summarize,startup,extractive,corpus,guards",
-        help="comma list of: translate, summarize, startup, extractive, corpus, guards",
+        default="translate,summarize,startup,extractive,corpus,guards,formats",
+        help="comma list of: translate, summarize, startup, extractive, corpus, guards, formats, llm "
+        "(llm is not in the default: see bench/README.md)",
     )
     parser.add_argument(
         "--corpus",
         type=Path,
         default=ROOT.parent / "shared" / "corpora" / "nl-news-ud-dev",
-        help="folder of Dutch articles (*.txt) for the corpus section",
+        help="folder of Dutch articles (*.txt) for the corpus section (and Dutch text for the formats section)",
     )
     parser.add_argument("--corpus-tokens", type=int, default=24, help="fixed new tokens per segment, corpus section")
     parser.add_argument(
@@ -123,6 +139,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--flag-rate", type=float, default=NTREX_FALSE_POSITIVE_RATE,
         help="share of segments a real model's output gets flagged, for the corpus section's estimate of the default",
     )  # fmt: skip
+    parser.add_argument("--llm-tokens", type=int, default=16, help="fixed new tokens per prompt, llm section")
     parser.add_argument("--extractive-mb", type=float, default=5.0, help="size of the extractive summariser's article")
     parser.add_argument(
         "--slow-s", type=float, default=30, help="a variant whose first run takes longer than this runs only once"
@@ -132,7 +149,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--driver", choices=sorted(DRIVERS), help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--build", choices=("marian", "bart"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", choices=("marian", "bart", "eurollm"), help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--dest", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fixed", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -176,6 +194,7 @@ def benchmark(args: argparse.Namespace) -> int:
                 "ct2_intra_threads": 0,
                 "corpus_tokens": args.corpus_tokens,
                 "corpus_batch_tokens": args.corpus_batch_tokens,
+                "llm_tokens": args.llm_tokens,
             },
             "machine": machine,
         }
@@ -204,6 +223,12 @@ def benchmark(args: argparse.Namespace) -> int:
         if "guards" in only:
             print("guards (scripted engine passing every guard) vs translating:", flush=True)
             results["guards"] = bench_guards(bench)
+        if "formats" in only:
+            print("web page (--html page) vs its text view:", flush=True)
+            results["formats"] = bench_formats(bench, args.corpus)
+        if "llm" in only:
+            print("instruct LLM (EuroLLM-1.7B architecture), CTranslate2 int8 vs transformers float32:", flush=True)
+            results["llm"] = bench_llm(bench)
     corpus, guards = results.get("corpus"), results.get("guards")
     if corpus and guards:  # the ladder's depth without a budget, as a flagged segment climbs at a realistic rate
         raw = corpus["table"].get("ct2-raw", {}).get("whole_s")
@@ -215,6 +240,8 @@ def benchmark(args: argparse.Namespace) -> int:
     results["targets"] = evaluate_targets(tr_table, su_table, cached, help_, results["bench_s"],
                                           results.get("extractive"))  # fmt: skip
     results["targets"] += guard_targets(results.get("guards"))
+    results["targets"] += formats_targets(results.get("formats"))
+    results["targets"] += llm_targets(results.get("llm"))
     markdown = render_markdown(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(markdown, encoding="utf-8")
@@ -229,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.driver:
         spec = json.loads(args.spec.read_text(encoding="utf-8"))
         args.result.write_text(json.dumps(DRIVERS[args.driver](spec)), encoding="utf-8")
+        return 0
+    if args.build == "eurollm":
+        build_llm(args.dest, args.scale)
         return 0
     if args.build:
         build_model(args.build, args.dest, args.fixed, args.beams, args.tiny)

@@ -9,6 +9,8 @@ from bench.common import BUDGET_S, Variant, fmt_num, median
 from bench.corpus import render_corpus
 from bench.executors import render_executors
 from bench.extractive import EXTRACTIVE_TARGET_MIB, EXTRACTIVE_TARGET_S
+from bench.formats import render_formats
+from bench.llm import render_llm
 
 
 def summarise_variants(variants: list[Variant], fixed: int) -> dict[str, Any]:
@@ -178,6 +180,10 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{fmt_num(ex['rss_mib'])} MiB peak RSS.",
             "",
         ]
+    if results.get("formats"):
+        lines += render_formats(results["formats"], s)
+    if results.get("llm"):
+        lines += render_llm(results["llm"])
     other = []
     if tr and tr["model"].get("convert_s"):
         other.append(f"Marian int8 conversion (once): {tr['model']['convert_s']:.1f} s")

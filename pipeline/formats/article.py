@@ -118,10 +118,10 @@ def _tag(el: _Element) -> tuple[str | None, dict[str, str]]:
         tag = "th"
     if tag == "a":
         href = el.get("target") or el.get("href") or ""
-        return "a", ({"href": href} if _safe(href) else {})
+        return "a", ({"href": href} if href and _safe(href) else {})
     if tag == "img":
         src = el.get("src") or ""
-        attrs = {"src": src} if _safe(src) else {}
+        attrs = {"src": src} if src and _safe(src) else {}
         return "img", attrs | {k: el.get(k) or "" for k in ("alt", "title") if el.get(k)}
     return (tag if tag in _KEPT_TAGS else None), {}
 

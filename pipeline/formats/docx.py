@@ -225,9 +225,7 @@ class _Builder:
             el = items[i]
             end_i = i
             block: _Block | None = None
-            if el.tag == _w("r") and any(
-                fc.get(_w("fldCharType")) == "begin" for fc in el.iter(_w("fldChar"))
-            ):
+            if el.tag == _w("r") and any(fc.get(_w("fldCharType")) == "begin" for fc in el.iter(_w("fldChar"))):
                 found = self._field_end(items, i)
                 if found is not None:
                     end_i = found
@@ -235,8 +233,11 @@ class _Builder:
             elif _is_text_run(el):
                 key = _format_key(el)
                 kind = "gap" if key == plain else "fmt"
-                same = current is not None and current.kind == kind and current.runs and (
-                    kind == "gap" or _format_key(current.runs[0]) == key
+                same = (
+                    current is not None
+                    and current.kind == kind
+                    and current.runs
+                    and (kind == "gap" or _format_key(current.runs[0]) == key)
                 )
                 if same and current is not None:
                     current.runs.append(el)
@@ -272,7 +273,7 @@ class _Builder:
         return box
 
     def _field(self, items: list[Any]) -> _Block | None:
-        depth, result, instr = 0, [], []
+        depth, result, instr = 0, list[Any](), list[str]()
         for el in items:
             for fc in el.iter(_w("fldChar")):
                 kind = fc.get(_w("fldCharType"))
@@ -285,7 +286,9 @@ class _Builder:
         text = "".join(_run_text(r) for r in result)
         if not text:
             return None
-        block = _Block("field", self.offset, runs=result, ref=self._open("w:fldChar", {"instr": "".join(instr).strip()}))
+        block = _Block(
+            "field", self.offset, runs=result, ref=self._open("w:fldChar", {"instr": "".join(instr).strip()})
+        )
         self._emit(text)
         return block
 
@@ -492,7 +495,12 @@ class DocxDocument:
                     if part.partname not in seen:
                         seen.add(part.partname)
                         roots.append((part.partname.membername, part, part.element, "paragraph"))
-        for reltype, kind in ((RT.FOOTNOTES, "paragraph"), (RT.ENDNOTES, "paragraph"), (RT.COMMENTS, "other")):
+        notes: tuple[tuple[str, UnitKind], ...] = (
+            (RT.FOOTNOTES, "paragraph"),
+            (RT.ENDNOTES, "paragraph"),
+            (RT.COMMENTS, "other"),
+        )
+        for reltype, kind in notes:
             for rel in main.rels.values():
                 if rel.reltype == reltype and not rel.is_external and rel.target_part.partname not in seen:
                     part = rel.target_part

@@ -6,11 +6,10 @@ its ``updatepos`` hook gives each token's exact source range, so the page is reb
 A stack-based tree builder applies the usual implied end tags (``<p>`` closes ``<p>``, ...).
 
 **Units.** A run of text and inline elements between block boundaries (``p``, ``h1``, ``li``,
-``td``, ``blockquote``, a ``div``'s own text, ``title``, ``option`` ...) with a letter. Its text
-has entities decoded and whitespace collapsed; every element in it is an :class:`Inline`
-(``<br>`` covers a ``"\\n"``, ``img`` or an inline ``<script>`` nothing; ``code``, ``kbd``,
-``samp`` and ``translate="no"`` show their text but are written back as they were). An inline
-element holding a block (``<a><div>``) is a container. ``title``, ``alt``, ``aria-label``,
+``td``, a ``div``'s own text, ``title`` ...) with a letter; entities decoded, whitespace collapsed.
+Each element in it is an :class:`Inline` (``<br>`` covers a ``"\\n"``; ``img`` nothing; ``code``,
+``kbd``, ``samp`` and ``translate="no"`` show their text but are written back as they were); an
+inline element holding a block is a container. ``title``, ``alt``, ``aria-label``,
 ``placeholder`` and the ``<meta>`` description and social titles are ``attribute`` units;
 ``lang``/``xml:lang`` become the target language. **Kept as they are:** ``script``, ``style``,
 ``pre``, ``noscript``, ``template``, ``svg``, ``math``, ``textarea``, embedded objects,
@@ -21,14 +20,14 @@ source bytes; the rest is escaped minimally (``& < >``; ``& "`` in attribute val
 
 **Encoding.** A byte-order mark, else ``<meta charset>`` or the XML declaration (``iso-8859-1``
 and ``ascii`` read as ``windows-1252``, as browsers do), else UTF-8, ``windows-1252``, Latin-1.
-The output keeps that encoding (the declaration stays true); characters it cannot hold become
-numeric character references.
+The output keeps it (the declaration stays true); what it cannot hold becomes character references.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import gc
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -167,10 +166,15 @@ def build_tree(tokens: Sequence[Token], length: int) -> tuple[_Element, list[_El
     stack, elements, deep = [root], [], False
     where: dict[str, list[int]] = {}  # tag -> stack indices of its open elements
 
-    def nearest(tags: Sequence[str], boundary: Sequence[str]) -> int:
-        k = max((where[t][-1] for t in tags if where.get(t)), default=-1)
-        fence = max((where[b][-1] for b in boundary if where.get(b) and b not in tags), default=-1)
-        return k if k > fence else -1
+    def nearest(tags: Sequence[str], boundary: Sequence[str]) -> int:  # hot: loops, no generators
+        k = -1
+        for t in tags:
+            if where.get(t) and where[t][-1] > k:
+                k = where[t][-1]
+        for b in boundary if k > 0 else ():
+            if where.get(b) and where[b][-1] > k and b not in tags:
+                return -1
+        return k
 
     def pop_to(k: int, start: int, end: int) -> None:
         while len(stack) > k:
@@ -181,7 +185,11 @@ def build_tree(tokens: Sequence[Token], length: int) -> tuple[_Element, list[_El
     for index, (kind, start, end, tag, attrs) in enumerate(tokens):
         if kind == END:
             assert tag is not None
-            k = nearest((tag,), ("table", "template") if tag in _TABLE_PARTS else _SCOPE)
+            k = (
+                len(stack) - 1
+                if stack[-1].tag == tag
+                else nearest((tag,), ("table", "template") if tag in _TABLE_PARTS else _SCOPE)
+            )
             if k > 0 and tag not in VOID:
                 pop_to(k, start, end)
             else:  # a stray end tag: kept where it is
@@ -220,8 +228,6 @@ def _implied(tag: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     return [*rules, _IMPLIED[tag]] if tag in _IMPLIED else rules
 
 
-# --- units --------------------------------------------------------------------------------------
-
 ELEMENT, BR, EMPTY_NODE, ATOM, FIX = range(5)  # what a node inside a unit is; FIX: a comment or stray end tag
 OPEN, CLOSE = 0, 1
 Range = tuple[int, int]  # also a mark: (node, OPEN or CLOSE)
@@ -229,15 +235,13 @@ Range = tuple[int, int]  # also a mark: (node, OPEN or CLOSE)
 
 @dataclass
 class _Plan:
-    """Where one text unit lies in the source, and its nodes (inline elements, comments) in source order."""
+    """A text unit's source range and nodes (elements, comments): parent -1 is the unit; marks: start tag, end tag."""
 
     start: int
     end: int
     text: str = ""
-    kinds: list[int] = field(default_factory=list)
-    parents: list[int] = field(default_factory=list)  # -1: the unit itself
+    nodes: list[tuple[int, int, tuple[Range, Range]]] = field(default_factory=list)  # kind, parent, source marks
     spans: list[Range] = field(default_factory=list)
-    marks: list[tuple[Range, Range]] = field(default_factory=list)  # source of (start tag or all, end tag)
     original: tuple[list[Range], list[str], list[str | None]] | None = None  # see _original
 
 
@@ -270,14 +274,12 @@ class _RunBuilder:
             self.letters = self.letters or (counts and _LETTER.search(text) is not None)
 
     def node(self, kind: int, parent: int, marks: tuple[Range, Range], el: _Element | None = None) -> int:
-        plan = self.plan
-        plan.kinds.append(kind)
-        plan.parents.append(parent)
-        plan.spans.append((self.length, self.length))
-        plan.marks.append(marks)
+        self.plan.nodes.append((kind, parent, marks))
+        self.plan.spans.append((self.length, self.length))
         if el is not None:
-            self.inlines.append((len(plan.kinds) - 1, el.tag, {k: el.attrs[k] for k in _SHOWN_ATTRS if k in el.attrs}))
-        return len(plan.kinds) - 1
+            shown = {k: el.attrs[k] for k in _SHOWN_ATTRS if k in el.attrs}
+            self.inlines.append((len(self.plan.nodes) - 1, el.tag, shown))
+        return len(self.plan.nodes) - 1
 
     def build(self, items: Sequence[_Element | int]) -> tuple[_Plan, tuple[Inline, ...]] | None:
         plan = self.plan
@@ -399,10 +401,6 @@ def _attribute_units(source: str, elements: Sequence[_Element], language: str) -
     return units, edits
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _quoted(value: str, quote: str) -> str:
     value = value.replace("&", "&amp;").replace('"', "&quot;")
     return value.replace("'", "&#39;") if quote == "'" else (value if quote else f'"{value}"')
@@ -410,9 +408,9 @@ def _quoted(value: str, quote: str) -> str:
 
 def _fit(plan: _Plan, text: str, placed: Mapping[int, Range]) -> tuple[list[list[int]], dict[int, Range]]:
     """Each node's children (``-1``: the unit's) in writing order, and spans inside the parent, never crossing."""
-    n, spans = len(plan.kinds), dict(placed)
+    n, spans = len(plan.nodes), dict(placed)
     kids: list[list[int]] = [[] for _ in range(n + 1)]
-    for node, parent in enumerate(plan.parents):
+    for node, (_, parent, _) in enumerate(plan.nodes):
         kids[parent].append(node)
     spans[-1], source = (0, len(text)), [*plan.spans, (0, len(plan.text))]
     for parent in range(-1, n):
@@ -421,7 +419,7 @@ def _fit(plan: _Plan, text: str, placed: Mapping[int, Range]) -> tuple[list[list
         (ps, pe), (os_, oe) = spans[parent], source[parent]
         proposed = []
         for c in kids[parent]:
-            if plan.kinds[c] == FIX or c not in placed:  # where it was, scaled into the parent's new span
+            if plan.nodes[c][0] == FIX or c not in placed:  # where it was, scaled into the parent's new span
                 s, e = (ps + (x - os_) * (pe - ps) // (oe - os_) if oe > os_ else ps for x in plan.spans[c])
             else:
                 s, e = placed[c]
@@ -446,7 +444,7 @@ def _emit(plan: _Plan, text: str, placed: Mapping[int, Range]) -> tuple[list[Ran
 
     def mark(node: int, which: int) -> None:
         texts.append("".join(current))
-        current.clear()
+        current[:] = ()
         marks.append((node, which))
 
     stack = [[-1, 0, 0]]  # node, next child, position
@@ -462,7 +460,7 @@ def _emit(plan: _Plan, text: str, placed: Mapping[int, Range]) -> tuple[list[Ran
             continue
         child = children[index]
         s, e = spans[child]
-        kind = plan.kinds[child]
+        kind = plan.nodes[child][0]
         current.append(text[position:s])
         frame[1], frame[2] = index + 1, e
         mark(child, OPEN)
@@ -488,8 +486,6 @@ class HtmlDocument:
     output_suffix: str = ".html"
 
     def render(self, translated: Sequence[TranslatedUnit]) -> bytes:
-        if len(translated) != len(self.units):
-            raise ValueError(f"{len(translated)} translations for {len(self.units)} units")
         edits = list(self.lang_edits)
         for plan, unit in zip(self.plans, translated, strict=True):
             if isinstance(plan, _AttrPlan) and unit.text != plan.text:
@@ -520,9 +516,9 @@ class HtmlDocument:
         out, same = [], marks == old_marks
         for k, text in enumerate(texts):
             raw = raws[k] if same and text == old_texts[k] else None
-            out.append(_escape(text) if raw is None else raw)
+            out.append(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if raw is None else raw)
             if k < len(marks):
-                out.append(sliced(*plan.marks[marks[k][0]][marks[k][1]]))
+                out.append(sliced(*plan.nodes[marks[k][0]][2][marks[k][1]]))
         return "".join(out)
 
 
@@ -532,7 +528,7 @@ def _original(plan: _Plan, source: str) -> tuple[list[Range], list[str], list[st
     raws: list[str | None] = []
     position = plan.start
     for node, which in marks:
-        s, e = plan.marks[node][which]
+        s, e = plan.nodes[node][2][which]
         raws.append(source[position:s] if s >= position else None)
         position = max(position, e)
     return marks, texts, [*raws, source[position : plan.end]]
@@ -571,10 +567,16 @@ def decode_page(data: bytes, name: str) -> tuple[str, str, bytes]:
 def parse(data: bytes, name: str, options: FormatOptions) -> HtmlDocument:
     """Read a page or fragment (see the module docstring); refuses one over ``MAX_DOCUMENT_BYTES``."""
     text, codec, bom = decode_page(data, name)
-    tokens = tokenize(text)
-    root, elements, deep = build_tree(tokens, len(text))
-    attribute_units, lang_edits = _attribute_units(text, elements, options.target_language)
-    found: list[tuple[int, Unit, _Plan | _AttrPlan]] = [*_text_units(text, tokens, root), *attribute_units]
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small objects and no garbage: collecting would only cost time
+    try:
+        tokens = tokenize(text)
+        root, elements, deep = build_tree(tokens, len(text))
+        attribute_units, lang_edits = _attribute_units(text, elements, options.target_language)
+        found: list[tuple[int, Unit, _Plan | _AttrPlan]] = [*_text_units(text, tokens, root), *attribute_units]
+    finally:
+        if collecting:
+            gc.enable()
     found.sort(key=lambda item: item[0])
     units = [unit for _, unit, _ in found]
     meta = {el.attrs.get("name", el.attrs.get("property", "")).lower(): el.attrs.get("content") for el in elements
@@ -594,6 +596,4 @@ def parse(data: bytes, name: str, options: FormatOptions) -> HtmlDocument:
 
 def looks_like_full_page(data: bytes) -> bool:
     """A whole page (``<html>``/``<body>``) with boilerplate around the text (nav, header, footer, script)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        data = data.decode("utf-16", "replace").encode("utf-8")
     return _PAGE.search(data) is not None and _BOILERPLATE.search(data) is not None

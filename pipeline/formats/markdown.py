@@ -1,31 +1,26 @@
-"""Markdown documents: the text of headings, paragraphs, list items, quotes and table cells is
-replaced in the source itself, so every byte that is not text survives.
+"""Markdown: the text of headings, paragraphs, list items, quotes and table cells is replaced
+in the source itself, so every byte that is not text survives.
 
-markdown-it-py (the CommonMark reference parser's port, with GFM tables and strikethrough)
-reads the document. Its block tokens give each inline run's lines (``map``); its inline rules
-are wrapped to record where in the run each link, image, code span, break and emphasis
-delimiter starts and ends, so the original markup (link destinations and titles, reference
-labels, code spans, inline HTML) is copied verbatim around the translated text.
+markdown-it-py (the CommonMark parser, with GFM tables and strikethrough) reads the document:
+block tokens give each inline run's lines (``map``); its inline rules are wrapped to record
+where each link, image, code span, break and delimiter sits, so link destinations, reference
+labels, code spans and inline HTML are copied verbatim around the translated text.
 
-Units: the inline contents of headings (``heading``), paragraphs (``paragraph``, or
-``list_item``/``quote`` inside a list item or block quote) and table cells (``cell``). The
-text view is the rendered text: escapes resolved, a soft line break as a space, a hard break
-as ``\\n``. Inline elements: emphasis (``em``), strong (``strong``), strikethrough (``s``),
-links (``a`` with ``href``), images (``img``: the alt text is the span, translated in its
-sentence), inline HTML (``html``: a tag pair around its span, or a lone tag as an empty span)
-and code spans and autolinks (``code`` and ``a``): these two are placeholders, their span's
-text is what the translator sees and the source markup is written back verbatim, whatever
-the translation put there.
+Units: headings (``heading``), paragraphs (``paragraph``, ``list_item``, ``quote``) and table
+cells (``cell``); the text view is the rendered text (escapes resolved, a soft break a space,
+a hard break ``\\n``). Inline elements: ``em``, ``strong``, ``s``, links (``a`` with ``href``),
+images (``img``: the alt text is the span, translated in its sentence), inline HTML (``html``:
+a tag pair around its span, a lone tag an empty span), and code spans and autolinks (``code``,
+``a``): placeholders whose source is written back verbatim, whatever the translation put there.
 
-Untouched: code blocks and fences, HTML blocks, front matter (YAML between ``---`` lines at
-the top), link reference definitions, thematic breaks, list markers, quote markers and
-indentation, table delimiter rows. A unit whose text and inline spans are unchanged is left
-byte for byte. Otherwise its content is written again: text escaped where Markdown would read
-it as markup, emphasis delimiters moved off spaces (and to word boundaries when the
-translation puts them inside a word), shortcut reference links given their label
-(``[new text][label]``), soft line breaks put back near the same relative places so the
-paragraph keeps its lines, then checked by parsing it again; emphasis that would still not
-parse is dropped, never the text. Line endings (LF or CRLF) are kept.
+Untouched: code blocks and fences, HTML blocks, front matter (YAML between ``---`` lines at the
+top), link reference definitions, thematic breaks, list and quote markers, indentation, table
+delimiter rows; a unit whose text and spans are unchanged is left byte for byte. Otherwise its
+content is written again: text escaped where Markdown would read markup, emphasis delimiters
+moved off spaces (to word boundaries inside words), shortcut references given their label
+(``[new text][label]``), soft breaks put back near the same places so the lines stay, then
+parsed again to check; emphasis that still would not parse is dropped, never the text. Line
+endings (LF or CRLF) are kept.
 """
 
 from __future__ import annotations
@@ -41,13 +36,12 @@ from pipeline.formats.base import FormatOptions, Inline, TranslatedUnit, Unit, U
 
 _CALLS = "nl2en.tokenize_calls"
 _SPAN = "nl2en.span"
-_EMPHASIS = {"em": "em", "strong": "strong", "s": "s"}
 _PUNCT = re.compile(r"[\W_]", re.UNICODE)
 _ENTITY = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
-_LINE_START = re.compile(r"^([#>+=-]|\d{1,9}(?=[.)]))")
 _SAFE_AFTER_BREAK = re.compile(r"^(?:[^\s#>+=*_`~<|\\&\-\d]|\d+(?![.)\d])|[*_]\S|\[|!\[|`(?!``))")
 _HTML_OPEN = re.compile(r"^<([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(?<!/)>$")
 _HTML_CLOSE = re.compile(r"^</([A-Za-z][A-Za-z0-9-]*)\s*>$")
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
 def _annotate(state: Any, name: str, new: list[Any], before: int, calls: list[tuple[int, int]]) -> None:
@@ -59,13 +53,9 @@ def _annotate(state: Any, name: str, new: list[Any], before: int, calls: list[tu
             pos += len(token.content)
         return
     for i, token in enumerate(new):
-        if _SPAN in token.meta or token.type == "text" and token.markup != "autolink":
+        if _SPAN in token.meta or token.type == "text":
             continue
-        if token.type == "link_open" and token.markup == "autolink":
-            token.meta[_SPAN] = (before, before + 1)
-        elif token.type == "link_close" and token.markup == "autolink":
-            token.meta[_SPAN] = (after - 1, after)
-        elif token.type == "link_open":
+        if token.type == "link_open":  # its label starts where the nested tokenize began (none: an autolink)
             token.meta[_SPAN] = (before, calls[0][0] if calls else before + 1)
         elif token.type == "link_close":
             token.meta[_SPAN] = (calls[0][1] if calls else after - 1, after)
@@ -156,34 +146,23 @@ class _Writer:
     def __init__(self, info: _Info, tu: TranslatedUnit, unit: Unit, strategy: int) -> None:
         self.info, self.text, self.strategy = info, tu.text, strategy
         self.pieces: list[tuple[str, bool]] = []  # (source, is text)
-        self.offsets: list[tuple[int, int]] = []  # (piece index, text offset) for break candidates
+        self.offsets: list[tuple[int, int, int]] = []  # break candidates: (piece, offset in it, in text)
         self.types: list[str] = []
         placed = {p.ref: (p.start, p.end) for p in tu.inlines}
-        n = len(self.text)
-        self.spans: dict[int, tuple[int, int]] = {}
-        total = max(len(unit.text), 1)
-        for inline in unit.inlines:
-            s, e = placed.get(inline.ref, (inline.start * n // total, inline.end * n // total))
-            self.spans[inline.ref] = (min(max(s, 0), n), min(max(e, s, 0), n))
+        n, total = len(self.text), max(len(unit.text), 1)
+        self.spans = {i.ref: placed.get(i.ref, (i.start * n // total, i.end * n // total)) for i in unit.inlines}
 
     def write(self) -> str:
         self._range(0, len(self.text), None, None)
         return "".join(p for p, _ in self.pieces)
 
     def _children(self, parent: int | None, lo: int, hi: int) -> list[tuple[int, int, int]]:
-        kids = []
-        for ref, element in enumerate(self.info.elements):
-            if element.parent == parent:
-                s, e = self.spans[ref]
-                s, e = min(max(s, lo), hi), min(max(e, lo), hi)
-                kids.append((s, max(e, s), ref))
-        kids.sort()
+        """The elements directly in ``parent``, clamped into ``[lo, hi)``, in order and disjoint."""
+        clamp = [(min(max(self.spans[r][0], lo), hi), min(max(self.spans[r][1], lo), hi), r) for r in self.spans]
         out, prev = [], lo
-        for s, e, ref in kids:
-            s = max(s, prev)
-            e = max(e, s)
-            out.append((s, e, ref))
-            prev = e
+        for s, e, ref in sorted(c for c in clamp if self.info.elements[c[2]].parent == parent):
+            out.append((max(s, prev), max(e, s, prev), ref))
+            prev = out[-1][1]
         return out
 
     def _gap(self, lo: int, hi: int) -> None:
@@ -193,7 +172,7 @@ class _Writer:
             lo = hi - len(piece)
         if hi == len(self.text):
             piece = piece.rstrip()
-        if self.info.context != "paragraph":
+        if self.info.context in ("atx", "cell"):
             piece = piece.replace("\n", " ")
         out = []
         for i, c in enumerate(piece):
@@ -204,7 +183,9 @@ class _Writer:
             before = piece[i - 1] if i else (self.pieces[-1][0][-1:] if self.pieces else "")
             if c == " " and before.strip():
                 self.offsets.append((len(self.pieces), sum(len(x) for x in out), lo + i))
-            if c in "\\*_`[]<>~|" or (c == "#" and self.info.context == "atx"):
+            if c == "|" and self.info.context == "setext":
+                out.append("&#124;")  # even an escaped pipe over an underline would start a table
+            elif c in "\\*_`[]<>~|" or (c == "#" and self.info.context == "atx"):
                 out.append("\\" + c)
             elif c == "&" and _ENTITY.match(piece, i):
                 out.append("\\&")
@@ -213,7 +194,12 @@ class _Writer:
         if out:
             self.pieces.append(("".join(out), True))
 
-    def _markup(self, source: str) -> None:
+    def _markup(self, source: str, kind: str = "") -> None:
+        if source and kind:
+            self.types.append(kind)
+        last = self.pieces[-1] if self.pieces else ("", False)
+        if source.startswith("[") and last[1] and last[0].endswith("!"):
+            self.pieces[-1] = (last[0][:-1] + "\\!", True)  # not an image
         if source:
             self.pieces.append((source, False))
 
@@ -231,57 +217,61 @@ class _Writer:
     ) -> tuple[int, int]:
         element, text = self.info.elements[ref], self.text
         kind = element.kind
-        if kind in _EMPHASIS:
+        if kind in ("em", "strong", "s"):
             inner = text[s:e]
-            s2, e2 = s + len(inner) - len(inner.lstrip()), e - len(inner) + len(inner.rstrip())
-            if s2 >= e2 or self.strategy >= 2:
-                self._gap(cur, s)
-                self._range(s, e, ref, marker)
-                return s, e
-            mark = element.open
-            if self.strategy >= 1 and marker is not None and mark[0] == marker[0] and mark[0] in "*_":
-                mark = ("_" if mark[0] == "*" else "*") * len(mark)
-            prev = text[s2 - 1] if s2 > lo else None
-            if not _flanks(prev, text[s2], mark[0], True):
-                while s2 > cur and not text[s2 - 1].isspace():
-                    s2 -= 1
-                if mark[0] == "_" and not _flanks(text[s2 - 1] if s2 > lo else None, text[s2], "_", True):
-                    mark = "*" * len(mark)
-            nxt = text[e2] if e2 < hi else None
-            if not _flanks(text[e2 - 1], nxt, mark[0], False):
-                while e2 < bound and not text[e2].isspace():
-                    e2 += 1
-                if mark[0] == "_" and not _flanks(text[e2 - 1], text[e2] if e2 < hi else None, "_", False):
-                    mark = "*" * len(mark)
-            self._gap(cur, s2)
-            self._markup(mark)
-            self.types.append(f"{kind}_open")
-            self._range(s2, e2, ref, mark)
-            self._markup(mark)
-            self.types.append(f"{kind}_close")
-            return s2, e2
+            mark, s2, e2 = None, s + len(inner) - len(inner.lstrip()), e - len(inner) + len(inner.rstrip())
+            if s2 < e2 and self.strategy < 2:
+                mark, s2, e2 = self._delimit(element.open, marker, cur, s2, e2, bound, hi)
+            s, e = (s2, e2) if mark else (s, e)
+            self._gap(cur, s)
+            self._markup(mark or "", f"{kind}_open")
+            self._range(s, e, ref, mark or marker)
+            self._markup(mark or "", f"{kind}_close")
+            return s, e
         self._gap(cur, s)
         if kind in ("code", "autolink"):
-            self._markup(element.open)
-            self.types.extend(["code_inline"] if kind == "code" else ["link_open", "link_close"])
-            return s, e
-        if kind == "image":
+            self._markup(element.open, "code_inline" if kind == "code" else "link_open")
+            self.types.extend([] if kind == "code" else ["link_close"])
+        elif kind == "image":
             alt = text[s:e].replace("\n", " ").strip()
-            self._markup("![")
+            self._markup("![", "image")
             self.pieces.append(("".join("\\" + c if c in "\\[]`*_<" else c for c in alt), True))
             self._markup(self._close(element, alt))
-            self.types.append("image")
-            return s, e
-        self._markup(element.open)
-        self.types.append("link_open" if kind == "link" else "html_inline")
-        self._range(s, e, ref, marker)
-        if kind == "link":
-            self._markup(self._close(element, text[s:e]))
-            self.types.append("link_close")
-        elif element.close:
-            self._markup(element.close)
-            self.types.append("html_inline")
+        else:
+            self._markup(element.open, "link_open" if kind == "link" else "html_inline")
+            self._range(s, e, ref, marker)
+            close = self._close(element, text[s:e]) if kind == "link" else element.close
+            self._markup(close, "link_close" if kind == "link" else "html_inline")
         return s, e
+
+    def _delimit(
+        self, mark: str, marker: str | None, cur: int, s: int, e: int, bound: int, hi: int
+    ) -> tuple[str | None, int, int]:
+        """The delimiter and span for an emphasis over ``text[s:e]`` that Markdown will read as one."""
+        text = self.text
+
+        def before(at: int) -> str | None:
+            if at > cur:
+                return text[at - 1]
+            return self.pieces[-1][0][-1] if self.pieces else None
+
+        def after(at: int) -> str | None:
+            return text[at] if at < bound else None if at >= len(text) else "!"  # next: markup
+
+        if self.strategy >= 1 and mark[0] in "*_":
+            touching = s == cur and self.pieces and not self.pieces[-1][1] and self.pieces[-1][0][-1] == mark[0]
+            if touching or (marker is not None and marker[0] == mark[0]):
+                mark = ("_" if mark[0] == "*" else "*") * len(mark)
+        if not _flanks(before(s), text[s], mark[0], True):
+            while s > cur and not text[s - 1].isspace():
+                s -= 1
+        if not _flanks(text[e - 1], after(e), mark[0], False):
+            while e < bound and not text[e].isspace():
+                e += 1
+        for char in dict.fromkeys((mark[0], "*" if mark[0] == "_" else mark[0])):
+            if _flanks(before(s), text[s], char, True) and _flanks(text[e - 1], after(e), char, False):
+                return char * len(mark), s, e
+        return (None if self.strategy >= 1 else mark), s, e
 
     @staticmethod
     def _close(element: _Element, new_text: str) -> str:
@@ -297,26 +287,14 @@ _DANGER = re.compile(
 
 def _assemble(pieces: list[tuple[str, bool]], chosen: set[tuple[int, int]]) -> str:
     """Join the pieces with soft breaks at ``chosen``; escape text that would start a block at a line start."""
-    chars: list[str] = []
-    mask: list[bool] = []
-    for index, (piece, is_text) in enumerate(pieces):
-        for at, c in enumerate(piece):
-            chars.append("\n" if (index, at) in chosen else c)
-            mask.append(is_text)
-    out: list[str] = []
-    start = 0
-    for i in range(len(chars) + 1):
-        if i < len(chars) and chars[i] != "\n":
-            continue
-        line = "".join(chars[start:i])
+    chars = [("\n" if (i, at) in chosen else c, text) for i, (p, text) in enumerate(pieces) for at, c in enumerate(p)]
+    out, start = [], 0
+    for end in [k for k, (c, _) in enumerate(chars) if c == "\n"] + [len(chars)]:
+        line = "".join(c for c, _ in chars[start:end])
         found = _DANGER.match(line)
-        if found:
-            group = next(g for g in range(1, 9) if found.group(g) is not None)
-            at = found.start(group)
-            if mask[start + at]:
-                line = line[:at] + "\\" + line[at:]
-        out.append(line)
-        start = i + 1
+        at = found.start(found.lastindex) if found and found.lastindex else -1
+        out.append(line[:at] + "\\" + line[at:] if at >= 0 and chars[start + at][1] else line)
+        start = end + 1
     return "\n".join(out)
 
 
@@ -324,11 +302,8 @@ def _rewrap(writer: _Writer, size: int) -> str:
     """The unit's new content, with soft breaks near the source's so it keeps its line count."""
     pieces, info, n = writer.pieces, writer.info, len(writer.text)
     need = len(info.slots) - 1 - sum(p.count("\n") for p, _ in pieces)
-    usable = []
-    for index, at, offset in writer.offsets:
-        rest = pieces[index][0][at + 1 :] or (pieces[index + 1][0] if index + 1 < len(pieces) else "")
-        if _SAFE_AFTER_BREAK.match(rest):
-            usable.append((index, at, offset))
+    rest = [pieces[i][0][at + 1 :] or (pieces[i + 1][0] if i + 1 < len(pieces) else "") for i, at, _ in writer.offsets]
+    usable = [c for c, r in zip(writer.offsets, rest, strict=True) if _SAFE_AFTER_BREAK.match(r)]
     chosen: set[tuple[int, int]] = set()
     if need > 0 and usable:
         targets = [b * n // max(size, 1) for b in info.breaks][:need]
@@ -358,26 +333,6 @@ def _slot_columns(line: str, content_line: str, context: str) -> tuple[int, int]
     return None
 
 
-def _cell_columns(line: str) -> list[tuple[int, int]]:
-    """The trimmed column ranges of a table row's cells (unescaped pipes separate them)."""
-    cuts, escaped = [-1], False
-    for i, c in enumerate(line):
-        if c == "|" and not escaped:
-            cuts.append(i)
-        escaped = c == "\\" and not escaped
-    cuts.append(len(line))
-    cells = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        piece = line[a + 1 : b]
-        lead = len(piece) - len(piece.lstrip())
-        cells.append((a + 1 + lead, a + 1 + len(piece.rstrip())))
-    if line.strip().startswith("|"):
-        cells.pop(0)
-    if line.strip().endswith("|") and len(cells) > 1:
-        cells.pop()
-    return cells
-
-
 class _Reader:
     """Builds one inline run's text view, inline elements and what render needs."""
 
@@ -389,15 +344,15 @@ class _Reader:
         self.elements: list[_Element] = []
         self.breaks: list[int] = []
         self.hard = "\\"
-        self.verbatim: list[tuple[int, int]] = []
-        self.label_starts: dict[int, int] = {}
+        self.label_starts: dict[int, int] = {}  # where a link's label (or an autolink) starts
 
     def _emit(self, text: str) -> None:
         self.text.append(text)
         self.size += len(text)
 
     def _span(self, token: Any) -> tuple[int, int]:
-        return tuple(token.meta.get(_SPAN, (0, 0)))  # type: ignore[return-value]
+        a, b = token.meta.get(_SPAN, (0, 0))
+        return int(a), int(b)
 
     def _open(self, kind: str, tag: str, attrs: dict[str, str], open_: str, close: str, parent: int | None) -> int:
         self.elements.append(_Element(kind, open_, close, parent))
@@ -412,7 +367,6 @@ class _Reader:
         stack: list[tuple[str, int]] = []  # (closing token type or html tag name, ref)
         content = self.content
         parent: Callable[[], int | None] = lambda: stack[-1][1] if stack else None  # noqa: E731
-        autolink = False
         for token in children:
             kind = token.type
             if kind == "text":
@@ -428,17 +382,12 @@ class _Reader:
                 name = kind[: -len("_open")]
                 ref = self._open(name, name, {}, token.markup, token.markup, parent())
                 stack.append((f"{name}_close", ref))
-            elif kind == "link_open" and token.markup == "autolink":
-                a = self._span(token)[0]
-                ref = self._open("autolink", "a", {"href": str(token.attrs.get("href", ""))}, "", "", parent())
-                stack.append(("link_close", ref))
-                autolink = True
-                self.verbatim.append((ref, a))
             elif kind == "link_open":
                 a, b = self._span(token)
+                auto = token.markup == "autolink"
                 attrs = {k: str(v) for k, v in token.attrs.items() if k in ("href", "title")}
-                ref = self._open("link", "a", attrs, content[a:b], "", parent())
-                self.label_starts[ref] = b
+                ref = self._open("autolink" if auto else "link", "a", attrs, "" if auto else content[a:b], "", parent())
+                self.label_starts[ref] = a if auto else b
                 stack.append(("link_close", ref))
             elif kind in ("em_close", "strong_close", "s_close", "link_close"):
                 while stack and stack[-1][0] != kind:
@@ -448,10 +397,8 @@ class _Reader:
                 ref = stack.pop()[1]
                 a, b = self._span(token)
                 element = self.elements[ref]
-                if autolink and element.kind == "autolink":
-                    start = next(x for r, x in self.verbatim if r == ref)
-                    element.open = content[start:b]
-                    autolink = False
+                if element.kind == "autolink":
+                    element.open = content[self.label_starts[ref] : b]
                 elif element.kind == "link":
                     element.close = content[a:b]
                     if element.close in ("]", "][]"):
@@ -462,8 +409,7 @@ class _Reader:
                 label_end = token.meta.get("label_end", a)
                 attrs = {k: str(v) for k, v in token.attrs.items() if k in ("src", "title")}
                 ref = self._open("image", "img", attrs, "![", content[label_end:b], parent())
-                close = self.elements[ref].close
-                if close in ("]", "][]"):
+                if content[label_end:b] in ("]", "][]"):
                     self.elements[ref].label = content[a + 2 : label_end]
                 self._emit("".join(c.content for c in token.children or [] if c.type in ("text", "code_inline")))
                 self._end(ref)
@@ -487,7 +433,7 @@ class _Reader:
             return
         opening = _HTML_OPEN.match(html)
         ref = self._open("html", "html", {"html": html}, html, "", parent)
-        if opening and not closing:
+        if opening and not closing and opening.group(1).lower() not in _VOID:
             stack.append((f"html:{opening.group(1).lower()}", ref))
         else:
             self._end(ref)
@@ -524,8 +470,7 @@ def _read(lines: list[str]) -> _Parsed:
     plain = [line.replace("\0", "\ufffd") for line in lines]
     units, infos = [], []
     blocks: list[str] = []
-    row_cells: dict[int, list[tuple[int, int]]] = {}
-    row_seen: dict[int, int] = {}
+    row_cursor: dict[int, int] = {}  # where the next cell of a table row is looked for
     for token in tokens:
         if token.nesting == 1:
             blocks.append(token.type)
@@ -538,20 +483,20 @@ def _read(lines: list[str]) -> _Parsed:
         kind: UnitKind = "cell" if context == "cell" else "paragraph"
         if container == "heading_open":
             kind = "heading"
-            context = "atx" if token.map[1] - token.map[0] == 1 and plain[token.map[0]].lstrip().startswith("#") else context
+            atx = token.map[1] - token.map[0] == 1 and plain[token.map[0]].lstrip().startswith("#")
+            context = "atx" if atx else "setext"
         elif context == "paragraph":
             for outer in reversed(blocks):
                 if outer in ("list_item_open", "blockquote_open"):
                     kind = "list_item" if outer == "list_item_open" else "quote"
                     break
         slots: list[tuple[int, int, int]] = []
-        if context == "cell":
-            row = token.map[0]
-            cells = row_cells.setdefault(row, _cell_columns(plain[row]))
-            index = row_seen.get(row, 0)
-            row_seen[row] = index + 1
-            if index < len(cells):
-                slots.append((row, *cells[index]))
+        if context == "cell":  # the splitter unescaped the cell's pipes: every one was escaped in the source
+            row, source = token.map[0], token.content.replace("|", "\\|")
+            col = plain[row].find(source, row_cursor.get(row, 0))
+            if col >= 0:
+                slots.append((row, col, col + len(source)))
+                row_cursor[row] = col + len(source)
         else:
             for i, content_line in enumerate(token.content.split("\n")):
                 found = _slot_columns(plain[token.map[0] + i], content_line, context)
@@ -581,23 +526,14 @@ class MarkdownDocument:
         self._name = name
         self._lines, self._endings = _split_lines(text)
         self._parsed = _read(self._lines)
-        self._metadata = self._find_metadata()
-
-    @property
-    def units(self) -> Sequence[Unit]:
-        return self._parsed.units
-
-    @property
-    def metadata(self) -> Mapping[str, Any]:
-        return self._metadata
+        self.units: Sequence[Unit] = self._parsed.units
+        self.metadata: Mapping[str, Any] = self._find_metadata()
 
     def _find_metadata(self) -> dict[str, Any]:
-        for line in self._lines[1 : max(self._parsed.front - 1, 0)]:
-            found = re.match(r"^title:\s*(.+?)\s*$", line)
-            if found:
-                return {"title": found.group(1).strip("'\"")}
-        heading = next((u for u in self._parsed.units if u.kind == "heading"), None)
-        return {"title": heading.text} if heading else {}
+        titles = [re.match(r"^title:\s*(.+?)\s*$", line) for line in self._lines[1 : max(self._parsed.front - 1, 0)]]
+        titles += [re.match(r"(.+)", u.text) for u in self._parsed.units if u.kind == "heading"]
+        found = next((t for t in titles if t), None)
+        return {"title": found.group(1).strip("'\"")} if found else {}
 
     def render(self, translated: Sequence[TranslatedUnit]) -> bytes:
         if len(translated) != len(self.units):
@@ -605,25 +541,22 @@ class MarkdownDocument:
         edits: dict[int, list[tuple[int, int, str]]] = {}
         dropped: set[int] = set()
         for unit, info, tu in zip(self.units, self._parsed.infos, translated, strict=True):
-            same = tu.text == unit.text and {p.ref: (p.start, p.end) for p in tu.inlines} == {
-                i.ref: (i.start, i.end) for i in unit.inlines
-            }
-            if same:
+            if tu.text == unit.text and {(p.ref, p.start, p.end) for p in tu.inlines} == {
+                (i.ref, i.start, i.end) for i in unit.inlines
+            }:
                 continue
             content = _content(unit, info, tu, self._parsed.env)
             lines = content.split("\n")
-            if len(lines) > len(info.slots):
-                first_line, first_col = info.slots[0][0], info.slots[0][1]
-                prefix = self._lines[info.slots[-1][0]][: info.slots[-1][1]]
-                if len(info.slots) == 1:
-                    prefix = re.sub(r"[-+*]|\d{1,9}[.)]", lambda m: " " * len(m.group()), self._lines[first_line][:first_col])
-                ending = self._endings[info.slots[-1][0]] or "\n"
-                lines[len(info.slots) - 1 :] = [(ending + prefix).join(lines[len(info.slots) - 1 :])]
-            for i, (line, start, end) in enumerate(info.slots):
+            last, col = info.slots[-1][:2]
+            if len(lines) > len(info.slots):  # more lines than the source had: a continuation prefix
+                prefix = re.sub(r"[-+*]|\d{1,9}[.)]", lambda m: " " * len(m.group()), self._lines[last][:col])
+                tail = lines[len(info.slots) - 1 :]
+                lines[len(info.slots) - 1 :] = [((self._endings[last] or "\n") + prefix).join(tail)]
+            for i, (row, start, end) in enumerate(info.slots):
                 if i < len(lines):
-                    edits.setdefault(line, []).append((start, end, lines[i]))
+                    edits.setdefault(row, []).append((start, end, lines[i]))
                 else:
-                    dropped.add(line)
+                    dropped.add(row)
         out = []
         for index, (line, ending) in enumerate(zip(self._lines, self._endings, strict=True)):
             if index in dropped:

@@ -73,7 +73,7 @@ def read_zip(
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size >= min(RATIO_FLOOR_BYTES, max_unzipped) and ratio > max_ratio:
                 raise UnsafeDocumentError(
-                    f"{name}: member {info.filename!r} compresses {ratio:.0f}:1, more than {max_ratio:.0f}:1 (a zip bomb)"
+                    f"{name}: member {info.filename!r} compresses {ratio:.0f}:1, over {max_ratio:.0f}:1 (a zip bomb)"
                 )
         members: dict[str, bytes] = {}
         total = 0
@@ -94,7 +94,15 @@ def read_zip(
                         chunks.append(chunk)
             except UnsafeDocumentError:
                 raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                OSError,
+                RuntimeError,
+                NotImplementedError,
+                ValueError,
+            ) as exc:
                 raise _broken(name, f"{info.filename}: {exc}") from None
             members[info.filename] = b"".join(chunks)
     return members

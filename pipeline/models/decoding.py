@@ -75,9 +75,22 @@ class Decoding:
         return DecodingSection(dict(self.settings), dict(self.sources), dict(defaults))
 
 
+# What an instruct model's generation config may set here: its end tokens only. The rest is tuned for
+# sampled chat (Qwen2.5-Instruct: repetition_penalty 1.05 beside top-p sampling) or counts the prompt
+# (max_length); a translation or summary is greedy, unpenalised, bounded in new tokens.
+CAUSAL_KEYS: tuple[str, ...] = ("eos_token_id",)
+
+
 def checkpoint_generation(model: ResolvedModel) -> tuple[dict[str, Any], str]:
-    """The checkpoint's own generation settings and their source, as transformers loads them."""
+    """The checkpoint's own generation settings and their source, as transformers loads them.
+
+    An instruct model (:attr:`ResolvedModel.is_causal_lm`) contributes only :data:`CAUSAL_KEYS`.
+    """
     generation = model.generation_config()
+    if model.is_causal_lm:
+        source = "generation_config" if (model.path / "generation_config.json").is_file() else "config"
+        found = generation if source == "generation_config" else model.config()
+        return {k: found[k] for k in CAUSAL_KEYS if found.get(k) is not None}, source
     if (model.path / "generation_config.json").is_file():
         return {k: generation[k] for k in DECODING_KEYS if generation.get(k) is not None}, "generation_config"
     config = model.config()

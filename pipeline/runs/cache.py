@@ -184,10 +184,6 @@ class CachedTranslator(_Cached):
         align = getattr(self.inner, "align", None)
         return list(align(sources, targets)) if align is not None else [None] * len(sources)
 
-    def store(self, done: Iterable[tuple[str, Translation]]) -> None:
-        """Write (source, translation) pairs to the memory under their keys (an executor's results as they arrive)."""
-        self._put((self.key(s), s, t) for s, t in done)
-
     def _put(self, rows: Iterable[tuple[str, str, Translation]]) -> None:
         if self.memory is not None:
             self.memory.put_many((k, self.signature.stage, self.fingerprint, s, t.target, t.meta()) for k, s, t in rows)

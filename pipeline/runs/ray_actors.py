@@ -160,7 +160,7 @@ class Replica:
         return self._batch(name, sources, lambda stage: stage.run(sources, groups, extras))
 
     def align(self, name: str, sources: list[str], groups: list[Hashable] | None, targets: list[str]) -> dict[str, Any]:
-        """Word links of stage ``name``'s translator for one batch of (source, target) pairs (no documents: no groups)."""
+        """Word links of stage ``name``'s translator for a batch of (source, target) pairs (``groups``: unused)."""
         return self._batch(name, sources, lambda stage: stage.align(sources, targets))
 
     def _batch(self, name: str, sources: list[str], work: Callable[[Stage], list[str]]) -> dict[str, Any]:

@@ -7,6 +7,12 @@ resolves the model the way the CLI does, checks that its fingerprint is the driv
 mismatch fails the run, outputs are never mixed) and loads it once for the whole run;
 results come back as batches finish and are handed to the memory as they arrive.
 
+Seq2seq models (Marian, NLLB) and instruct LLMs alike: for an instruct model each segment
+travels with the previous sentences its prompt carries (``context_size`` of them), a segment
+is one item per (source, context), and its cache key is the local ``LLMTranslator``'s.
+Word links for inline markup (``align``) are computed on the actors too: one forced pass per
+pair, as locally; an instruct model gives none, so that call never leaves the driver.
+
 Ray is imported only here and only when a run asks for it: the local executor, and
 ``import pipeline.runs.ray_executor`` itself, never import ray.
 
@@ -193,8 +199,13 @@ class RayExecutor(Translator):
     policy: Any = None  # pipeline.quality.ladder.GuardPolicy (default: retry)
     # called with (source, translation) pairs as they arrive, every ``sink_rows`` or so: the driver
     # writes them to the translation memory, so a run killed inside a window keeps what came back
+    # (an instruct model's key needs the context these pairs lack: it takes no sink)
     sink: Callable[[Sequence[tuple[str, Translation]]], None] | None = field(default=None, repr=False)
     sink_rows: int = SINK_ROWS
+    # an instruct model's prompt: the previous sentences it carries (--context; 0 for a seq2seq
+    # model, which reads none), and its template (None: its family's, as the session chooses it)
+    context_size: int = 0
+    template: Any = None  # pipeline.models.prompts.PromptTemplate
     busy_s: float = field(default=0.0, init=False)  # actor time spent computing in the last call
     kind: str = field(default="translate", init=False)
     _connection: RayConnection | None = field(default=None, init=False, repr=False)
@@ -203,8 +214,10 @@ class RayExecutor(Translator):
     _stage: str = field(default="", init=False, repr=False)
     # what the last failed call computed before it failed: that window's documents, retried one by one
     # right after, take their results from here instead of Ray (see _keep)
-    _salvage: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    _poisoned: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # item → why it is left out
+    # (items: a source, or a source and its context)
+    _salvage: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
+    _poisoned: dict[Hashable, str] = field(default_factory=dict, init=False, repr=False)  # item → why left out
+    _keys: Any = field(default=None, init=False, repr=False)  # an instruct model's local translator, for its keys
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.cpus_per_worker < 1 or self.batch_rows < 1:
@@ -219,18 +232,66 @@ class RayExecutor(Translator):
         from pipeline.engines.factory import resolve_backend
         from pipeline.quality.ladder import GuardPolicy
 
-        self.policy = self.policy or GuardPolicy()
         # "auto" is decided here, once: a worker without CTranslate2 must fail, not switch engines
         self.engine_options = replace(self.engine_options, backend=resolve_backend(model, self.engine_options.backend))
         self.model = model
         self._stage = f"{self.kind}-{uuid.uuid4().hex[:12]}"
+        if not model.is_causal_lm:
+            self.policy, self.context_size = self.policy or GuardPolicy(), 0
+            return
+        if self.kind != "translate":
+            raise ExecutorError(
+                f"{model.name} is an instruct LLM: the Ray executor summarises with seq2seq models only",
+                hint="use --executor local",
+            )
+        if self.sink is not None:
+            raise ValueError("an instruct model's results are keyed by their context: it takes no sink")
+        from pipeline.models.prompts import model_family
+        from pipeline.translation.llm import LLMTranslator, llm_policy
+
+        self.template = self.template or model_family(model).translation
+        self.policy = self.policy or llm_policy(GuardPolicy())
+        # the translator a local run would build (its engine loads nothing): its keys and contexts are this one's
+        engine = build_engine(model, self.fingerprint, self.engine_options, None)
+        self._keys = LLMTranslator(engine, self.settings, self.template, self.glossary, self.policy, self.context_size)
 
     # the translator interface -------------------------------------------------------------
-    def translate_batch(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
-        return self.translate(sources, groups)
+    def translate_batch(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translation]:
+        """As the local translator's; ``contexts[i]`` (the sentences before source ``i``) reach an instruct model."""
+        if contexts is not None and len(contexts) != len(sources):
+            raise ValueError(f"{len(contexts)} contexts for {len(sources)} sources")
+        if self._keys is None or not self.context_size or contexts is None:
+            return self.translate(sources, groups)
+        # only what the prompt carries travels, and tells two items of one source apart
+        return self.translate(sources, groups, [self._keys.used_context(c) for c in contexts])
 
-    def segment_key(self, source: str) -> dict[str, Any]:
+    def segment_key(self, source: str, context: Sequence[str] = ()) -> dict[str, Any]:
+        """The local translator's: the glossary entries ``source`` uses; an instruct model's prompt and context too."""
+        if self._keys is not None:
+            key: dict[str, Any] = self._keys.segment_key(source, context)
+            return key
         return glossary_key(self.glossary, source)
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Any]:
+        """The actors' word links of each pair, as the local ``align``; ``None`` each for an instruct model (no
+        call), ``None`` for a pair that kills workers every time (links are optional: nothing fails)."""
+        if self._keys is not None or not sources:
+            return [None] * len(sources)
+        links: list[Any] = [None] * len(sources)
+
+        def done(indices: Sequence[int], rows: list[str], busy_s: float) -> None:
+            for i, row in zip(indices, rows, strict=True):
+                found = json.loads(row)
+                links[i] = None if found is None else tuple(tuple(pair) for pair in found)
+
+        pool = self._acquire()
+        pool.map(self._stage, sources, None, range(len(sources)), self.batch_rows, done, targets, "align")
+        return links
 
     def stage_spec(self) -> StageSpec:
         """What every replica needs to build this executor's stage (the glossary and guard policy included)."""
@@ -244,6 +305,8 @@ class RayExecutor(Translator):
             self.allow_pickle,
             self.glossary,
             self.policy,
+            self.template,
+            self.context_size,
         )
 
     # lifecycle ---------------------------------------------------------------------------
@@ -328,34 +391,38 @@ class RayExecutor(Translator):
         groups: Sequence[Hashable] | None,
         convert: Callable[[str], Any],
         arrived: Callable[[list[tuple[str, Any]]], None] | None = None,
+        contexts: Sequence[tuple[str, ...]] | None = None,
     ) -> list[Any]:
         """``convert``-ed results for ``items`` in order; ``arrived`` hears each batch's as it comes back.
 
         Items left out before (poisoned) fail at once; items a failed call computed come from the
         salvage; the rest go to the pool. If any item is left out, the others are computed all the
-        same (and handed to ``arrived``), then one ``ExecutorError`` names the first.
+        same (and handed to ``arrived``), then one ``ExecutorError`` names the first. With
+        ``contexts``, an item is a source *and* its context: the same source read after other
+        sentences is another item.
         """
         if self._pool is not None and self._pool.broken is not None:
             raise self._pool.broken  # the cluster is gone: no Ray call for this one
+        keys: Sequence[Hashable] = items if contexts is None else list(zip(items, contexts, strict=True))
         results: list[Any] = [None] * len(items)
         failed: dict[int, str] = {}
         todo: list[int] = []
-        for i, item in enumerate(items):
-            if item in self._poisoned:
-                failed[i] = self._poisoned[item]
-            elif item in self._salvage:
-                results[i] = self._salvage[item]
+        for i, key in enumerate(keys):
+            if key in self._poisoned:
+                failed[i] = self._poisoned[key]
+            elif key in self._salvage:
+                results[i] = self._salvage[key]
             else:
                 todo.append(i)
         retrying = len(todo) < len(items)  # this call draws on a failed one: its salvage must outlive it
         try:
             if todo:
-                self._send(items, groups, todo, results, convert, arrived, failed)
+                self._send(items, groups, todo, results, convert, arrived, failed, contexts, keys)
         except BaseException:
-            self._keep(items, results, retrying)
+            self._keep(keys, results, retrying)
             raise
         if failed:
-            self._keep(items, results, retrying)
+            self._keep(keys, results, retrying)
             first = min(failed)
             preview = " ".join(items[first].split())
             preview = preview if len(preview) <= 60 else preview[:57] + "..."
@@ -375,6 +442,8 @@ class RayExecutor(Translator):
         convert: Callable[[str], Any],
         arrived: Callable[[list[tuple[str, Any]]], None] | None,
         failed: dict[int, str],
+        contexts: Sequence[tuple[str, ...]] | None,
+        keys: Sequence[Hashable],
     ) -> None:
         """Items ``todo`` through the pool, into ``results``; the ones it leaves out into ``failed``."""
         pool = self._acquire()
@@ -391,10 +460,11 @@ class RayExecutor(Translator):
         sent = [items[i] for i in todo]
         sent_groups = None if groups is None else [groups[i] for i in todo]
         units = self.units(sent_groups, len(todo))
-        for j, why in pool.map(self._stage, sent, sent_groups, units, self.batch_rows, done).items():
-            failed[todo[j]] = self._poisoned[items[todo[j]]] = why
+        sent_contexts = None if contexts is None else [contexts[i] for i in todo]
+        for j, why in pool.map(self._stage, sent, sent_groups, units, self.batch_rows, done, sent_contexts).items():
+            failed[todo[j]] = self._poisoned[keys[todo[j]]] = why
 
-    def _keep(self, items: Sequence[str], results: list[Any], retrying: bool) -> None:
+    def _keep(self, items: Sequence[Hashable], results: list[Any], retrying: bool) -> None:
         """Keep a failed call's results for the retries that follow it (a window's documents, one by one).
 
         A fresh failure replaces the salvage, a retry's adds to it: it never holds much more than one
@@ -418,8 +488,13 @@ class RayExecutor(Translator):
             self._pool.register(self._stage, self.stage_spec())
         return self._pool
 
-    def translate(self, sources: Sequence[str], groups: Sequence[Hashable] | None = None) -> list[Translation]:
-        """Translate ``sources`` on the pool; results in input order, handed to the sink as they arrive."""
+    def translate(
+        self,
+        sources: Sequence[str],
+        groups: Sequence[Hashable] | None = None,
+        contexts: Sequence[tuple[str, ...]] | None = None,
+    ) -> list[Translation]:
+        """Translate ``sources`` (read after ``contexts``) on the pool, in order; the sink hears them as they come."""
         if not sources:
             return []
         pending: list[tuple[str, Translation]] = []
@@ -435,7 +510,7 @@ class RayExecutor(Translator):
             return replace(Translation.from_cache(data["target"], data["meta"]), cached=False)
 
         try:
-            return self._compute(sources, groups, convert, arrived)
+            return self._compute(sources, groups, convert, arrived, contexts)
         finally:
             if self.sink is not None and pending:
                 self.sink(pending)  # what arrived before a failure is kept too
@@ -453,7 +528,7 @@ class RaySummaryExecutor(RayExecutor, Summarizer):
     kind: str = field(default="summarize", init=False)
 
     def stage_spec(self) -> StageSpec:
-        return replace(super().stage_spec(), glossary=None, policy=None)
+        return replace(super().stage_spec(), glossary=None, policy=None, template=None, context_size=0)
 
     def units(self, groups: Sequence[Hashable] | None, count: int) -> Sequence[Hashable]:
         return range(count)  # texts are summarised one by one: any batching gives the same summaries

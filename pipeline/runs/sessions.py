@@ -217,7 +217,8 @@ def _local_only(executor: ExecutorOptions, model: ResolvedModel) -> None:
         from pipeline.errors import ExecutorError
 
         raise ExecutorError(
-            f"{model.name} is an instruct LLM: the Ray executor runs seq2seq models only", hint="use --executor local"
+            f"{model.name} is an instruct LLM: the Ray executor summarises with seq2seq models only",
+            hint="use --executor local",
         )
 
 
@@ -247,8 +248,6 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
     model_name, options, executor, allow_pickle = spec.model, spec.engine, spec.executor, spec.allow_pickle
     model = resolve_model(model_name, allow_pickle=allow_pickle)
     causal = model.is_causal_lm
-    if causal:
-        _local_only(executor, model)
     memory = cache.open()
     try:
         digest = fingerprint(model, digest_memo(memory, cache.path))
@@ -273,7 +272,7 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
             prompt=prompt,
         )
         translator: Translator
-        if causal:
+        if causal and not executor.remote:
             translator = LLMTranslator(
                 engine, decoding.settings, family.translation, glossary, policy, context_size=spec.context
             )
@@ -290,7 +289,8 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
                 allow_pickle=allow_pickle,
                 glossary=glossary,
                 policy=policy,
-                sink=writer,
+                sink=None if causal else writer,  # its pairs lack the context an instruct model's keys hold
+                context_size=spec.context,  # an instruct model's; a seq2seq model reads none
             ).start()
         else:
             translator = Seq2SeqTranslator(engine, decoding.settings, glossary, policy)

@@ -46,6 +46,8 @@ def test_eval_guards_json_and_one_line_per_row(tmp_path: Path) -> None:
             "untranslated": 0,
             "number_mismatch": 1,
             "glossary_missing": 0,
+            "chatter": 0,
+            "added_content": 0,
         },
         "any": 1,
     }

@@ -237,8 +237,7 @@ def test_causal_decode_bans_a_phrase(tiny_llama: Path) -> None:
 
 # --- choosing the engine --------------------------------------------------------------------------------
 
-# Engine fields that are not in the engine's signature section (tests/runs/test_sessions.py).
-NOT_IN_SIGNATURE = {"model", "fingerprint", "threads", "batch_size", "max_batch_tokens"}
+from tests.runs.test_sessions import NOT_IN_SIGNATURE  # noqa: E402 - the one list of fields outside the signature
 
 
 def test_causal_factory_builds_causal_engines_from_the_options(tiny_llama: Path) -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import shutil
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def test_compare_paired_bootstrap_is_sacrebleus(comparison: Comparison, seed_run
 
     stored = {name: json.loads((path / SCORES_FILE).read_text()) for name, path in seed_runs.items()}
     refs = [s["reference"] for s in stored["default"]["translation"]["snippets"]]
-    systems = [
+    systems: list[tuple[str, Sequence[str]]] = [
         (name, [s["hypothesis"] for s in stored[name]["translation"]["snippets"]]) for name in ("default", "greedy")
     ]
     _, table = PairedTest(systems, {"BLEU": BLEU(), "chrF": CHRF()}, [refs], test_type="bs", n_samples=RESAMPLES)()
@@ -101,8 +102,8 @@ def test_compare_equal_scores_are_never_called_significant(comparison: Compariso
 
 def test_compare_best_values_per_column() -> None:
     def row(run: str, **values: float | None) -> dict[str, Any]:
-        keys = ("bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL", "facts_summary", "facts_translation")
-        keys += ("untranslated", "translate_s", "summarize_s", "tokens_per_s")
+        keys: tuple[str, ...] = ("bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL", "facts_summary")
+        keys += ("facts_translation", "untranslated", "translate_s", "summarize_s", "tokens_per_s")
         return {"run": run, **dict.fromkeys(keys), **values}
 
     rows = [
@@ -264,6 +265,35 @@ def test_compare_cli_formats_and_errors(seed_runs: dict[str, Path], tmp_path: Pa
     assert empty.exit_code == 1 and empty.stderr.startswith("error [E811]")
     bad_format = runner.invoke(app, ["compare", root, "--format", "pdf"])
     assert bad_format.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "family"),
+    [
+        ({}, "Marian"),  # config.json at the recorded path
+        ({"path": "<tiny_nllb>"}, "NLLB"),  # a many-to-many M2M100 with NLLB's tokenizer
+        ({"path": "/gone", "model": "m", "hub_id": "Helsinki-NLP/opus-mt-nl-en"}, "Marian"),  # files gone: hub id
+        ({"path": "/gone", "model": "m", "hub_id": "facebook/nllb-200-distilled-600M"}, "NLLB"),
+        ({"path": None, "model": "m", "source": None}, None),  # an older manifest of a model no longer here
+        ({"prompt": {"family": "eurollm", "template": "translate/eurollm", "digest": "sha256:" + "ab" * 32}}, "LLM"),
+    ],
+)
+def test_compare_family_and_prompt_from_the_manifest(
+    seed_runs: dict[str, Path], tiny_nllb: Path, tmp_path: Path, changes: dict[str, Any], family: str | None
+) -> None:
+    from pipeline.evaluation.compare.model import RunView, run_row
+    from pipeline.evaluation.compare.tables import runs_table
+    from pipeline.runs.manifest import RunManifest
+
+    info = manifest(seed_runs["greedy"])
+    info["translator"].update(changes)
+    if changes.get("path") == "<tiny_nllb>":
+        info["translator"]["path"] = str(tiny_nllb)
+    row = run_row(RunView(tmp_path, RunManifest.from_json(info), [], None, None))
+    prompt = "translate/eurollm@abababab context=0" if "prompt" in changes else None
+    assert (row["family"], row["prompt"]) == (family, prompt)
+    header, [cells] = runs_table(Comparison("doc", tmp_path, [], [row], {}, {}, [], None))
+    assert [cells[header.index(k)].text for k in ("family", "prompt")] == [family or "–", prompt or "–"]
 
 
 def test_compare_tokens_per_second_counts_only_generated_tokens(tmp_path: Path) -> None:
@@ -497,7 +527,8 @@ def test_compare_cached_timings_are_marked_and_never_best(seed_runs: dict[str, P
     best = best_values(rows)
     assert best["translate_s"] == ["fresh"], "a fully cached run's time measures the cache"
     comparison = Comparison("doc", tmp_path, [], rows, best, {}, [], None)
-    cells = {r[0].text: r[5] for r in runs_table(comparison)[1]}
+    header, body = runs_table(comparison)
+    cells = {r[0].text: r[header.index("translate s")] for r in body}
     assert cells["cached"].text == "0.01 (cached)" and not cells["cached"].best and cells["fresh"].best
 
 
@@ -558,8 +589,10 @@ def test_compare_terminal_is_readable_at_80_and_120_columns(with_copies: Compari
 
 def test_compare_cli_honours_columns_and_wide(with_copies: Comparison) -> None:
     root = str(with_copies.doc_dir.parent)
-    narrow = CliRunner().invoke(app, ["compare", root, "--brief", "--resamples", "20"], env={"COLUMNS": "120"})
+    # 140: the 63-character run name and its family's key columns (at 120 it is one block per run)
+    narrow = CliRunner().invoke(app, ["compare", root, "--brief", "--resamples", "20"], env={"COLUMNS": "140"})
     assert narrow.exit_code == 0 and "not shown:" in narrow.stdout and "--wide" in narrow.stdout
-    wide = CliRunner().invoke(app, ["compare", root, "--brief", "--wide", "--resamples", "20"], env={"COLUMNS": "120"})
+    assert "┃ family" in narrow.stdout and "Marian+extractive" in narrow.stdout, "the family is a key column"
+    wide = CliRunner().invoke(app, ["compare", root, "--brief", "--wide", "--resamples", "20"], env={"COLUMNS": "140"})
     assert wide.exit_code == 0 and "not shown:" not in wide.stdout and "untransl." in wide.stdout
     readable(wide.stdout, [LONG_RUN, "default", "greedy"])

@@ -120,7 +120,8 @@ FOOTNOTES = (
     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:footnotes xmlns:w="{W}">'
     '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
     '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>'
-    '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> Bron: het ministerie.</w:t></w:r></w:p></w:footnote>'
+    '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r>'
+    '<w:r><w:t xml:space="preserve"> Bron: het ministerie.</w:t></w:r></w:p></w:footnote>'
     "</w:footnotes>"
 )
 
@@ -189,10 +190,14 @@ def add_footnotes(data: bytes) -> bytes:
         'footnotes" Target="footnotes.xml"/></Relationships>',
     )
     parts["word/_rels/document.xml.rels"] = rels.encode()
-    types = parts["[Content_Types].xml"].decode().replace(
-        "</Types>",
-        '<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-        'wordprocessingml.footnotes+xml"/></Types>',
+    types = (
+        parts["[Content_Types].xml"]
+        .decode()
+        .replace(
+            "</Types>",
+            '<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'wordprocessingml.footnotes+xml"/></Types>',
+        )
     )
     parts["[Content_Types].xml"] = types.encode()
     return zipped(parts)
@@ -276,8 +281,10 @@ def test_docx_units_cover_every_kind_of_place(rich: bytes) -> None:
     # body first, in order, then headers and footers, then footnotes, then comments
     order = [u.text for u in doc.units]
     assert order.index("Het kabinet valt") < order.index("Binnen rechts") < order.index("Kop van elke pagina")
-    assert order.index("Kop van elke pagina") < order.index(" Bron: het ministerie.") < order.index(
-        "Dit moet nog worden nagekeken."
+    assert (
+        order.index("Kop van elke pagina")
+        < order.index(" Bron: het ministerie.")
+        < order.index("Dit moet nog worden nagekeken.")
     )
     assert doc.metadata["title"] == "Nieuwsbrief" and doc.metadata["language"] == "nl-NL"
 
@@ -338,7 +345,7 @@ def test_docx_reordered_and_resized_translation_moves_elements(rich: bytes) -> N
     assert [(i.tag, new.text[i.start : i.end]) for i in new.inlines] == [("w:r", "long talks"), ("w:r", "Wednesday")]
     import docx
 
-    paragraph = [p for p in docx.Document(io.BytesIO(out)).paragraphs if p.text.startswith("After long")][0]
+    paragraph = next(p for p in docx.Document(io.BytesIO(out)).paragraphs if p.text.startswith("After long"))
     assert [(r.text, r.bold, r.italic) for r in paragraph.runs if r.bold or r.italic] == [
         ("long talks", None, True),
         ("Wednesday", True, None),
@@ -386,13 +393,15 @@ def bomb(size: int) -> bytes:
     return out.getvalue()
 
 
-XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><w:document xmlns:w="' + W.encode() + b'">&e;</w:document>'
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><w:document xmlns:w="'
+    + W.encode()
+    + b'">&e;</w:document>'
+)
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(
-        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
-    )
-    + b']><lolz>&lol9;</lolz>'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b"]><lolz>&lol9;</lolz>"
 )
 
 
@@ -432,5 +441,5 @@ def corrupt(data: bytes) -> bytes:
 def test_docx_300_megabyte_zip_bomb_is_refused_before_inflating() -> None:
     data = bomb(300 << 20)  # 300 MB of zeros, about 300 KB compressed
     assert len(data) < 1 << 20
-    with pytest.raises(UnsafeDocumentError, match="^bomb.docx: .*unzip to"):
+    with pytest.raises(UnsafeDocumentError, match=r"^bomb\.docx: .*unzip to"):
         docx_format.parse(data, "bomb.docx", FormatOptions())

@@ -79,8 +79,9 @@ def kept(el: etree._Element | None) -> bool:
 
 
 def shape(root: etree._Element) -> list[tuple[str, list[tuple[str, str]], str | None]]:
-    """Each node's path and attributes (bar translatable ones and lang), and the text of comments, scripts and styles."""
-    tree, out = root.getroottree(), []
+    """Each node's path and attributes (bar translatable ones and lang); the text of comments, scripts, styles."""
+    tree = root.getroottree()
+    out: list[tuple[str, list[tuple[str, str]], str | None]] = []
     for el in root.iter():
         if not isinstance(el.tag, str):
             out.append(("#comment", [], el.text))
@@ -197,10 +198,15 @@ def test_alt_title_and_meta_description_are_attribute_units_and_only_their_value
         ("attribute", "Foto"),
     ]
     texts = ['A "description"', "It's a title", "Text", "Photo & co"]
-    out = doc.render([TranslatedUnit(t, tuple(Placed(i.ref, 4, 4, "x") for i in u.inlines)) for t, u in zip(texts, doc.units)])
+    out = doc.render(
+        [
+            TranslatedUnit(t, tuple(Placed(i.ref, 4, 4, "x") for i in u.inlines))
+            for t, u in zip(texts, doc.units, strict=True)
+        ]
+    )
     assert out == (
         b'<meta name="description" content="A &quot;description&quot;"><meta property="og:url" content="https://x.nl/a">'
-        b"<p title='It&#39;s a title'>Text <img src=foto.jpg alt=\"Photo &amp; co\" data-x=\"Laat staan\"></p>"
+        b'<p title=\'It&#39;s a title\'>Text <img src=foto.jpg alt="Photo &amp; co" data-x="Laat staan"></p>'
     )
 
 
@@ -208,7 +214,7 @@ def test_lang_attributes_become_the_target_language() -> None:
     source = '<html lang="nl"><body><p xml:lang=nl lang=\'nl-BE\'>Hallo</p><code lang="nl">x</code></body></html>'
     doc = html.parse(source.encode(), "t.html", FormatOptions(target_language="en"))
     out = translate(doc)
-    assert out == b"<html lang=\"en\"><body><p xml:lang=\"en\" lang='en'>Unyyb</p><code lang=\"nl\">x</code></body></html>"
+    assert out == b'<html lang="en"><body><p xml:lang="en" lang=\'en\'>Unyyb</p><code lang="nl">x</code></body></html>'
 
 
 def test_a_link_goes_to_the_span_it_is_placed_at() -> None:
@@ -250,7 +256,12 @@ def test_scripts_styles_code_pre_and_comments_are_kept_byte_for_byte() -> None:
     assert doc.units[0].inlines[0].tag == "code"
     out = translate(doc)
     translated = "<p>Ebrc <code>vertaal(&quot;x&quot;)</code> nna <!-- geen vertaling -->ah</p>"
-    assert out == source.replace("<p>Roep <code>vertaal(&quot;x&quot;)</code> aan <!-- geen vertaling --> nu</p>", translated).encode()
+    assert (
+        out
+        == source.replace(
+            "<p>Roep <code>vertaal(&quot;x&quot;)</code> aan <!-- geen vertaling --> nu</p>", translated
+        ).encode()
+    )
 
 
 def test_unit_kinds_follow_their_blocks() -> None:
@@ -300,14 +311,19 @@ def test_a_page_over_the_size_limit_is_refused_with_a_hint() -> None:
 
 @pytest.mark.slow
 def test_a_50_mb_page_is_parsed_and_rendered_in_reasonable_time() -> None:
-    block = "<div class='x'><p>Het kabinet <a href='/a'>vergadert</a> vandaag &amp; morgen.</p><!-- c --></div>\n"
-    source = ("<html><body>" + block * (50_000_000 // len(block)) + "</body></html>").encode()
+    data = page("spiegel.de.albtraum.html")  # its body repeated to 50 MB: real markup, scripts and all
+    start, end = data.index(b"<body"), data.rindex(b"</body>")
+    copies = 50_000_000 // (end - start) + 1
+    source = data[:start] + data[start:end] * copies + data[end:]
+    units = len(parse(data).units)
     started = time.perf_counter()
     doc = parse(source)
     out = translate(doc)
-    assert time.perf_counter() - started < 120
-    assert len(doc.units) == 50_000_000 // len(block)
-    assert len(out) == len(source) and out.count(b"<a href='/a'>iretnqreg</a>") == len(doc.units)
+    assert time.perf_counter() - started < 120  # about 15 s on an idle core
+    assert len(source) > 50_000_000 and len(doc.units) > (units - 40) * copies
+    assert [out.count(tag) for tag in (b"<script", b"<p", b"<a ", b"<!--")] == [
+        source.count(tag) for tag in (b"<script", b"<p", b"<a ", b"<!--")
+    ]
 
 
 def test_internal_dtd_entities_are_never_expanded_nor_resolved() -> None:
@@ -316,7 +332,8 @@ def test_internal_dtd_entities_are_never_expanded_nor_resolved() -> None:
         '  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n'
         '  <!ENTITY tag "<b>vet</b> tekst">\n]>'
     )
-    source = f'<?xml version="1.0"?>\n{doctype}\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Geheim: &xxe; en &lol2; &tag;</p></body></html>'
+    body = "<body><p>Geheim: &xxe; en &lol2; &tag;</p></body>"
+    source = f'<?xml version="1.0"?>\n{doctype}\n<html xmlns="http://www.w3.org/1999/xhtml">{body}</html>'
     doc = parse(source)
     assert [u.text for u in doc.units] == ["Geheim: &xxe; en &lol2; &tag;"]
     out = translate(doc, lambda text: text.replace("Geheim", "Secret"))
@@ -330,7 +347,7 @@ def test_broken_markup_still_gives_units_and_keeps_every_tag() -> None:
     doc = parse(source)
     assert [u.text for u in doc.units] == ["Een vet schuin rest", "twee", "drie link", "punt"]
     out = translate(doc)
-    assert re.sub(r"[a-z]", "", out.decode()) == re.sub(r"[a-z]", "", source)
+    assert re.sub(r"[A-Za-z]", "", out.decode()) == re.sub(r"[A-Za-z]", "", source)
     assert translate(doc, lambda text: text) == source.encode()
 
 
@@ -373,7 +390,8 @@ def test_looks_like_full_page_tells_pages_from_fragments() -> None:
 
 SAMPLE = (
     '<p class="p">Het <a href="/a?x=1&amp;y=2" title="Link">kabinet <em>van</em> Rutte</a> vergadert<br>'
-    '<strong>vandaag</strong> over <img src="i.png" alt="foto"><span><b>de</b> <i>begroting</i></span> en <code>x()</code>.</p>'
+    '<strong>vandaag</strong> over <img src="i.png" alt="foto"><span><b>de</b> <i>begroting</i></span> en '
+    "<code>x()</code>.</p>"
 )
 SAMPLE_DOC = parse(SAMPLE)
 START_TAGS = re.findall(r"<[a-z][^>]*>", SAMPLE.split(">", 1)[1])
@@ -388,7 +406,9 @@ def test_any_placement_gives_markup_that_reparses_with_every_inline_start_tag(da
     for inline in unit.inlines:
         start = data.draw(st.integers(0, len(text)))
         placed.append(Placed(inline.ref, start, data.draw(st.integers(start, len(text))), "x"))
-    out = SAMPLE_DOC.render([TranslatedUnit(text, tuple(placed)), *(TranslatedUnit(u.text) for u in SAMPLE_DOC.units[1:])])
+    out = SAMPLE_DOC.render(
+        [TranslatedUnit(text, tuple(placed)), *(TranslatedUnit(u.text) for u in SAMPLE_DOC.units[1:])]
+    )
     decoded = out.decode()
     assert [decoded.count(tag) for tag in START_TAGS] == [1] * len(START_TAGS)
     fragment = lxml.html.fragment_fromstring(decoded)

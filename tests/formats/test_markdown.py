@@ -239,9 +239,7 @@ def nesting(unit: Unit) -> dict[int | None, list[Inline]]:
     """Each inline's parent: the innermost earlier inline whose span holds it."""
     children: dict[int | None, list[Inline]] = {}
     for inline in unit.inlines:
-        holders = [
-            o for o in unit.inlines if o.ref < inline.ref and o.start <= inline.start and inline.end <= o.end
-        ]
+        holders = [o for o in unit.inlines if o.ref < inline.ref and o.start <= inline.start and inline.end <= o.end]
         parent = max(holders, key=lambda o: o.ref).ref if holders else None
         children.setdefault(parent, []).append(inline)
     return children
@@ -299,4 +297,6 @@ def test_markdown_random_placements_keep_the_token_types(data: Any, name: str) -
 
 
 def emphasis(source: str) -> Counter[str]:
-    return Counter(c.type for t in tokens(source) for c in t.children or [] if c.type in ("em_open", "strong_open", "s_open"))
+    return Counter(
+        c.type for t in tokens(source) for c in t.children or [] if c.type in ("em_open", "strong_open", "s_open")
+    )

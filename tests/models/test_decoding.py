@@ -127,3 +127,18 @@ def test_decoding_summariser_decodes_with_task_settings_and_records_sources(
     assert manifest["decoding"]["num_beams"] == 4 and manifest["decoding"]["min_length"] == 5
     assert manifest["decoding_sources"]["num_beams"] == "task_specific_params"
     assert summary.text
+
+
+def test_decoding_an_instruct_model_keeps_only_its_end_tokens(tiny_llama: Path, tmp_path: Path) -> None:
+    """Qwen2.5-Instruct's generation config samples with a repetition penalty: translation takes neither."""
+    model_dir = tmp_path / "qwen-like"
+    shutil.copytree(tiny_llama, model_dir)
+    generation = json.loads((model_dir / "generation_config.json").read_text(encoding="utf-8"))
+    eos = generation["eos_token_id"]
+    generation.update(do_sample=True, top_p=0.8, repetition_penalty=1.05, max_length=32768, num_beams=1)
+    (model_dir / "generation_config.json").write_text(json.dumps(generation), encoding="utf-8")
+    decoding = translation_decoding(resolve_model(str(model_dir)))
+    assert decoding.settings == {"eos_token_id": eos, "num_beams": 1, "max_new_tokens": 256}
+    assert decoding.sources == {"eos_token_id": "generation_config", "num_beams": "default", "max_new_tokens": "default"}
+    # an option still wins
+    assert translation_decoding(resolve_model(str(model_dir)), {"num_beams": 3}).settings["num_beams"] == 3

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,10 @@ def test_ray_executor_two_workers_match_the_local_engine(ray_local: RayConnectio
     with executor(tiny_marian, workers=2, batch_rows=8) as ray_executor:
         got = ray_executor.translate(sources, list(range(len(sources))))  # in batches of 8 on both workers
         info = ray_executor.executor()
+        links = ray_executor.align(sources, expected)  # word links for inline markup, computed on the actors
     assert [t.target for t in got] == expected
+    assert links == local_session(tiny_marian).translator.align(sources, expected)
+    assert sum(1 for pairs in links if pairs) >= len(sources) // 2, "the links must be there to compare"
     assert all(not t.cached and t.tokens > 0 for t in got)
     assert info.kind == "ray" and info.details["workers"] == 2 and info.details["nodes"] == 1
     assert info.details["ray_version"].count(".") >= 2
@@ -261,9 +265,9 @@ def test_ray_executor_loads_the_model_once_per_worker_per_run(
     calls: list[int] = []
     real = ray_executor.translate
 
-    def counted(sources: Any, groups: Any = None) -> Any:
+    def counted(sources: Any, groups: Any = None, contexts: Any = None) -> Any:
         calls.append(len(sources))
-        return real(sources, groups)
+        return real(sources, groups, contexts)
 
     ray_executor.translate = counted  # type: ignore[method-assign]
     translator = CachedTranslator(ray_executor, None, signature_for(ray_executor.fingerprint or ""))
@@ -520,3 +524,48 @@ def test_cli_poisoned_segment_fails_its_document_on_one_line_and_ray_stays_quiet
         assert noise not in out + err, (noise, (out + err)[-3000:])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.stem for p in paths if p.stem != "doc05"]
     assert elapsed < 240
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.support.tiny_llm import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("ray-llm") / "tiny-llama", tokenizer="byte-bpe")
+
+
+def test_ray_executor_translates_with_an_instruct_llm_as_the_local_translator(
+    ray_local: RayConnection, tiny_llama: Path, tmp_path: Path
+) -> None:
+    """``--executor ray`` with an instruct LLM: each segment reaches the actors with its context, and
+    comes back as the local ``LLMTranslator`` gives it, under its cache key: a local run then hits them all."""
+    lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if len(line) > 40]
+    sources = lines[:6] * 2  # each sentence twice: first alone, then read after another sentence
+    contexts: list[tuple[str, ...]] = [()] * 6 + [(lines[(i + 5) % len(lines)],) for i in range(6)]
+    groups = list(range(len(sources)))
+    spec = TranslatorSpec(str(tiny_llama), overrides=OVERRIDES, engine=OPTIONS, context=1)
+    local = open_translator(spec, NO_CACHE)
+    assert local.signature.decoding.settings["num_beams"] == 1, "greedy"
+    expected = local.translator.translate_batch(sources, groups, contexts)
+    targets = [t.target for t in expected]
+    assert len(set(targets[:6])) == 6, "the tiny model must give varied outputs for this test to mean anything"
+    assert targets[:6] != targets[6:], "the context must change outputs, or its way to the actors goes untested"
+    memory = CacheSpec(tmp_path / "m.sqlite3")
+    remote = open_translator(replace(spec, executor=ExecutorOptions("ray", 2)), memory)
+    ray_executor = remote.translator.inner
+    assert isinstance(ray_executor, RayExecutor) and ray_executor.context_size == 1
+    got = remote.translator.translate_batch(sources, groups, contexts)
+    assert [t.meta() for t in got] == [t.meta() for t in expected]  # targets, flags, scores, every attempt
+    pairs = list(zip(sources, contexts, strict=True))
+    assert [ray_executor.segment_key(s, c) for s, c in pairs] == [
+        local.translator.inner.segment_key(s, c) for s, c in pairs
+    ]
+    keys = [remote.translator.key(s, c) for s, c in pairs]
+    assert keys == [local.translator.key(s, c) for s, c in pairs]
+    assert len(set(keys)) == len(sources), "a sentence read after another is another entry"
+    assert remote.translator.misses == len(sources) and ray_executor.model_loads == 2
+    assert remote.translator.align(sources, targets) == [None] * len(sources)  # an instruct model gives no links
+    remote.close()
+    again = open_translator(spec, memory)  # a local run over the memory the Ray run wrote
+    hits = again.translator.translate_batch(sources, groups, contexts)
+    assert again.translator.hits == len(sources) and [t.target for t in hits] == targets
+    again.close()

@@ -188,9 +188,10 @@ def test_sessions_llm_summarizer_any_alias_and_source_side(tiny_llama: Path) -> 
     assert english.signature.key_fields() != dutch.signature.key_fields()
 
 
-def test_sessions_llm_refuses_the_ray_executor(tiny_llama: Path) -> None:
+def test_sessions_llm_summaries_refuse_the_ray_executor(tiny_llama: Path) -> None:
+    """Instruct models translate on Ray (tests/runs/test_ray_executor.py); their summaries stay local."""
     from pipeline.errors import ExecutorError
     from pipeline.runs.sessions import ExecutorOptions
 
     with pytest.raises(ExecutorError, match="instruct LLM"):
-        open_translator(TranslatorSpec(str(tiny_llama), executor=ExecutorOptions("ray")), NO_CACHE)
+        open_summarizer(SummarizerSpec(str(tiny_llama), executor=ExecutorOptions("ray")))

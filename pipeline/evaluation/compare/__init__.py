@@ -2,6 +2,8 @@
 
 Renderers: :mod:`.terminal` (rich tables), :mod:`.markdown`, :mod:`.json_report` and
 :mod:`.html_report`; what they show alike (cells, word diffs, p-values) is in :mod:`.tables`.
+Each run is labelled with its model family (Marian, NLLB, LLM…) and an instruct model's prompt,
+read from its manifest by :mod:`.families`.
 """
 
 from pipeline.evaluation.compare.html_report import HTML_FILE, render_html, write_html

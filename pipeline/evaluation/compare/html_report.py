@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.evaluation.compare.model import BEST_MARK, CHART_COLUMNS, COLUMNS, Comparison
-from pipeline.evaluation.compare.tables import Cell, diff_words, runs_table, scores_table, significance_note
+from pipeline.evaluation.compare.tables import Cell, diff_words, run_label, runs_table, scores_table, significance_note
 
 HTML_FILE = "compare.html"
 PALETTE = ("#3b6ea8", "#e0823a", "#4f9d69", "#b5485d", "#7a5ea8", "#8c7a3e", "#3a9aa8", "#6b6b6b")
@@ -75,7 +75,12 @@ def svg_chart(comparison: Comparison) -> str:
     runs = comparison.rows
     shown_values = [r[c.key] * 100 if c.percent else r[c.key] for c in columns for r in runs if r[c.key] is not None]
     axis, step = chart_top(shown_values)
-    bar, gap, pad_left, top, plot_h, legend_w = 30, 28, 44, 44, 220, 150
+    labels = [run_label(row) for row in runs]
+    bar, gap, pad_left, top, plot_h = 30, 28, 44, 52, 220
+    # each legend entry as wide as its longer line (about 6.5 px a character at 11 px), at least 150 px
+    legend_w = max(
+        [150] + [int(6.5 * max(len(r["run"]), len(label))) + 32 for r, label in zip(runs, labels, strict=True)]
+    )
     group_w = max(1, len(runs)) * bar
     width = max(pad_left + len(columns) * (group_w + gap) + gap, pad_left + len(runs) * legend_w)
     height = top + plot_h + 48
@@ -83,10 +88,11 @@ def svg_chart(comparison: Comparison) -> str:
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="scores per run" font-family="system-ui, sans-serif" font-size="11">'
     ]
-    for position, row in enumerate(runs):  # legend
+    for position, (row, label) in enumerate(zip(runs, labels, strict=True)):  # legend: the run, its family and prompt
         x = pad_left + position * legend_w
         parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{PALETTE[position % len(PALETTE)]}"/>')
         parts.append(f'<text x="{x + 17}" y="18">{_e(row["run"])}</text>')
+        parts.append(f'<text x="{x + 17}" y="32" font-size="10" fill="#59636e">{_e(label)}</text>')
     for tick in range(0, axis + 1, step):
         y = top + plot_h - tick * plot_h / axis
         parts.append(f'<line x1="{pad_left}" x2="{width - gap / 2}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>')
@@ -142,6 +148,7 @@ def render_html(comparison: Comparison) -> str:
         significance=significance_note(comparison),
         chart=Markup(svg_chart(comparison)) if charted else None,
         consistency=_consistency(comparison),
+        labels=[run_label(row) for row in comparison.rows],
         sentences=sentences,
         cell_classes=_cell_classes,
         best_mark=BEST_MARK,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CompareError, ReferencesNotFoundError
+from pipeline.evaluation.compare.families import run_family, run_prompt
 from pipeline.evaluation.score import (
     check_same_input,
     find_run_dirs,
@@ -206,7 +207,8 @@ def decoding_summary(manifest: RunManifest) -> str:
 
 
 def run_row(view: RunView) -> dict[str, Any]:
-    """The table row of one run: who made it, how, and its scores and speed."""
+    """The table row of one run: who made it (models, their family, an instruct model's prompt), how, and its
+    scores and speed."""
     manifest, scores = view.manifest, view.scores or {}
     translation = scores.get("translation") or {}
     summary = scores.get("summary") or {}
@@ -222,6 +224,8 @@ def run_row(view: RunView) -> dict[str, Any]:
     return {
         "run": view.name,
         "dir": str(view.run_dir),
+        "family": run_family(manifest),
+        "prompt": run_prompt(manifest),
         "translator": manifest.translator.model if manifest.translator else None,
         "summarizer": manifest.summarizer.model if manifest.summarizer else None,
         "backend": "+".join(dict.fromkeys(backends)),

@@ -68,13 +68,19 @@ def _scored(comparison: Comparison, row: dict[str, Any], column: Column) -> Cell
     return Cell(text, row["run"] in comparison.best.get(column.key, []), True)
 
 
+def run_label(row: dict[str, Any]) -> str:
+    """A run's family and prompt on one line, for headers and legends (``LLM · translate/x@1a2b3c4d context=2``)."""
+    return " · ".join(part for part in (row["family"], row["prompt"]) if part) or "–"
+
+
 def runs_table(comparison: Comparison, short: bool = False) -> tuple[list[str], list[list[Cell]]]:
-    """Who made each run and how fast: run, models, backend, decoding, times, tokens/s, cache hits."""
-    header = ["run", "translator", "summariser", "backend", "decoding"]
+    """Who made each run and how fast: run, family, models, prompt, backend, decoding, times, tokens/s, cache hits."""
+    header = ["run", "family", "translator", "summariser", "prompt", "backend", "decoding"]
     header += [c.short if short else c.label for c in SPEED_COLUMNS] + ["cache hits"]
     rows = []
     for row in comparison.rows:
-        cells = [Cell(row["run"]), Cell(row["translator"] or "–"), Cell(row["summarizer"] or "–")]
+        cells = [Cell(row["run"]), Cell(row["family"] or "–"), Cell(row["translator"] or "–")]
+        cells += [Cell(row["summarizer"] or "–"), Cell(row["prompt"] or "–")]
         cells += [Cell(row["backend"] or "–"), Cell(row["decoding"] or "–")]
         cells += [_scored(comparison, row, c) for c in SPEED_COLUMNS] + [Cell(_cache(row), numeric=True)]
         rows.append(cells)
@@ -82,15 +88,15 @@ def runs_table(comparison: Comparison, short: bool = False) -> tuple[list[str], 
 
 
 def scores_table(comparison: Comparison, short: bool = False) -> tuple[list[str], list[list[Cell]]]:
-    """The scores of each run, with the paired-bootstrap p-value beside BLEU and chrF."""
-    header: list[str] = ["run"]
+    """The scores of each run and its model family, with the paired-bootstrap p-value beside BLEU and chrF."""
+    header: list[str] = ["run", "family"]
     for column in QUALITY_COLUMNS:
         header.append(column.short if short else column.label)
         if column.key in ("bleu", "chrf"):
             header.append(f"p {column.label}")
     rows = []
     for row in comparison.rows:
-        cells = [Cell(row["run"])]
+        cells = [Cell(row["run"]), Cell(row["family"] or "–")]
         for column in QUALITY_COLUMNS:
             cells.append(_scored(comparison, row, column))
             if column.key in ("bleu", "chrf"):

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.text import Text
 
 SENTENCE_COLUMN = 28  # characters each text column of the side-by-side sentences needs to read well
-KEY_SCORES = ("run", "BLEU", "p BLEU", "chrF", "p chrF", "TER", "R-L")
-KEY_RUNS = ("run", "translator", "summariser", "transl. s", "cache hits")
+KEY_SCORES = ("run", "family", "BLEU", "p BLEU", "chrF", "p chrF", "TER", "R-L")
+KEY_RUNS = ("run", "family", "translator", "summariser", "prompt", "transl. s", "cache hits")
 EMPTY = "–"
 
 
