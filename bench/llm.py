@@ -287,16 +287,30 @@ def llm_model(bench: Bench, scale: float) -> Path:
     return dest
 
 
+def _conversion(bench: Bench, model: Path) -> Path | None:
+    for marker in (bench.nl2en_home / "ct2").glob("*/nl2en-source.json"):
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        if data.get("quantization") == "int8" and Path(data.get("source_path", "")).resolve() == model.resolve():
+            return marker
+    return None
+
+
 def _converted(bench: Bench, model: Path, digests: Path) -> dict[str, Any]:
     """The int8 conversion, made before anything is timed; its time recorded beside the model when it happened."""
-    record = read_record(model)
+    before = _conversion(bench, model)
+    stamp = before.stat().st_mtime_ns if before else None
     proc, _ = bench.driver("llm-convert", {"model": str(model), "digests": str(digests)})
-    if "ct2" not in record or proc.wall_s > 2 * record["ct2"].get("load_s", 0) + 30:
+    after = _conversion(bench, model)
+    if after is None:
+        raise BenchError(f"no CTranslate2 conversion of {model} under {bench.nl2en_home}")
+    record = read_record(model)
+    if stamp is None or after.stat().st_mtime_ns != stamp:
         record["ct2"] = {"convert_s": round(proc.wall_s, 2), "convert_rss_mib": round(proc.rss_mib)}
-        print(f"  converted {model.name} for CTranslate2 (int8): {proc.wall_s:.1f} s", flush=True)
-    record["ct2"]["load_s"] = round(proc.wall_s, 2) if "load_s" not in record["ct2"] else record["ct2"]["load_s"]
-    record_path(model).write_text(json.dumps(record, indent=2), encoding="utf-8")
-    return dict(record["ct2"])
+        record_path(model).write_text(json.dumps(record, indent=2), encoding="utf-8")
+        print(f"  converted {model.name} for CTranslate2 (int8) in {proc.wall_s:.1f} s", flush=True)
+    bin_file = after.parent / "model.bin"
+    size = round(bin_file.stat().st_size / MIB) if bin_file.is_file() else None
+    return {**record.get("ct2", {}), "ct2_path": str(after.parent), "ct2_model_mib": size}
 
 
 def bench_llm(bench: Bench) -> dict[str, Any]:
@@ -392,21 +406,24 @@ def render_llm(llm: dict[str, Any]) -> list[str]:
     lines = [
         f"**Instruct LLM**: random model of EuroLLM-1.7B's architecture ({params:.2f}B parameters){scale}; "
         f"{llm['new_tokens']} new tokens per prompt, forced (`min_new_tokens = max_new_tokens`), greedy; one run "
-        "per variant, each in its own process.",
+        "per variant, each in its own process (engine rows: median of the rounds in it). Prompt tokens/s: the "
+        "one-new-token run; generated tokens/s: the extra tokens of the full run over its extra time. nl2en's "
+        "CTranslate2 engine forwards a batch's prompts at once only up to the shortest one, the rest token by token; "
+        "the raw generator on the prompts cut to one length shows the prompt pass without that.",
         "",
-        "| engine | prompts | prompt tokens | prompt tokens/s | generated tokens/s | load s | whole process s "
-        "| peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | prompts | prompt tokens | prompt tokens/s | same, prompts cut to one length | generated tokens/s "
+        "| load s | whole process s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in (("ct2-int8", "CTranslate2 int8"), ("transformers-fp32", "transformers float32")):
         row = rows.get(key, {})
         if "error" in row or not row:
-            lines.append(f"| {label} | failed: {row.get('error', 'not run')} |||||||")
+            lines.append(f"| {label} | failed: {row.get('error', 'not run')} ||||||||")
             continue
         lines.append(
             f"| {label} | {row['prompts']} | {row['prompt_tokens']} | {fmt_num(row['prompt_tokens_per_s'])} "
-            f"| {fmt_num(row['generated_tokens_per_s'])} | {fmt_num(row['load_s'])} | {fmt_num(row['wall_s'])} "
-            f"| {fmt_num(row['rss_mib'])} |"
+            f"| {fmt_num(row.get('equal_length_prompt_tokens_per_s'))} | {fmt_num(row['generated_tokens_per_s'])} "
+            f"| {fmt_num(row['load_s'])} | {fmt_num(row['wall_s'])} | {fmt_num(row['rss_mib'])} |"
         )
     lines += ["", "| translator (CTranslate2 int8, seed) | sentences | seconds | sentences/s | flagged | extra decodes "
               "| peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip

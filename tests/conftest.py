@@ -31,6 +31,8 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
 SEED = ROOT / "seeds" / "2019-12-rusland-wit-rusland.txt"
 
 

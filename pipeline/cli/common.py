@@ -326,7 +326,7 @@ def read_options(
     from pipeline.runs.batch import ReadOptions
     from pipeline.runs.corpus import Formats
 
-    formats = Formats(fmt.value, FormatOptions(html=html.value))  # type: ignore[arg-type]
+    formats = Formats(fmt.value, FormatOptions(html=html.value))
     return ReadOptions(encoding, max_chars, formats, any_language)
 
 

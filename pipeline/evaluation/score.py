@@ -183,7 +183,8 @@ def decoded_input(manifest: RunManifest, records: Sequence[dict[str, Any]], run_
     """The text the run's offsets point into, and where it came from.
 
     The input file itself when it is still there unchanged (same sha256) and plain text;
-    otherwise (and always for a structured document's text view) the text is rebuilt from the records, with a space for every character between segments
+    otherwise (and always for a structured document, whose offsets index its text view) the
+    text is rebuilt from the records, with a space for every character between segments
     (those are whitespace in any lossless segmentation), which keeps every offset valid.
     """
     info = manifest.input

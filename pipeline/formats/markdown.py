@@ -41,7 +41,9 @@ _ENTITY = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _SAFE_AFTER_BREAK = re.compile(r"^(?:[^\s#>+=*_`~<|\\&\-\d]|\d+(?![.)\d])|[*_]\S|\[|!\[|`(?!``))")
 _HTML_OPEN = re.compile(r"^<([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(?<!/)>$")
 _HTML_CLOSE = re.compile(r"^</([A-Za-z][A-Za-z0-9-]*)\s*>$")
-_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_VOID = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+)
 
 
 def _annotate(state: Any, name: str, new: list[Any], before: int, calls: list[tuple[int, int]]) -> None:

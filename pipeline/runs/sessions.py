@@ -361,9 +361,11 @@ class SummarizerSession:
     @property
     def reads_dutch(self) -> bool:
         """Summarises the Dutch source itself (``--source-side`` with an instruct model)."""
-        return self.instruct and self.signature.prompt is not None and self.signature.prompt.options.get(
-            "language"
-        ) == "nl"
+        return (
+            self.instruct
+            and self.signature.prompt is not None
+            and self.signature.prompt.options.get("language") == "nl"
+        )
 
     def close(self) -> None:
         """Stop what its executor started; the memory belongs to the caller."""

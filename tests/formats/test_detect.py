@@ -13,7 +13,6 @@ from pipeline.formats.detect import detect_format, sniff
 from tests.conftest import shared_path
 
 
-
 def _docx_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:

@@ -414,3 +414,9 @@ def test_any_placement_gives_markup_that_reparses_with_every_inline_start_tag(da
     fragment = lxml.html.fragment_fromstring(decoded)
     assert sorted(el.tag for el in fragment.iter()) == sorted(["p", *(t[1:].split()[0].strip(">") for t in START_TAGS)])
     assert fragment.find(".//a//em") is not None and fragment.find(".//span/b") is not None
+
+
+def test_inline_elements_left_unplaced_keep_their_relative_place() -> None:
+    doc = parse('<p>Een <a href="/x">link</a> en <b>vet</b>.</p>')
+    out = doc.render([TranslatedUnit("A link and bold.")])  # no placements: each goes where it was, scaled
+    assert out == b'<p>A li<a href="/x">nk a</a>nd b<b>old</b>.</p>'  # same length: the same offsets

@@ -139,6 +139,10 @@ def test_decoding_an_instruct_model_keeps_only_its_end_tokens(tiny_llama: Path, 
     (model_dir / "generation_config.json").write_text(json.dumps(generation), encoding="utf-8")
     decoding = translation_decoding(resolve_model(str(model_dir)))
     assert decoding.settings == {"eos_token_id": eos, "num_beams": 1, "max_new_tokens": 256}
-    assert decoding.sources == {"eos_token_id": "generation_config", "num_beams": "default", "max_new_tokens": "default"}
+    assert decoding.sources == {
+        "eos_token_id": "generation_config",
+        "num_beams": "default",
+        "max_new_tokens": "default",
+    }
     # an option still wins
     assert translation_decoding(resolve_model(str(model_dir)), {"num_beams": 3}).settings["num_beams"] == 3

@@ -47,7 +47,8 @@ class SwapCaseTranslator(Translator):
 
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[tuple[tuple[int, int], ...] | None]:
         self.aligned += len(sources)
-        return [tuple((i, i) for i in range(min(len(s.split()), len(t.split())))) for s, t in zip(sources, targets)]
+        pairs = zip(sources, targets, strict=True)
+        return [tuple((i, i) for i in range(min(len(s.split()), len(t.split())))) for s, t in pairs]
 
 
 def run(paths: list[Path], out: Path, *, any_language: bool = True, html: str = "auto", fmt: str = "auto") -> Any:
