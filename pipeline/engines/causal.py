@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pipeline.engines.protocol import Candidate, DecodeRequest
-from pipeline.engines.seq2seq import TokenMemo, length_sorted_batches
+from pipeline.engines.seq2seq import TokenMemo, length_sorted_batches, load_on_device
 from pipeline.errors import ChatTemplateError, ModelError
 from pipeline.models.registry import ResolvedModel
 from pipeline.signature import EngineSection
@@ -269,8 +269,53 @@ def _generated_only_bans(banned: Sequence[Sequence[int]], prompt_width: int) -> 
     return GeneratedBans()
 
 
+class ChatEngineBase:
+    """What both backends do alike through their :class:`ChatTokenizer`: the context, token counts,
+    prompts, and a ladder request's decoding settings and batch bounds.
+
+    A backend (a dataclass) gives ``model``, ``batch_size``, ``max_batch_tokens``, a ``_memo``
+    field (``None`` at first) and ``chat``.
+    """
+
+    model: ResolvedModel
+    batch_size: int
+    max_batch_tokens: int
+    _memo: TokenMemo | None
+
+    @property
+    def chat(self) -> ChatTokenizer:
+        raise NotImplementedError
+
+    def max_input_tokens(self) -> int:
+        return context_length(self.model)
+
+    @property
+    def memo(self) -> TokenMemo:
+        if self._memo is None:
+            self._memo = TokenMemo(self.chat.encode, longest=CONTEXT_CAP)
+        return self._memo
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.memo.count(texts)
+
+    def render(self, conversations: Sequence[list[dict[str, str]]]) -> list[str]:
+        return self.chat.render(conversations)
+
+    def request_decoding(self, request: DecodeRequest) -> tuple[CausalDecoding, int, int]:
+        """``request``'s decoding (its banned phrases added, at least as many beams as hypotheses asked
+        for) and the (prompts, padded tokens) a batch may hold, the request's share of the engine's."""
+        chat = self.chat
+        decoding = CausalDecoding.from_settings(request.settings, chat.end_ids)
+        banned = chat.phrase_ids(request.banned_phrases)
+        if banned:
+            decoding = replace(decoding, banned=(*decoding.banned, *banned))
+        decoding = replace(decoding, beams=max(request.num_return_sequences, decoding.beams))
+        share = request.batch_share()
+        return decoding, max(1, int(self.batch_size * share)), max(1, int(self.max_batch_tokens * share))
+
+
 @dataclass
-class TransformersCausalEngine:
+class TransformersCausalEngine(ChatEngineBase):
     """An instruct LLM through transformers: left-padded batches through ``generate()`` in float32."""
 
     model: ResolvedModel
@@ -302,43 +347,11 @@ class TransformersCausalEngine:
             if self.threads:
                 torch.set_num_threads(self.threads)
             chat = ChatTokenizer(self.model)
-            # safetensors whenever present: pickle weights can run code when loaded
-            safe = any(self.model.path.glob("*.safetensors"))
-            path = str(self.model.path)
-            try:
-                net: Any = AutoModelForCausalLM.from_pretrained(
-                    path, trust_remote_code=False, use_safetensors=safe or None, dtype=torch.float32
-                )
-            except Exception as exc:  # corrupt or incomplete model files
-                raise ModelError(f"cannot load model {self.model.name} from {self.model.path}: {exc}") from exc
-            net.eval()
+            net = load_on_device(AutoModelForCausalLM, self.model, self.device, dtype=torch.float32)
             # only the settings each call passes decode: the checkpoint's sampling defaults never act
             net.generation_config = GenerationConfig()
-            try:
-                net.to(self.device)
-            except Exception as exc:  # no such device here: every batch would fail alike
-                detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise ModelError(
-                    f"cannot run model {self.model.name} on device {self.device!r}: {detail}",
-                    hint="choose another --device, e.g. --device cpu",
-                ) from exc
             self._loaded = (chat, net)
         return self._loaded
-
-    def max_input_tokens(self) -> int:
-        return context_length(self.model)
-
-    @property
-    def memo(self) -> TokenMemo:
-        if self._memo is None:
-            self._memo = TokenMemo(self.chat.encode, longest=CONTEXT_CAP)
-        return self._memo
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.memo.count(texts)
-
-    def render(self, conversations: Sequence[list[dict[str, str]]]) -> list[str]:
-        return self.chat.render(conversations)
 
     def _generate_batch(self, ids: Sequence[list[int]], decoding: CausalDecoding, n: int = 1) -> tuple[Any, Any, Any]:
         """(prompt ids, attention mask, generated ids): one left-padded batch, ``n`` hypotheses per prompt."""
@@ -426,13 +439,8 @@ class TransformersCausalEngine:
         import torch
 
         chat = self.chat
-        decoding = CausalDecoding.from_settings(request.settings, chat.end_ids)
-        banned = chat.phrase_ids(request.banned_phrases)
-        if banned:
-            decoding = replace(decoding, banned=(*decoding.banned, *banned))
+        decoding, items, tokens = self.request_decoding(request)
         n = request.num_return_sequences
-        share = request.batch_share()
-        items, tokens = max(1, int(self.batch_size * share)), max(1, int(self.max_batch_tokens * share))
         ids = [chat.encode(p) for p in prompts]
         outputs: list[list[Candidate]] = [[] for _ in prompts]
         with torch.inference_mode():

@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import Links, TokenMemo, attention_links, length_sorted_batches, token_words
@@ -293,6 +293,36 @@ def ct2_options(settings: Mapping[str, Any], id_to_token: Any, vocabulary: set[s
     return options
 
 
+def open_converted(
+    kind: Literal["Translator", "Generator"],
+    path: Path,
+    model: ResolvedModel,
+    device: str,
+    compute_type: str,
+    threads: int | None,
+) -> Any:
+    """``ctranslate2.<kind>`` of the conversion at ``path`` on ``device`` (``cpu``, ``cuda`` or ``cuda:N``).
+
+    One batch at a time (``inter_threads=1``) on ``threads`` cores (0: CTranslate2's default). A
+    device that does not exist here, or a compute type it lacks, is a ``ModelError``: every batch
+    would fail alike.
+    """
+    import ctranslate2
+
+    index = int(device.split(":")[1]) if ":" in device else 0
+    try:
+        return getattr(ctranslate2, kind)(
+            str(path), device="cuda" if device.startswith("cuda") else "cpu", device_index=index,
+            compute_type=compute_type, inter_threads=1, intra_threads=threads or 0,
+        )  # fmt: skip
+    except (RuntimeError, ValueError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelError(
+            f"cannot run model {model.name} on device {device!r} ({compute_type}): {detail}",
+            hint="choose another --device or --compute-type, e.g. --device cpu",
+        ) from exc
+
+
 @dataclass
 class CT2Engine:
     """A converted model on CTranslate2, with transformers-equivalent decoding settings."""
@@ -340,22 +370,10 @@ class CT2Engine:
 
     def load(self) -> Any:
         if self._translator is None:
-            import ctranslate2
-
             path = self._path = convert_model(self.model, self.fingerprint, self.compute_type)
-            device = "cuda" if self.device.startswith("cuda") else "cpu"
-            index = int(self.device.split(":")[1]) if ":" in self.device else 0
-            try:
-                self._translator = ctranslate2.Translator(
-                    str(path), device=device, device_index=index, compute_type=self.compute_type,
-                    inter_threads=1, intra_threads=self.threads or 0,
-                )  # fmt: skip
-            except (RuntimeError, ValueError) as exc:  # no such device, or a compute type it lacks: every batch alike
-                detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise ModelError(
-                    f"cannot run model {self.model.name} on device {self.device!r} ({self.compute_type}): {detail}",
-                    hint="choose another --device or --compute-type, e.g. --device cpu",
-                ) from exc
+            self._translator = open_converted(
+                "Translator", path, self.model, self.device, self.compute_type, self.threads
+            )
         return self._translator
 
     @property

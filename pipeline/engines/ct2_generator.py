@@ -24,11 +24,11 @@ prefix alone gives the same ids as inside the prompt), so outputs never change w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engines.causal import CONTEXT_CAP, CausalDecoding, ChatTokenizer, context_length, prompt_batches
-from pipeline.engines.ct2 import QUANTIZATIONS, convert_model, ct2_available
+from pipeline.engines.causal import CausalDecoding, ChatEngineBase, ChatTokenizer, prompt_batches
+from pipeline.engines.ct2 import QUANTIZATIONS, convert_model, ct2_available, open_converted
 from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import TokenMemo
 from pipeline.errors import ModelError
@@ -64,7 +64,7 @@ def generation_options(decoding: CausalDecoding, chat: ChatTokenizer) -> dict[st
 
 
 @dataclass
-class CT2GeneratorEngine:
+class CT2GeneratorEngine(ChatEngineBase):
     """A causal LM converted for CTranslate2, decoding as ``TransformersCausalEngine`` does."""
 
     model: ResolvedModel
@@ -100,38 +100,11 @@ class CT2GeneratorEngine:
                 raise ModelError(
                     f"unknown compute type {self.compute_type!r}; choose one of {', '.join(QUANTIZATIONS)}"
                 )
-            import ctranslate2
-
             path = convert_model(self.model, self.fingerprint, self.compute_type)
-            device = "cuda" if self.device.startswith("cuda") else "cpu"
-            index = int(self.device.split(":")[1]) if ":" in self.device else 0
-            try:
-                self._generator = ctranslate2.Generator(
-                    str(path), device=device, device_index=index, compute_type=self.compute_type,
-                    inter_threads=1, intra_threads=self.threads or 0,
-                )  # fmt: skip
-            except (RuntimeError, ValueError) as exc:  # no such device, or a compute type it lacks
-                detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise ModelError(
-                    f"cannot run model {self.model.name} on device {self.device!r} ({self.compute_type}): {detail}",
-                    hint="choose another --device or --compute-type, e.g. --device cpu",
-                ) from exc
+            self._generator = open_converted(
+                "Generator", path, self.model, self.device, self.compute_type, self.threads
+            )
         return self._generator
-
-    def max_input_tokens(self) -> int:
-        return context_length(self.model)
-
-    @property
-    def memo(self) -> TokenMemo:
-        if self._memo is None:
-            self._memo = TokenMemo(self.chat.encode, longest=CONTEXT_CAP)
-        return self._memo
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.memo.count(texts)
-
-    def render(self, conversations: Sequence[list[dict[str, str]]]) -> list[str]:
-        return self.chat.render(conversations)
 
     def static_split(self, prompts: Sequence[str], ids: Sequence[list[int]], static_prefix: str | None) -> int:
         """How many leading tokens every prompt shares as the static prompt (0: none is used)."""
@@ -188,14 +161,8 @@ class CT2GeneratorEngine:
         if not prompts:
             return []
         chat = self.chat
-        decoding = CausalDecoding.from_settings(request.settings, chat.end_ids)
-        banned = chat.phrase_ids(request.banned_phrases)
-        if banned:
-            decoding = replace(decoding, banned=(*decoding.banned, *banned))
+        decoding, items, tokens = self.request_decoding(request)
         n = request.num_return_sequences
-        decoding = replace(decoding, beams=max(n, decoding.beams))
-        share = request.batch_share()
-        items, tokens = max(1, int(self.batch_size * share)), max(1, int(self.max_batch_tokens * share))
         ids = [chat.encode(p) for p in prompts]
         outputs: list[list[Candidate]] = [[] for _ in prompts]
         runs = self._run(ids, decoding, items, tokens, 0, num_hypotheses=n, return_scores=request.scores)

@@ -233,6 +233,32 @@ def eager_attention(net: Any) -> Iterator[None]:
         net.set_attn_implementation(current)
 
 
+def load_on_device(auto_class: Any, model: ResolvedModel, device: str, **options: Any) -> Any:
+    """``auto_class.from_pretrained`` of ``model`` in eval mode on ``device``; never runs remote code.
+
+    Safetensors whenever present (pickle weights can run code when loaded). A model that cannot be
+    loaded, or cannot move to ``device`` (no such device here, a CPU-only torch), is a ``ModelError``:
+    every batch would fail alike.
+    """
+    safe = any(model.path.glob("*.safetensors"))
+    try:
+        net = auto_class.from_pretrained(
+            str(model.path), trust_remote_code=False, use_safetensors=safe or None, **options
+        )
+    except Exception as exc:  # corrupt or incomplete model files
+        raise ModelError(f"cannot load model {model.name} from {model.path}: {exc}") from exc
+    net.eval()
+    try:
+        net.to(device)
+    except Exception as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelError(
+            f"cannot run model {model.name} on device {device!r}: {detail}",
+            hint="choose another --device, e.g. --device cpu",
+        ) from exc
+    return net
+
+
 @dataclass
 class TransformersEngine:
     """A seq2seq model through transformers: tokenizer + ``generate()`` in ``inference_mode``."""
@@ -270,20 +296,9 @@ class TransformersEngine:
             languages = {"src_lang": codes[0], "tgt_lang": codes[1]} if codes else {}
             try:
                 tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False, **languages)
-                # safetensors whenever present: pickle weights can run code when loaded
-                safe = any(self.model.path.glob("*.safetensors"))
-                net = AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=False, use_safetensors=safe or None)
-            except Exception as exc:  # corrupt or incomplete model files
+            except Exception as exc:  # corrupt or incomplete tokenizer files
                 raise ModelError(f"cannot load model {self.model.name} from {path}: {exc}") from exc
-            net.eval()
-            try:
-                net.to(self.device)
-            except Exception as exc:  # no such device here (a CPU-only torch, no GPU): every batch would fail alike
-                detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise ModelError(
-                    f"cannot run model {self.model.name} on device {self.device!r}: {detail}",
-                    hint="choose another --device, e.g. --device cpu",
-                ) from exc
+            net = load_on_device(AutoModelForSeq2SeqLM, self.model, self.device)
             self._normalize = moses_normalizer(self.model)
             self._loaded = (tokenizer, net)
         return self._loaded

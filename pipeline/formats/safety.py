@@ -7,7 +7,7 @@ thousandfold), a broken archive, or hold XML with entity declarations (an entity
 - :func:`read_zip` checks the central directory first (member count, declared sizes, each
   member's compression ratio), then inflates every member with a running count, so a member
   whose header lies about its size is stopped at the declared size (and the CRC check fails)
-  and never at more than the limits. :func:`check_zip` is the same without the members.
+  and never at more than the limits.
 - :func:`check_xml` refuses a DTD that declares entities or points outside the document, and
   parses with :func:`safe_xml_parser` (lxml with entity resolution, DTD loading and network
   access off and the default depth and size limits on) to tell malformed XML apart.
@@ -55,7 +55,10 @@ def read_zip(
     max_ratio: float = MAX_ZIP_RATIO,
     max_members: int = MAX_ZIP_MEMBERS,
 ) -> dict[str, bytes]:
-    """Every member of the archive ``data``, inflated, after the bomb and integrity checks."""
+    """Every member of the archive ``data``, inflated, after the bomb and integrity checks.
+
+    An archive that is broken is refused with E105, a zip bomb with E106.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
@@ -106,18 +109,6 @@ def read_zip(
                 raise _broken(name, f"{info.filename}: {exc}") from None
             members[info.filename] = b"".join(chunks)
     return members
-
-
-def check_zip(
-    data: bytes,
-    name: str,
-    *,
-    max_unzipped: int = MAX_UNZIPPED_BYTES,
-    max_ratio: float = MAX_ZIP_RATIO,
-    max_members: int = MAX_ZIP_MEMBERS,
-) -> None:
-    """Refuse an archive that is broken (E105) or a zip bomb (E106); see :func:`read_zip`."""
-    read_zip(data, name, max_unzipped=max_unzipped, max_ratio=max_ratio, max_members=max_members)
 
 
 def safe_xml_parser() -> etree.XMLParser:

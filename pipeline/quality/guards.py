@@ -45,6 +45,7 @@ from typing import Any
 
 from pipeline.quality.glossary import Glossary, TermRecord, builtin_glossary
 from pipeline.quality.numbers import english_numbers, missing_numbers
+from pipeline.text.language import identifier
 from pipeline.text.segment import sentence_spans
 
 FLAG_NAMES = (
@@ -171,24 +172,11 @@ def quality_flags(source: str, target: str) -> list[str]:
 # --- untranslated ---------------------------------------------------------------------------
 
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
-_identifiers: dict[tuple[str, ...], Any] = {}
-
-
-def _identifier(languages: tuple[str, ...]) -> Any:
-    if languages not in _identifiers:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        full.set_languages(list(languages))
-        # rebuilt from the restricted tables: the full model keeps every language's 27 MB table for set_languages
-        tables = (full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output)
-        _identifiers[languages] = LanguageIdentifier(*tables, norm_probs=True, tk_row=full.tk_row)
-    return _identifiers[languages]
 
 
 def identify_language(text: str, languages: tuple[str, ...] = DEFAULT_SETTINGS.langid_languages) -> tuple[str, float]:
     """The most likely of ``languages`` for ``text``, with its probability."""
-    language, confidence = _identifier(languages).classify(text)
+    language, confidence = identifier(languages).classify(text)
     return str(language), float(confidence)
 
 

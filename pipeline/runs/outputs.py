@@ -274,13 +274,30 @@ def run_name(signature: RunSignature) -> str:
 
     The model's slug, then the decoding settings that differ from the model's own, then the
     engine options the command set away from their defaults, then (translations) a guard mode
-    other than ``retry`` and a glossary other than the built-in one: ``opus-mt-nl-en``,
+    other than ``retry`` and a glossary other than the built-in one, then an instruct model's
+    prompt settings other than the defaults (:func:`prompt_parts`): ``opus-mt-nl-en``,
     ``opus-mt-nl-en-beams1``, ``opus-mt-nl-en-beams1-ctranslate2-float32``,
-    ``opus-mt-nl-en-guards-flag-no-glossary``.
+    ``opus-mt-nl-en-guards-flag-no-glossary``, ``eurollm-1-7b-instruct-context0``.
     """
     decoding = setting_parts(signature.decoding.settings, signature.decoding.defaults)
     parts = [signature.model.slug, *decoding, *signature.engine.choices, *quality_parts(signature)]
-    return safe_name("-".join(parts), "run")
+    return safe_name("-".join([*parts, *prompt_parts(signature)]), "run")
+
+
+def prompt_parts(signature: RunSignature) -> list[str]:
+    """What an instruct model's prompt was filled with differently from the defaults, for the run name:
+    ``context0``, ``context4``; a summary's ``sentences5`` or ``words80``."""
+    from pipeline.summaries.llm import DEFAULT_SENTENCES
+    from pipeline.translation.llm import DEFAULT_CONTEXT
+
+    prompt = signature.prompt
+    if prompt is None:
+        return []
+    parts = [f"context{prompt.context}"] if signature.stage == "translate" and prompt.context != DEFAULT_CONTEXT else []
+    options = prompt.options
+    if options.get("sentences") not in (None, DEFAULT_SENTENCES) or options.get("words") is not None:
+        parts.append(f"sentences{options['sentences']}" if options.get("sentences") else f"words{options.get('words')}")
+    return parts
 
 
 def quality_parts(signature: RunSignature) -> list[str]:

@@ -23,7 +23,6 @@ from pipeline.runs.memory import TranslationMemory
 from pipeline.runs.outputs import run_name, summary_file, summary_slug
 from pipeline.signature import ExecutorSection, PromptSection, RunSignature
 from pipeline.summaries.extractive import ExtractiveSummarizer
-from pipeline.summaries.llm import DEFAULT_SENTENCES
 from pipeline.translation.llm import DEFAULT_CONTEXT
 
 EXECUTORS = ("local", "ray")
@@ -176,8 +175,8 @@ class TranslatorSession:
 
     @property
     def run_name(self) -> str:
-        """The default run name (:func:`pipeline.runs.outputs.run_name`), and a ``--context`` other than the default."""
-        return named(self.signature)
+        """The default run name (:func:`pipeline.runs.outputs.run_name`)."""
+        return run_name(self.signature)
 
     @property
     def window(self) -> Window:
@@ -190,26 +189,6 @@ class TranslatorSession:
         finally:
             if self.memory:
                 self.memory.close()
-
-
-def prompt_parts(signature: RunSignature) -> list[str]:
-    """What an instruct model's prompt was filled with differently from the defaults, for the run name:
-    ``context0``, ``context4``; a summary's ``sentences5`` or ``words80``."""
-    prompt = signature.prompt
-    if prompt is None:
-        return []
-    parts = [f"context{prompt.context}"] if signature.stage == "translate" and prompt.context != DEFAULT_CONTEXT else []
-    options = prompt.options
-    if options.get("sentences") not in (None, DEFAULT_SENTENCES) or options.get("words") is not None:
-        parts.append(f"sentences{options['sentences']}" if options.get("sentences") else f"words{options.get('words')}")
-    return parts
-
-
-def named(signature: RunSignature) -> str:
-    """The default run name: :func:`pipeline.runs.outputs.run_name`, then :func:`prompt_parts`."""
-    from pipeline.runs.outputs import safe_name
-
-    return safe_name("-".join([run_name(signature), *prompt_parts(signature)]), "run")
 
 
 def _local_only(executor: ExecutorOptions, model: ResolvedModel) -> None:
@@ -373,7 +352,7 @@ class SummarizerSession:
 
     @property
     def run_name(self) -> str:
-        return named(self.signature)
+        return run_name(self.signature)
 
     def section(self, summary: Any) -> SummarizerSection:
         """The manifest's ``summarizer`` section for ``summary`` (:class:`pipeline.runs.manifest.SummarizerSection`)."""

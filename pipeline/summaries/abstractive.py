@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.engines.seq2seq import Seq2SeqEngine
-from pipeline.errors import InputTooLargeError
 from pipeline.models.registry import ResolvedModel
-from pipeline.summaries.base import Summarizer, Summary, clean_summary
-from pipeline.text.segment import sentence_spans
-from pipeline.text.split import split_to_fit
-
-# Each level at least halves the text (chunks fill at least half the context, and each partial
-# summary is capped at a quarter of it), so 40 levels cover 2**40 tokens: no article can reach it.
-MAX_REDUCE_LEVELS = 40
+from pipeline.summaries.base import MAX_REDUCE_LEVELS, Summarizer, Summary, clean_summary, map_reduce
 
 
 @dataclass
@@ -50,54 +43,18 @@ class Seq2SeqSummarizer(Summarizer):
             settings["max_new_tokens"] = min(cap, int(settings.get("max_new_tokens", cap)))
         return [text for text, _ in self.engine.generate(texts, settings)]
 
-    def plan_chunks(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of consecutive sentence groups that each fit the context."""
-        budget = self.budget
-        spans: list[tuple[int, int]] = []
-        for s, e in sentence_spans(text, 0, len(text), "en"):
-            if self.count_tokens(text[s:e]) > budget:
-                pos = s
-                for piece in split_to_fit(text[s:e], lambda t: self.count_tokens(t) <= budget):
-                    start = text.index(piece, pos)
-                    pos = start + len(piece)
-                    spans.append((start, pos))
-            else:
-                spans.append((s, e))
-        chunks: list[tuple[int, int]] = []
-        for s, e in spans:
-            if chunks and self.count_tokens(text[chunks[-1][0] : e]) <= budget:
-                chunks[-1] = (chunks[-1][0], e)
-            else:
-                chunks.append((s, e))
-        return chunks
-
     def summarize(self, text: str) -> Summary:
-        text = text.strip()
-        plan: list[dict[str, Any]] = []
-        level = 0
-        cap = max(8, self.budget // 4)
-        while (tokens := self.count_tokens(text)) > self.budget:
-            if level >= MAX_REDUCE_LEVELS:
-                raise InputTooLargeError(
-                    f"text still {tokens} tokens after {level} levels of map-reduce summarising "
-                    f"(the model reads {self.budget})",
-                    hint="summarise a shorter text",
-                )
-            spans = self.plan_chunks(text)
-            record, token_pos = [], 0
-            for s, e in spans:
-                n = self.count_tokens(text[s:e])
-                record.append({"start": s, "end": e, "token_start": token_pos, "token_end": token_pos + n})
-                token_pos += n
-            plan.append({"level": level, "input_tokens": self.count_tokens(text), "chunks": record})
-            partials = self._generate([text[s:e] for s, e in spans], cap=cap)
-            text = "\n".join(p for p in partials if p.strip())
-            level += 1
+        budget = self.budget
+        cap = max(8, budget // 4)
+        text, _, plan = map_reduce(
+            text.strip(),
+            budget,
+            self.count_tokens,
+            lambda parts, _: self._generate(parts, cap=cap),
+            limit="the model reads",
+            max_levels=MAX_REDUCE_LEVELS,  # looked up at each call: lowering the module's name takes effect
+        )
         final = self._generate([text])[0] if text else ""
-        if plan:
-            plan.append(
-                {"level": level, "input_tokens": self.count_tokens(text), "chunks": [{"start": 0, "end": len(text)}]}
-            )
         cleaned, flags = clean_summary(final)
         note = None
         if not cleaned:

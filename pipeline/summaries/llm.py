@@ -23,15 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.engines.causal import CausalEngine
-from pipeline.errors import InputTooLargeError
 from pipeline.models.prompts import PromptTemplate, SummaryStage, summary_messages
 from pipeline.quality.cleaning import clean_output
-from pipeline.summaries.base import Summarizer, Summary, clean_summary, split_sentences
-from pipeline.text.segment import sentence_spans
-from pipeline.text.split import split_to_fit
+from pipeline.summaries.base import Summarizer, Summary, clean_summary, map_reduce, split_sentences
 
 DEFAULT_SENTENCES = 3
-MAX_REDUCE_LEVELS = 40  # each level at least halves the text (see ``pipeline.summaries.abstractive``)
 DEFAULT_NEW_TOKENS = 256
 PROMPT_MARGIN = 8  # tokens a text may gain where it meets the prompt around it
 
@@ -80,26 +76,6 @@ class LLMSummarizer(Summarizer):
     def count_tokens(self, text: str) -> int:
         return self.engine.count_tokens([text])[0]
 
-    def plan_chunks(self, text: str, language: str, budget: int) -> list[tuple[int, int]]:
-        """Character spans of consecutive sentence groups that each fit ``budget``."""
-        spans: list[tuple[int, int]] = []
-        for s, e in sentence_spans(text, 0, len(text), language):
-            if self.count_tokens(text[s:e]) > budget:
-                pos = s
-                for piece in split_to_fit(text[s:e], lambda t: self.count_tokens(t) <= budget):
-                    start = text.index(piece, pos)
-                    pos = start + len(piece)
-                    spans.append((start, pos))
-            else:
-                spans.append((s, e))
-        chunks: list[tuple[int, int]] = []
-        for s, e in spans:
-            if chunks and self.count_tokens(text[chunks[-1][0] : e]) <= budget:
-                chunks[-1] = (chunks[-1][0], e)
-            else:
-                chunks.append((s, e))
-        return chunks
-
     # --- summarising -----------------------------------------------------------------------------
 
     def _generate(self, conversations: list[list[dict[str, str]]], cap: int | None = None) -> list[str]:
@@ -111,36 +87,23 @@ class LLMSummarizer(Summarizer):
         return [text for text, _ in self.engine.generate(prompts, settings)] if prompts else []
 
     def summarize(self, text: str) -> Summary:
-        text = text.strip()
         budget = self.budget
         cap = max(16, budget // 4)
-        language = self.language
-        plan: list[dict[str, Any]] = []
-        level = 0
-        while (tokens := self.count_tokens(text)) > budget:
-            if level >= MAX_REDUCE_LEVELS:
-                raise InputTooLargeError(
-                    f"text still {tokens} tokens after {level} levels of map-reduce summarising "
-                    f"(a prompt holds {budget})",
-                    hint="summarise a shorter text",
-                )
-            spans = self.plan_chunks(text, language, budget)
-            record, position = [], 0
-            for s, e in spans:
-                n = self.count_tokens(text[s:e])
-                record.append({"start": s, "end": e, "token_start": position, "token_end": position + n})
-                position += n
-            plan.append({"level": level, "input_tokens": tokens, "chunks": record})
-            partials = self._generate([self.messages(text[s:e], "part", language) for s, e in spans], cap=cap)
-            text = "\n".join(c for c in (clean_output(p, "", one_line=False).text for p in partials) if c.strip())
-            language = "en"  # the partial summaries are English
-            level += 1
+
+        def summarize_parts(parts: list[str], language: str) -> list[str]:
+            partials = self._generate([self.messages(part, "part", language) for part in parts], cap=cap)
+            return [clean_output(p, "", one_line=False).text for p in partials]
+
+        text, language, plan = map_reduce(
+            text.strip(),
+            budget,
+            self.count_tokens,
+            summarize_parts,
+            limit="a prompt holds",
+            language=self.language,
+        )
         stage: SummaryStage = "combine" if plan else "whole"
         raw = self._generate([self.messages(text, stage, language)])[0] if text else ""
-        if plan:
-            plan.append(
-                {"level": level, "input_tokens": self.count_tokens(text), "chunks": [{"start": 0, "end": len(text)}]}
-            )
         cleaned = clean_output(raw, text, one_line=False)
         held, trimmed = self.hold_length(cleaned.text)
         final, flags = clean_summary(held)

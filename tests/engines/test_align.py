@@ -36,6 +36,14 @@ def marian_engines(tiny_marian: Path) -> tuple[TransformersEngine, CT2Engine]:
     return engines(tiny_marian)
 
 
+@pytest.fixture(params=["transformers", "ctranslate2"])
+def engine(
+    request: pytest.FixtureRequest, marian_engines: tuple[TransformersEngine, CT2Engine]
+) -> TransformersEngine | CT2Engine:
+    """Each engine of the tiny Marian in turn."""
+    return marian_engines[0] if request.param == "transformers" else marian_engines[1]
+
+
 def assert_in_range(links: Links | None, source: str, target: str) -> None:
     assert links is not None
     targets = [t for _, t in links]
@@ -43,22 +51,14 @@ def assert_in_range(links: Links | None, source: str, target: str) -> None:
     assert all(0 <= s < len(source.split()) and 0 <= t < len(target.split()) for s, t in links)
 
 
-@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
-def test_align_links_point_at_words_of_the_pair(
-    marian_engines: tuple[TransformersEngine, CT2Engine], backend: str
-) -> None:
-    engine = marian_engines[0] if backend == "transformers" else marian_engines[1]
+def test_align_links_point_at_words_of_the_pair(engine: TransformersEngine | CT2Engine) -> None:
     found = engine.align(SENTENCES, TARGETS)
     for links, source, target in zip(found, SENTENCES, TARGETS, strict=True):
         assert_in_range(links, source, target)
         assert links, "a pair of non-empty texts gets links"
 
 
-@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
-def test_align_is_deterministic_whatever_the_batch(
-    marian_engines: tuple[TransformersEngine, CT2Engine], backend: str
-) -> None:
-    engine = marian_engines[0] if backend == "transformers" else marian_engines[1]
+def test_align_is_deterministic_whatever_the_batch(engine: TransformersEngine | CT2Engine) -> None:
     together = engine.align(SENTENCES, TARGETS)
     assert engine.align(SENTENCES, TARGETS) == together
     alone = [engine.align([s], [t])[0] for s, t in zip(SENTENCES, TARGETS, strict=True)]

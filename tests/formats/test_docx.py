@@ -18,6 +18,7 @@ from lxml import etree
 from pipeline.errors import DocumentFormatError, UnsafeDocumentError
 from pipeline.formats import docx as docx_format
 from pipeline.formats.base import FormatOptions, Placed, TranslatedUnit, Unit
+from tests.formats.test_safety import zipped
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "documents" / "docx"
 DOCS = sorted(SHARED.glob("*.docx"))
@@ -201,14 +202,6 @@ def add_footnotes(data: bytes) -> bytes:
     )
     parts["[Content_Types].xml"] = types.encode()
     return zipped(parts)
-
-
-def zipped(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, blob in parts.items():
-            z.writestr(name, blob)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,9 @@ from tests.support.replicas import DECOYS, DISTILBART, GATED, OPUS, SAFE_MARIAN,
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hub(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+def online_replica_hub(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeHub]:
     """A replica hub (and its CDN) on loopback ports this test may reach; empty models dir and HF cache; online.
 
     The models folder is empty on purpose: aliases ship with the package, not with ``NL2EN_MODELS``.
@@ -30,15 +31,19 @@ def hub(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: p
     fake.serve(0)
     allow_loopback_port(monkeypatch, fake.port, fake.cdn_port)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{fake.port}")
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     models = tmp_path / "models"
     models.mkdir()
     monkeypatch.setenv("NL2EN_MODELS", str(models))
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def hub(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    yield from online_replica_hub(tmp_path_factory, tmp_path, monkeypatch)
 
 
 def requested_files(fake: FakeHub, repo: str) -> set[str]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pipeline.errors import HubError
 from pipeline.models.hub import SOURCE_FILE, index_shards
 from pipeline.models.registry import DEFAULT_LLM, fingerprint, load_aliases, resolve_model
-from tests.conftest import allow_loopback_port
+from tests.models.test_hub import online_replica_hub
 from tests.support.fakehub import FakeHub
 from tests.support.replicas import (
     EUROLLM,
@@ -23,7 +23,6 @@ from tests.support.replicas import (
     QWEN,
     SAFE_MARIAN,
     TOWER,
-    replica_hub_root,
 )
 
 pytestmark = pytest.mark.slow
@@ -35,19 +34,7 @@ DUTCH = "De minister zegt dat de economie groeit."
 
 @pytest.fixture
 def hub(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    """The replica hub on loopback ports this test may reach; an empty models folder and HF cache; online."""
-    fake = FakeHub(replica_hub_root(tmp_path_factory.getbasetemp()))
-    fake.serve(0)
-    allow_loopback_port(monkeypatch, fake.port, fake.cdn_port)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{fake.port}")
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    models = tmp_path / "models"
-    models.mkdir()
-    monkeypatch.setenv("NL2EN_MODELS", str(models))
-    yield fake
-    fake.close()
+    yield from online_replica_hub(tmp_path_factory, tmp_path, monkeypatch)
 
 
 def downloaded_files(path: Path) -> set[str]:

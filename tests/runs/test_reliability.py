@@ -107,9 +107,11 @@ def test_reliability_hostile_input(name: str, accepted: bool, hostile_run: tuple
     run_dir = run_directory(out, path.stem, "r")
     if accepted:
         assert path.name not in failed, failed.get(path.name)
-        from pipeline.text.reader import read_article
+        from pipeline.runs.corpus import Formats, read_document
+        from pipeline.text.reader import DEFAULT_MAX_CHARS
 
-        assert_lossless_run(run_dir, read_article(path).text)
+        # what the records index: the decoded text, or a page's and a Markdown file's text view
+        assert_lossless_run(run_dir, read_document(path, None, DEFAULT_MAX_CHARS, Formats()).text)
     else:
         assert path.name in failed and "\n" not in str(failed[path.name])
         assert str(path) in str(failed[path.name])

@@ -275,10 +275,11 @@ def _resolve_arch(
 _STALE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
 
 
-def _prepare_dir(out_dir: Path) -> Path:
+def _prepare_dir(out_dir: Path, stale: Iterable[str] = _STALE_FILES) -> Path:
+    """``out_dir``, created, without the ``stale`` files of an earlier build."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in _STALE_FILES:
+    for name in stale:
         (out_dir / name).unlink(missing_ok=True)
     return out_dir
 
@@ -296,12 +297,13 @@ def _train_spm(
     unk_id: int = 0,
     bos_id: int = 1,
     model_type: str = "unigram",
+    **options: Any,
 ) -> bytes:
     """Train a unigram sentencepiece model in memory and return its serialized proto.
 
     ``hard_vocab_limit=False`` lets the trainer return fewer pieces when the
     tiny corpus cannot support ``vocab_size``; one thread and no shuffling keep
-    the result reproducible.
+    the result reproducible. ``options`` are further trainer options (``byte_fallback``).
     """
     import sentencepiece as spm
 
@@ -320,6 +322,7 @@ def _train_spm(
         eos_id=eos_id,
         pad_id=pad_id,
         minloglevel=2,
+        **options,
     )
     return writer.getvalue()
 

@@ -33,12 +33,13 @@ Heavy libraries are imported inside the functions.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+
+from tests.support import tiny
 
 __all__ = [
     "CHATML_END",
@@ -102,23 +103,13 @@ TOWERINSTRUCT_7B: dict[str, Any] = {
     "tie_word_embeddings": False,
 }
 
-_INIT_GAIN = 3.2  # init std = gain / sqrt(hidden_size): 0.4 at hidden 64, as in tiny.py
 # The end tokens' output rows are scaled by this much, per tokenizer, so that greedy decoding of
 # eight corpus prompts stops by itself on two to four of them (measured; see tests/support/test_tiny_llm.py).
 _END_GAIN = {"sentencepiece": 1.3, "byte-bpe": 1.2, "qwen2": 1.6}
 _MAX_SPM_PIECES = 600
 _TEMPLATE_PLACES = ("tokenizer_config", "jinja")
-# Files a loader prefers over those a build writes; stale copies from an earlier build would shadow them.
-_STALE_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "chat_template.jinja",
-    "tokenizer.model",
-    "vocab.json",
-    "merges.txt",
-)
+# Files a loader prefers over those a build writes, besides the seq2seq builds' own (tiny.py).
+_STALE_FILES = (*tiny._STALE_FILES, "chat_template.jinja", "tokenizer.model", "vocab.json", "merges.txt")
 
 
 def chatml_template(default_system: str | None = None) -> str:
@@ -140,21 +131,17 @@ def chatml_template(default_system: str | None = None) -> str:
     return head + body
 
 
-def _prepare_dir(out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in _STALE_FILES:
-        (out_dir / name).unlink(missing_ok=True)
-    return out_dir
-
-
 def _check_place(template_in: str) -> None:
     if template_in not in _TEMPLATE_PLACES:
         raise ValueError(f"template_in must be one of {_TEMPLATE_PLACES}, not {template_in!r}")
 
 
-def _place_template(out_dir: Path, template: str, template_in: str) -> None:
-    """Put the chat template in ``tokenizer_config.json`` or in ``chat_template.jinja``, never both."""
+def _save_tokenizer(tok: Any, out_dir: Path, default_system: str | None, template_in: str, max_length: int) -> None:
+    """Save ``tok`` with a ChatML template in ``tokenizer_config.json`` or in ``chat_template.jinja``, never both."""
+    template = chatml_template(default_system)
+    tok.chat_template = template
+    tok.model_max_length = max_length
+    tok.save_pretrained(str(out_dir))
     config_path = out_dir / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config.pop("chat_template", None)
@@ -167,31 +154,29 @@ def _place_template(out_dir: Path, template: str, template_in: str) -> None:
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _decoder_sizes(
+    vocab_size: int, hidden_size: int, intermediate_size: int, layers: int, heads: int, kv_heads: int, positions: int
+) -> dict[str, Any]:
+    """The size keys of a Llama or Qwen2 config."""
+    return {
+        "vocab_size": vocab_size,
+        "hidden_size": hidden_size,
+        "intermediate_size": intermediate_size,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "max_position_embeddings": positions,
+    }
+
+
 def _sentencepiece_llama(out_dir: Path, vocab_size: int) -> Any:
     """A ``LlamaTokenizer`` on a sentencepiece BPE with byte fallback: ``<unk>`` ``<s>`` ``</s>`` = 0..2."""
-    import sentencepiece as spm
     from transformers import LlamaTokenizer
 
-    from tests.support.tiny import training_corpus
-
-    writer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(training_corpus()),
-        model_writer=writer,
-        model_type="bpe",
-        vocab_size=min(vocab_size, _MAX_SPM_PIECES),
-        hard_vocab_limit=False,
-        byte_fallback=True,
-        character_coverage=1.0,
-        num_threads=1,
-        shuffle_input_sentence=False,
-        unk_id=0,
-        bos_id=1,
-        eos_id=2,
-        pad_id=-1,
-        minloglevel=2,
+    proto = tiny._train_spm(
+        tiny.training_corpus(), min(vocab_size, _MAX_SPM_PIECES), model_type="bpe", byte_fallback=True
     )
-    (out_dir / "tokenizer.model").write_bytes(writer.getvalue())
+    (out_dir / "tokenizer.model").write_bytes(proto)
     return LlamaTokenizer.from_pretrained(str(out_dir), legacy=False)
 
 
@@ -200,8 +185,6 @@ def _train_byte_bpe(
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """(vocab, merges) of a byte-level BPE trained on the corpus; ``specials`` take the first ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    from tests.support.tiny import training_corpus
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizer
@@ -213,7 +196,7 @@ def _train_byte_bpe(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(training_corpus(), trainer)
+    bpe.train_from_iterator(tiny.training_corpus(), trainer)
     model = json.loads(bpe.to_str())["model"]
     merges: list[tuple[str, str]] = []
     for merge in model["merges"]:  # ["a", "b"] in recent tokenizers, "a b" in older ones
@@ -256,7 +239,7 @@ def _random_causal_lm(
     import transformers
 
     model_class = getattr(transformers, architecture)
-    std = init_std if init_std is not None else _INIT_GAIN / math.sqrt(config["hidden_size"])
+    std = init_std if init_std is not None else tiny._INIT_GAIN / math.sqrt(config["hidden_size"])
     model_config = model_class.config_class(**config, initializer_range=std, architectures=[architecture])
     torch.manual_seed(seed)
     model = model_class(model_config).eval()
@@ -264,9 +247,7 @@ def _random_causal_lm(
         head = model.get_output_embeddings().weight
         for token_id in end_ids:
             head[token_id].mul_(end_gain)
-        for name, param in model.state_dict().items():
-            if param.is_floating_point() and not torch.isfinite(param).all():
-                raise RuntimeError(f"non-finite values in {name}")
+    tiny._check_finite(model)
     model.generation_config = transformers.GenerationConfig(**generation)
     if dtype != "float32":
         model = model.to(getattr(torch, dtype))
@@ -302,7 +283,7 @@ def build_tiny_llama(
     Qwen's padded embeddings do.
     """
     _check_place(template_in)
-    out_dir = _prepare_dir(out_dir)
+    out_dir = tiny._prepare_dir(out_dir, _STALE_FILES)
     if tokenizer == "sentencepiece":
         tok = _sentencepiece_llama(out_dir, vocab_size)
     elif tokenizer == "byte-bpe":
@@ -312,19 +293,10 @@ def build_tiny_llama(
     tok.add_special_tokens({"additional_special_tokens": [CHATML_START, CHATML_END]})
     tok.eos_token = CHATML_END
     tok.pad_token = "</s>"
-    tok.chat_template = chatml_template(default_system)
-    tok.model_max_length = max_positions
-    tok.save_pretrained(str(out_dir))
-    _place_template(out_dir, chatml_template(default_system), template_in)
+    _save_tokenizer(tok, out_dir, default_system, template_in, max_positions)
     im_end, eos = tok.convert_tokens_to_ids(CHATML_END), tok.convert_tokens_to_ids("</s>")
     sizes: dict[str, Any] = {
-        "vocab_size": len(tok),
-        "hidden_size": hidden_size,
-        "intermediate_size": intermediate_size,
-        "num_hidden_layers": layers,
-        "num_attention_heads": heads,
-        "num_key_value_heads": kv_heads,
-        "max_position_embeddings": max_positions,
+        **_decoder_sizes(len(tok), hidden_size, intermediate_size, layers, heads, kv_heads, max_positions),
         "rope_theta": 10000.0,
         "rms_norm_eps": 1e-5,
         "tie_word_embeddings": False,
@@ -380,7 +352,7 @@ def build_tiny_qwen2(
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     _check_place(template_in)
-    out_dir = _prepare_dir(out_dir)
+    out_dir = tiny._prepare_dir(out_dir, _STALE_FILES)
     split = pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False)
     pre = pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     vocab, merges = _train_byte_bpe(vocab_size, [], pre)
@@ -393,10 +365,7 @@ def build_tiny_qwen2(
     ids = tok.convert_tokens_to_ids(["<|endoftext|>", CHATML_START, CHATML_END])
     if ids != [len(vocab), len(vocab) + 1, len(vocab) + 2]:
         raise RuntimeError(f"Qwen special tokens landed at {ids}, expected right after the {len(vocab)} pieces")
-    tok.model_max_length = 131072
-    tok.chat_template = chatml_template(default_system)
-    tok.save_pretrained(str(out_dir))
-    _place_template(out_dir, chatml_template(default_system), template_in)
+    _save_tokenizer(tok, out_dir, default_system, template_in, 131072)
     endoftext, im_end = ids[0], ids[2]
     padded = math.ceil(len(tok) / pad_vocab_to) * pad_vocab_to
     generation: dict[str, Any] = {
@@ -411,13 +380,7 @@ def build_tiny_qwen2(
         out_dir,
         "Qwen2ForCausalLM",
         {
-            "vocab_size": padded,
-            "hidden_size": hidden_size,
-            "intermediate_size": intermediate_size,
-            "num_hidden_layers": layers,
-            "num_attention_heads": heads,
-            "num_key_value_heads": kv_heads,
-            "max_position_embeddings": max_positions,
+            **_decoder_sizes(padded, hidden_size, intermediate_size, layers, heads, kv_heads, max_positions),
             "rope_theta": 1000000.0,
             "rms_norm_eps": 1e-6,
             "tie_word_embeddings": True,
