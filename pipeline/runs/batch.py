@@ -56,15 +56,10 @@ from pipeline.runs.document import (
 )
 from pipeline.runs.manifest import WindowSection
 from pipeline.runs.outputs import DocumentFolders, InputIdentity, run_directory
-from pipeline.text.reader import Article
 from pipeline.translation.translator import Translation
 
 if TYPE_CHECKING:
     from pipeline.runs.corpus import CorpusItem
-
-# A document is left out as not Dutch only when the language found is this sure and it has this many words.
-NOT_DUTCH_CONFIDENCE = 0.95
-NOT_DUTCH_WORDS = 8
 
 DocumentCallback = Callable[[str, Path | None, Nl2enError | None], None]
 DocumentProcess = Callable[[Path, Callable[[], str]], tuple[Path, int, int]]
@@ -158,16 +153,6 @@ def document_error(exc: Exception) -> Nl2enError:
         return exc
     detail = " ".join(str(exc).split()) or "no details"
     return DocumentError(f"{type(exc).__name__}: {detail}")
-
-
-def not_dutch(article: Article) -> str | None:
-    """Why ``article`` is left untranslated (its language is confidently not Dutch), or None to translate it."""
-    from pipeline.text.language import document_language
-
-    language, confidence = document_language(article.text)
-    if language in ("nl", "und") or confidence < NOT_DUTCH_CONFIDENCE or len(article.text.split()) < NOT_DUTCH_WORDS:
-        return None
-    return f"language {language} ({confidence:.2f}), not Dutch: not translated (--any-language translates it)"
 
 
 def is_fatal(error: Nl2enError) -> bool:
@@ -346,8 +331,8 @@ def translate_corpus(
 ) -> BatchReport:
     """Translate a stream of corpus documents (``total`` of them, if known), window by window.
 
-    A document identified as not Dutch is left out with a note (:func:`not_dutch`), unless
-    ``any_language``.
+    A document identified as not Dutch (:attr:`~pipeline.runs.document.TranslatedDocument.dutch`)
+    is left out with a note, unless ``any_language``.
 
     The translator's manifest is taken after the first window's translation, so an executor
     started on demand describes itself. Each document's folder is claimed from ``folders``
@@ -368,9 +353,14 @@ def translate_corpus(
             if item.error is not None:
                 raise item.error
             assert item.article is not None
-            entry.skipped = None if any_language else not_dutch(item.article)
-            if entry.skipped is None:
-                entry.prepared = segment_article(item.article)
+            prepared = segment_article(item.article)
+            if prepared.dutch or any_language:
+                entry.prepared = prepared
+            else:
+                entry.skipped = (
+                    f"language {prepared.language[0]} ({prepared.language[1]:.2f}), not Dutch: "
+                    "not translated (--any-language translates it)"
+                )
         except Exception as exc:
             entry.error = exc
         if progress:

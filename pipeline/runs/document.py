@@ -42,6 +42,9 @@ from pipeline.text.segment import Document, Segment, segment_document, segment_u
 from pipeline.translation.translator import Translation
 
 SEGMENT_CHUNK = 256
+# A document is read as not Dutch only when the language found is this sure and it has this many words.
+NOT_DUTCH_CONFIDENCE = 0.95
+NOT_DUTCH_WORDS = 8
 
 
 class SegmentTranslator(Protocol):
@@ -77,6 +80,15 @@ class TranslatedDocument:
     inlines: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # a structured document's translation in its own format (see :meth:`rendered`)
     output: bytes | None = None
+    # the document's language as identified, and how sure (pipeline.text.language.document_language)
+    language: tuple[str, float] = ("und", 0.0)
+
+    @property
+    def dutch(self) -> bool:
+        """Read as Dutch: identified as Dutch, or not surely anything else (too short, or unsure)."""
+        name, confidence = self.language
+        words = len(self.document.text.split())
+        return name in ("nl", "und") or confidence < NOT_DUTCH_CONFIDENCE or words < NOT_DUTCH_WORDS
 
     @property
     def to_translate(self) -> list[Segment]:
@@ -161,9 +173,9 @@ class TranslatedDocument:
 def segment_article(article: Article, keep_english: bool = True) -> TranslatedDocument:
     """An article segmented, nothing translated yet (see :meth:`TranslatedDocument.with_translations`).
 
-    A structured document is segmented unit by unit (its text view); with ``keep_english``,
-    English passages inside it (:func:`pipeline.text.language.english_passages`) are kept as
-    they are, never translated.
+    A structured document is segmented unit by unit (its text view). The document's language is
+    identified; with ``keep_english``, English passages inside a document read as Dutch
+    (:func:`pipeline.text.language.english_passages`) are kept as they are, never translated.
     """
     started = time.perf_counter()
     if article.structured is not None:
@@ -173,15 +185,17 @@ def segment_article(article: Article, keep_english: bool = True) -> TranslatedDo
     else:
         document = segment_document(article.text)
         about = {}
-    kept: frozenset[int] = frozenset()
-    if keep_english:
-        from pipeline.text.language import english_passages
+    from pipeline.text.language import document_language, english_passages
 
+    language = document_language(document.text)
+    about["language_found"] = {"language": language[0], "confidence": round(language[1], 4)}
+    result = TranslatedDocument(article, document, {}, 0, 0, {}, about=about, language=language)
+    if keep_english and result.dutch:  # English inside a Dutch document; a document read as English is translated
         segments = document.translatable
         english = english_passages([s.source for s in segments])
-        kept = frozenset(s.index for s, keep in zip(segments, english, strict=True) if keep)
-    timings = {"segment_s": round(time.perf_counter() - started, 4)}
-    return TranslatedDocument(article, document, {}, 0, 0, timings, kept=kept, about=about)
+        result.kept = frozenset(s.index for s, keep in zip(segments, english, strict=True) if keep)
+    result.timings["segment_s"] = round(time.perf_counter() - started, 4)
+    return result
 
 
 def translate_segments(

@@ -111,6 +111,11 @@ def test_documents_a_document_not_in_dutch_is_left_out_with_a_note(tmp_path: Pat
     assert "not Dutch" in note and "--any-language" in note and "\n" not in note
     report, _ = run([english], tmp_path / "out2", any_language=True)
     assert [p.parent.name for p in report.written] == ["english"]
+    # translated because asked to: its English sentences are not "English inside Dutch", kept as they are
+    rows = records(report.written[0])
+    assert len(rows) == 2 and all(r["target"] == r["source"].swapcase() and "source_english" not in r for r in rows)
+    manifest = json.loads((report.written[0] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input"]["document"]["language_found"]["language"] == "en"
 
 
 def test_documents_english_passages_inside_dutch_are_kept_and_marked(tmp_path: Path) -> None:

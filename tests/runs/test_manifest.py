@@ -80,8 +80,9 @@ def test_manifest_of_a_translate_run_reads_back_equal(article: Path, tmp_path: P
     assert manifest.translator.extra == {}
     assert written["translator"]["quality"]["guards"] == "retry" and manifest.translator.signature.quality
     assert manifest.input == InputSection(
-        str(article), str(article.resolve()), str(article), manifest.input.sha256, "utf-8", len(DUTCH), "text"
-    )
+        str(article), str(article.resolve()), str(article), manifest.input.sha256, "utf-8", len(DUTCH), "text",
+        {"language_found": {"language": "nl", "confidence": manifest.input.document["language_found"]["confidence"]}},
+    )  # fmt: skip
     assert manifest.segments and manifest.segments.generated_tokens == manifest.segments.target_tokens > 0
     assert manifest.window == WindowSection(documents=1, segments_max=BatchPlan(tmp_path, "r").window.segments)
     assert manifest.cache and manifest.cache.misses == manifest.segments.translated and manifest.summarizer is None
