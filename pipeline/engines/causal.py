@@ -74,8 +74,13 @@ class CausalEngine(Protocol):
         """
         ...
 
-    def decode(self, prompts: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
-        """For each prompt, its hypotheses best first, scored by mean token log-probability (``CandidateEngine``)."""
+    def decode(
+        self, prompts: Sequence[str], request: DecodeRequest, static_prefix: str | None = None
+    ) -> list[list[Candidate]]:
+        """For each prompt, its hypotheses best first, scored by mean token log-probability (``CandidateEngine``).
+
+        ``static_prefix`` as for :meth:`generate`: the same hypotheses with or without it.
+        """
         ...
 
 
@@ -430,9 +435,12 @@ class TransformersCausalEngine(ChatEngineBase):
             out.append(log_probs.gather(-1, generated[rows].unsqueeze(-1)).squeeze(-1))
         return torch.cat(out)
 
-    def decode(self, prompts: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+    def decode(
+        self, prompts: Sequence[str], request: DecodeRequest, static_prefix: str | None = None
+    ) -> list[list[Candidate]]:
         """For each prompt, its hypotheses best first, each scored by its mean token log-probability.
 
+        ``static_prefix`` is not used here (transformers keeps no prompt cache across calls).
         The mean runs over the generated tokens up to and including the end token. Without
         ``request.scores`` the teacher-forced pass is skipped and every score is ``None``.
         """

@@ -151,7 +151,9 @@ class CT2GeneratorEngine(ChatEngineBase):
 
     # --- scored hypotheses for the retry ladder (``pipeline.engines.protocol.CandidateEngine``) -------------
 
-    def decode(self, prompts: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+    def decode(
+        self, prompts: Sequence[str], request: DecodeRequest, static_prefix: str | None = None
+    ) -> list[list[Candidate]]:
         """For each prompt, its hypotheses best first, each scored by its mean token log-probability.
 
         CTranslate2's ``return_scores`` gives the summed log-probability of the generated tokens
@@ -165,7 +167,8 @@ class CT2GeneratorEngine(ChatEngineBase):
         n = request.num_return_sequences
         ids = [chat.encode(p) for p in prompts]
         outputs: list[list[Candidate]] = [[] for _ in prompts]
-        runs = self._run(ids, decoding, items, tokens, 0, num_hypotheses=n, return_scores=request.scores)
+        static = self.static_split(prompts, ids, static_prefix)
+        runs = self._run(ids, decoding, items, tokens, static, num_hypotheses=n, return_scores=request.scores)
         for i, result in runs:
             scores: list[float | None] = list(result.scores) if request.scores else [None] * len(result.sequences_ids)
             for sequence, score in zip(result.sequences_ids, scores, strict=True):

@@ -42,6 +42,19 @@ def unit_translation(
     return "".join(parts), spans
 
 
+def _needs_alignment(inlines: Sequence[Inline], start: int, end: int) -> bool:
+    """Whether an element covers part of the segment ``[start, end)`` (unit offsets), not none or all of it.
+
+    An element around the whole segment goes around its whole translation, and one outside it
+    needs nothing from it: only a part of a sentence needs the model's word alignment, which costs
+    a forced decode of the translation.
+    """
+    return any(
+        inline.start < end and start < inline.end and not (inline.start <= start and end <= inline.end)
+        for inline in inlines
+    )
+
+
 def _overlaps(inline: Inline, start: int, end: int) -> bool:
     return (inline.start < end and start < inline.end) or (inline.start == inline.end and start <= inline.start <= end)
 
@@ -71,7 +84,10 @@ def render_units(
         for index, unit in enumerate(units)
         if unit.inlines
         for seg, _ in rendered[index][1]
-        if seg.index in targets and seg.source.strip() and targets[seg.index].strip()
+        if seg.index in targets
+        and seg.source.strip()
+        and targets[seg.index].strip()
+        and _needs_alignment(unit.inlines, seg.start - blocks[index][0], seg.end - blocks[index][0])
     ]
     links: dict[int, Links] = {}
     if wanted and aligner is not None:
