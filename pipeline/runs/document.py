@@ -135,8 +135,10 @@ class TranslatedDocument:
         started = time.perf_counter()
         blocks = [(b.start, b.end) for b in self.document.blocks]
         targets = {i: t.target for i, t in self.translations.items()}
+        # links a translation came with (from its decode, or the memory); the rest are asked of the aligner
+        known = {i: t.links for i, t in self.translations.items() if getattr(t, "links", None) is not None}
         units, inlines = render_units(
-            self.document.text, blocks, parsed.units, self.document.segments, targets, aligner
+            self.document.text, blocks, parsed.units, self.document.segments, targets, aligner, known
         )
         output = parsed.render(units)
         timings = {**self.timings, "render_s": round(time.perf_counter() - started, 4)}

@@ -66,13 +66,16 @@ def render_units(
     segments: Sequence[Segment],
     targets: dict[int, str],
     aligner: Aligner | None = None,
+    known: dict[int, Links] | None = None,
 ) -> tuple[list[TranslatedUnit], dict[int, list[dict[str, Any]]]]:
     """Every unit translated with its inline elements placed, and per segment how they were placed.
 
     ``blocks[i]`` is unit i's span in the text view ``text``; ``targets`` maps a segment's
-    index to its translation (a segment without one keeps its source). Alignments are asked
-    for only where a unit has inline elements, in one call.
+    index to its translation (a segment without one keeps its source). ``known`` holds the word
+    links a translation came with (CTranslate2 gives them with the decode); the aligner is asked,
+    in one call, only for the other segments an inline element covers in part.
     """
+    known = known or {}
     by_block: dict[int, list[Segment]] = {}
     for seg in segments:
         by_block.setdefault(seg.block, []).append(seg)
@@ -85,17 +88,18 @@ def render_units(
         if unit.inlines
         for seg, _ in rendered[index][1]
         if seg.index in targets
+        and seg.index not in known
         and seg.source.strip()
         and targets[seg.index].strip()
         and _needs_alignment(unit.inlines, seg.start - blocks[index][0], seg.end - blocks[index][0])
     ]
-    links: dict[int, Links] = {}
+    links: dict[int, Links] = dict(known)
     if wanted and aligner is not None:
         try:
             found = aligner([s.source for s in wanted], [targets[s.index] for s in wanted])
-            links = dict(zip((s.index for s in wanted), found, strict=True))
+            links.update(zip((s.index for s in wanted), found, strict=True))
         except Exception:  # alignment is a refinement: without it, elements are placed by the fallbacks
-            links = {}
+            pass
     translated: list[TranslatedUnit] = []
     records: dict[int, list[dict[str, Any]]] = {}
     for index, unit in enumerate(units):

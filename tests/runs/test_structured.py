@@ -64,3 +64,17 @@ def test_structured_a_failing_aligner_falls_back_to_placement_without_links() ->
     [placed] = unit.inlines
     assert placed.method in {"copied", "proportional"} and 0 <= placed.start < placed.end <= len(unit.text)
     assert records[0][0]["method"] == placed.method
+
+
+def test_structured_links_a_translation_came_with_are_used_without_asking_the_aligner() -> None:
+    units = [Unit("Het kabinet stelt de wet uit.", inlines=(Inline(18, 24, 0, "a"),))]
+    text, blocks, segments = _document(units)
+
+    def never(sources: Sequence[str], targets: Sequence[str]) -> list[tuple[tuple[int, int], ...] | None]:
+        raise AssertionError("asked for links the translation already had")
+
+    # "de wet" (words 3 and 4) is linked to "law" (word 4) and "the" (word 3)
+    known = {0: ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 2))}
+    [unit], _ = render_units(text, blocks, units, segments, {0: "The cabinet postpones the law."}, never, known)
+    [placed] = unit.inlines
+    assert unit.text[placed.start : placed.end] == "the law" and placed.method == "aligned"
