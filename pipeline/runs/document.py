@@ -136,7 +136,8 @@ class TranslatedDocument:
         blocks = [(b.start, b.end) for b in self.document.blocks]
         targets = {i: t.target for i, t in self.translations.items()}
         # links a translation came with (from its decode, or the memory); the rest are asked of the aligner
-        known = {i: t.links for i, t in self.translations.items() if getattr(t, "links", None) is not None}
+        found = {i: getattr(t, "links", None) for i, t in self.translations.items()}
+        known = {i: links for i, links in found.items() if links is not None}
         units, inlines = render_units(
             self.document.text, blocks, parsed.units, self.document.segments, targets, aligner, known
         )
