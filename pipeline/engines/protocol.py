@@ -13,20 +13,31 @@ BATCH_BEAMS = 4  # the beam the engines' batch sizes were chosen for (opus-mt's;
 # caller's mistake (they used to travel as extra keys of the settings dict).
 REQUEST_KEYS = ("banned_phrases", "num_return_sequences", "scores", "pieces")
 
+Links = tuple[tuple[int, int], ...]
+"""Word alignment links: (source word index, target word index), words being ``\\S+`` runs of the text."""
+
 
 @dataclass(frozen=True)
 class Candidate:
-    """One hypothesis and its score (mean token log-probability; ``None`` when the engine gives none)."""
+    """One hypothesis and its score (mean token log-probability; ``None`` when the engine gives none).
+
+    ``links``: the hypothesis's word alignment (source word, target word), read from the attention
+    of the decode itself, words being the ``\\S+`` runs of the source text and of ``target`` (as
+    the engines' ``align`` defines them); ``None`` when the engine gives none.
+    """
 
     target: str
     score: float | None = None
     tokens: int = 0  # generated tokens (0 when the engine does not say)
+    links: Links | None = None
 
     def __post_init__(self) -> None:
         # float32 sums differ in the last bits with thread count and batch shape; four decimals of a
         # mean log-probability are all a guard or a reader uses, and they are the same on every executor
         if self.score is not None:
             object.__setattr__(self, "score", round(float(self.score), SCORE_DIGITS))
+        if self.links is not None:  # pairs read back from JSON are lists
+            object.__setattr__(self, "links", tuple((int(s), int(t)) for s, t in self.links))
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.engines.protocol import Candidate, DecodeRequest
+from pipeline.engines.protocol import Candidate, DecodeRequest, Links
 from pipeline.errors import ModelError
 from pipeline.models.decoding import DECODING_KEYS
 from pipeline.models.languages import _tokenizer_config, language_codes
 from pipeline.models.registry import ResolvedModel
 from pipeline.signature import EngineSection
-
-Links = tuple[tuple[int, int], ...]
-"""Word alignment links: (source word index, target word index), words being ``\\S+`` runs of the text."""
 
 _WORD = re.compile(r"\S+")
 _WORD_START = ("\u2581", "\u0120")  # sentencepiece's ▁ and byte-level BPE's Ġ open a word

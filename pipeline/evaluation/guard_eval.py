@@ -12,7 +12,18 @@ catch it is named, and the catch rate says how often it does:
 - ``truncate``: cut to 40 % of its words (rows of 12 words or more) → ``length_ratio``;
 - ``loop``: a phrase of 1-4 words repeated 4 more times → ``repetition``;
 - ``exonym``: an English exonym (CLDR territory names, plus well-known cities and people) replaced by its
-  Dutch form → repaired by the glossary, or flagged ``glossary_missing`` or ``untranslated``.
+  Dutch form → repaired by the glossary, or flagged ``glossary_missing`` or ``untranslated``;
+- ``preamble``, ``refusal``, ``answer``, ``question``, ``explanation``, ``note``: what an instruct model says
+  instead of, or around, the translation (an apology, an answer to the content, a remark appended) → ``chatter``;
+- ``invented``, ``continuation``: an invented sentence, or the rows that follow, appended → ``added_content``.
+
+These last kinds fill templates (``pipeline.evaluation.llm_damage``), each kind in two halves reported apart:
+``preamble/dev``, the half the patterns were improved on, and ``preamble/held``, the half only measured. Their
+outputs are judged twice: raw (``rate``: the guards alone), and as ``LLMTranslator`` handles them, cleaned by
+``clean_output`` first. Cleaned, each row is ``removed`` (cleaning gave back the translation exactly),
+``caught`` (the expected guard flags what is left), ``other`` (another guard does) or ``slipped`` (nothing
+flags it); ``stopped`` is removed or caught. ``any`` is the share flagged by any guard (the pipeline
+retries on any flag). ``cleaning_changes`` counts the correct translations that cleaning would change.
 
 The exonym list is drawn from CLDR and a fixed list of its own (``EXTRA_EXONYMS``), not from the
 glossary, so a name the glossary lacks is a miss. Damage is deterministic: each row's generator
@@ -22,14 +33,20 @@ draws from ``random.Random(f"{kind}:{index}")``. ``low_confidence`` needs model 
 from __future__ import annotations
 
 import csv
-import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.evaluation.llm_damage import (
+    LLM_KINDS,
+    Damage,
+    cleaning_changes,
+    damage_rng,
+    llm_damages,
+)
+from pipeline.quality.cleaning import clean_output
 from pipeline.quality.glossary import Glossary, TermRecord, check_terms
 from pipeline.quality.guards import DEFAULT_SETTINGS, FLAG_NAMES, Flag, GuardSettings, check_segment
 from pipeline.quality.numbers import dutch_numbers, english_numbers
@@ -136,21 +153,7 @@ def rates(totals: dict[str, Any]) -> dict[str, float]:
 # --- damage ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Damage:
-    """One damaged output: what was done to it, and the guard that should catch it."""
-
-    kind: str
-    index: int
-    source: str
-    original: str
-    damaged: str
-    expected: str
-    detail: dict[str, Any]
-
-
-def _rng(kind: str, index: int) -> random.Random:
-    return random.Random(f"{kind}:{index}")
+_rng = damage_rng
 
 
 _DIGITS = re.compile(r"\d+")
@@ -231,61 +234,21 @@ def damage_loop(index: int, source: str, target: str) -> Damage | None:
 # English → Dutch exonyms that CLDR's territory names do not hold: parts of the UK, alternative country
 # names, cities and people. Dutch forms from the Dutch Wikipedia / Taalunie spelling.
 EXTRA_EXONYMS: dict[str, str] = {
-    "Scotland": "Schotland",
-    "England": "Engeland",
-    "Northern Ireland": "Noord-Ierland",
-    "Britain": "Brittannië",
-    "Great Britain": "Groot-Brittannië",
-    "Turkey": "Turkije",
-    "Czech Republic": "Tsjechië",
-    "Hong Kong": "Hongkong",
-    "Ivory Coast": "Ivoorkust",
-    "Europe": "Europa",
-    "Africa": "Afrika",
-    "Asia": "Azië",
-    "America": "Amerika",
-    "Moscow": "Moskou",
-    "Beijing": "Peking",
-    "London": "Londen",
-    "Paris": "Parijs",
-    "Brussels": "Brussel",
-    "The Hague": "Den Haag",
-    "Antwerp": "Antwerpen",
-    "Berlin": "Berlijn",
-    "Cologne": "Keulen",
-    "Munich": "München",
-    "Prague": "Praag",
-    "Warsaw": "Warschau",
-    "Vienna": "Wenen",
-    "Athens": "Athene",
-    "Lisbon": "Lissabon",
-    "Copenhagen": "Kopenhagen",
-    "Geneva": "Genève",
-    "Strasbourg": "Straatsburg",
-    "Bucharest": "Boekarest",
-    "Milan": "Milaan",
-    "Naples": "Napels",
-    "Venice": "Venetië",
-    "Jerusalem": "Jeruzalem",
-    "Cairo": "Caïro",
-    "Tehran": "Teheran",
-    "Baghdad": "Bagdad",
-    "Beirut": "Beiroet",
-    "Tokyo": "Tokio",
-    "Mecca": "Mekka",
-    "Kyiv": "Kiev",
-    "Saint Petersburg": "Sint-Petersburg",
-    "St Petersburg": "Sint-Petersburg",
-    "Putin": "Poetin",
-    "Yeltsin": "Jeltsin",
-    "Gorbachev": "Gorbatsjov",
-    "Khrushchev": "Chroesjtsjov",
-    "Lukashenko": "Loekasjenko",
-    "Shoigu": "Sjojgoe",
-    "Tchaikovsky": "Tsjaikovski",
-    "Tolstoy": "Tolstoj",
-    "Dostoevsky": "Dostojevski",
-    "Zelensky": "Zelenski",
+    en.strip(): nl.strip()
+    for en, nl in re.findall(
+        r"([^=;]+)=([^;]+)",
+        "Scotland=Schotland; England=Engeland; Northern Ireland=Noord-Ierland; Britain=Brittannië; "
+        "Great Britain=Groot-Brittannië; Turkey=Turkije; Czech Republic=Tsjechië; Hong Kong=Hongkong; "
+        "Ivory Coast=Ivoorkust; Europe=Europa; Africa=Afrika; Asia=Azië; America=Amerika; Moscow=Moskou; "
+        "Beijing=Peking; London=Londen; Paris=Parijs; Brussels=Brussel; The Hague=Den Haag; Antwerp=Antwerpen; "
+        "Berlin=Berlijn; Cologne=Keulen; Munich=München; Prague=Praag; Warsaw=Warschau; Vienna=Wenen; "
+        "Athens=Athene; Lisbon=Lissabon; Copenhagen=Kopenhagen; Geneva=Genève; Strasbourg=Straatsburg; "
+        "Bucharest=Boekarest; Milan=Milaan; Naples=Napels; Venice=Venetië; Jerusalem=Jeruzalem; Cairo=Caïro; "
+        "Tehran=Teheran; Baghdad=Bagdad; Beirut=Beiroet; Tokyo=Tokio; Mecca=Mekka; Kyiv=Kiev; "
+        "Saint Petersburg=Sint-Petersburg; St Petersburg=Sint-Petersburg; Putin=Poetin; Yeltsin=Jeltsin; "
+        "Gorbachev=Gorbatsjov; Khrushchev=Chroesjtsjov; Lukashenko=Loekasjenko; Shoigu=Sjojgoe; "
+        "Tchaikovsky=Tsjaikovski; Tolstoy=Tolstoj; Dostoevsky=Dostojevski; Zelensky=Zelenski",
+    )
 }
 # CLDR names that are also common first names or read otherwise in English news.
 EXONYM_SKIP = frozenset({"Chad", "Jordan", "St. Martin"})
@@ -324,7 +287,7 @@ def _exonym_pattern(table: dict[str, str]) -> re.Pattern[str]:
 def damage_exonym(index: int, source: str, target: str, table: dict[str, str]) -> Damage | None:
     """One English exonym of the output (every occurrence of it, and of its genitive) replaced by its Dutch form."""
     pattern = _exonym_pattern(table)
-    names = sorted({m.group(1) for m in pattern.finditer(target)})
+    names = sorted({m.group(1) for m in pattern.finditer(target)} if table else ())
     if not names:
         return None
     name = _rng("exonym", index).choice(names)
@@ -354,7 +317,7 @@ def damages(pairs: Sequence[tuple[str, str]], exonyms: dict[str, str] | None = N
     out: dict[str, list[Damage]] = {}
     for kind, generate in generators.items():
         out[kind] = [d for i, (s, t) in enumerate(pairs) if (d := generate(i, s, t)) is not None]
-    return out
+    return out | llm_damages(pairs)
 
 
 def _caught(damage: Damage, flags: Sequence[Flag], repairs: Sequence[dict[str, str]]) -> bool:
@@ -385,7 +348,7 @@ def evaluate_damage(
     summary: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     for kind, items in damages(pairs, exonyms).items():
-        caught = clean = clean_caught = 0
+        caught = clean = clean_caught = any_caught = 0
         misses: list[dict[str, Any]] = []
         for damage in items:
             flags, repairs = evaluate_one(damage.source, damage.damaged, glossary, settings)
@@ -394,9 +357,8 @@ def evaluate_damage(
             base_flags = [Flag(f["name"], f["evidence"]) for f in row["flags"]]
             pre = _caught(damage, base_flags, row["repairs"])
             caught += hit
-            if not pre:
-                clean += 1
-                clean_caught += hit
+            any_caught += bool(flags or repairs)
+            clean, clean_caught = clean + (not pre), clean_caught + (hit and not pre)
             record = {
                 "damage": kind,
                 "index": damage.index,
@@ -410,6 +372,8 @@ def evaluate_damage(
                 "flags": [f.to_dict() for f in flags],
                 "repairs": list(repairs),
             }
+            if kind in LLM_KINDS:
+                record["cleaned"] = _cleaned_outcome(damage, flags, repairs, glossary, settings)
             records.append(record)
             if not hit:
                 misses.append(record)
@@ -422,6 +386,7 @@ def evaluate_damage(
             "clean_rows": clean,
             "clean_caught": clean_caught,
             "clean_rate": clean_caught / clean if clean else None,
+            "any_rate": any_caught / n if n else None,
             "misses": len(misses),
             "miss_examples": misses[:examples],
         }
@@ -429,7 +394,42 @@ def evaluate_damage(
             aligned = [r for r in records if r["damage"] == kind and r["detail"]["source_has_dutch_form"]]
             summary[kind]["aligned_rows"] = len(aligned)
             summary[kind]["aligned_caught"] = sum(r["caught"] for r in aligned)
-    return {"summary": summary, "records": records, "exonyms": origin}
+        if kind in LLM_KINDS:
+            summary[kind] |= _cleaned_summary([r["cleaned"] for r in records if r["damage"] == kind])
+    changes = cleaning_changes(pairs)
+    return {
+        "summary": summary,
+        "records": records,
+        "exonyms": origin,
+        "cleaning_changes": {"count": len(changes), "examples": changes[:examples]},
+    }
+
+
+OUTCOMES = ("removed", "caught", "other", "slipped")
+
+
+def _cleaned_outcome(
+    damage: Damage,
+    flags: Sequence[Flag],
+    repairs: Sequence[dict[str, str]],
+    glossary: Glossary | None,
+    settings: GuardSettings,
+) -> dict[str, Any]:
+    """What ``LLMTranslator`` makes of a damaged reply: cleaned first, then guarded (``OUTCOMES``)."""
+    cleaned = clean_output(damage.damaged, damage.source)
+    if cleaned.text == damage.original.strip():
+        return {"outcome": "removed", "text": cleaned.text, "flags": []}
+    if cleaned.text != damage.damaged.strip():
+        flags, repairs = evaluate_one(damage.source, cleaned.text, glossary, settings)
+    outcome = "caught" if _caught(damage, flags, repairs) else "other" if flags or repairs else "slipped"
+    return {"outcome": outcome, "text": cleaned.text, "flags": [f.name for f in flags]}
+
+
+def _cleaned_summary(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    counts = {name: sum(o["outcome"] == name for o in outcomes) for name in OUTCOMES}
+    n = len(outcomes)
+    stopped = counts["removed"] + counts["caught"]
+    return {"cleaned": counts, "stopped_rate": stopped / n if n else None}
 
 
 # --- what the command shows -----------------------------------------------------------------
@@ -441,9 +441,17 @@ def totals_json(report: dict[str, Any], damage: dict[str, Any] | None = None) ->
     payload: dict[str, Any] = {"pairs": totals["pairs"], "flagged": dict(totals["flagged"]), "any": totals["any"]}
     if damage is not None:
         payload["damage"] = {
-            kind: {k: s[k] for k in ("expected", "rows", "caught", "rate", "clean_rows", "clean_caught", "clean_rate")}
+            kind: {
+                k: s[k]
+                for k in (
+                    *("expected", "rows", "caught", "rate", "clean_rows", "clean_caught", "clean_rate", "any_rate"),
+                    *("cleaned", "stopped_rate"),
+                )
+                if k in s
+            }
             for kind, s in damage["summary"].items()
         }
+        payload["cleaning_changes"] = damage["cleaning_changes"]["count"]
     return payload
 
 
@@ -474,16 +482,31 @@ def _percent(rate: float | None) -> str:
 
 def damage_lines(damage: dict[str, Any], examples: bool = True) -> list[str]:
     """The readable table of catch rates, then a few misses of each kind."""
-    lines = [
-        "",
-        f"{'damage':10} {'expected':16} {'rows':>5} {'caught':>7} {'rate':>7}   {'clean rows':>10} {'rate':>7}",
-    ]
+    head = f"{'damage':18} {'expected':14} {'rows':>5} {'caught':>6} {'rate':>7}   {'clean rows':>10} {'rate':>7}"
+    lines = ["", f"{head}  {'any':>7}"]
     for kind, s in damage["summary"].items():
         lines.append(
-            f"{kind:10} {s['expected']:16} {s['rows']:5d} {s['caught']:7d} {_percent(s['rate'])}"
-            f"   {s['clean_rows']:10d} {_percent(s['clean_rate'])}"
+            f"{kind:18} {s['expected']:14} {s['rows']:5d} {s['caught']:6d} {_percent(s['rate'])}"
+            f"   {s['clean_rows']:10d} {_percent(s['clean_rate'])}  {_percent(s['any_rate'])}"
         )
-    lines.append("(clean: rows the expected guard does not already flag undamaged)")
+    lines.append("(clean: rows the expected guard does not already flag undamaged; any: flagged by any guard)")
+    lines += [
+        "",
+        "cleaned first, as the LLM translator does:",
+        f"{'damage':18} {'rows':>5}  {'removed':>7} {'caught':>7} {'other':>7} {'slipped':>7}  {'stopped':>7}",
+    ]
+    for kind, s in damage["summary"].items():
+        if "cleaned" in s:
+            counts = s["cleaned"]
+            lines.append(
+                f"{kind:18} {s['rows']:5d}  "
+                + " ".join(f"{counts[name]:7d}" for name in OUTCOMES)
+                + f"  {_percent(s['stopped_rate'])}"
+            )
+    lines.append("(stopped: removed by cleaning, or caught by the expected guard after it)")
+    changes = damage["cleaning_changes"]
+    lines.append(f"cleaning changes {changes['count']} correct translation(s)")
+    lines += [f"  cleaned #{c['index']}: {c['stripped']}" for c in changes["examples"]]
     exonym = damage["summary"].get("exonym")
     if exonym and exonym["aligned_rows"]:
         share = exonym["aligned_caught"] / exonym["aligned_rows"]

@@ -290,18 +290,22 @@ def check_numbers(source: str, target: str) -> Flag | None:
 
 # --- what instruct models add: chatter and content --------------------------------------------
 
-# (name, the reply's words, the Dutch that would be translated that way and so excuses them)
+# (name, the reply's words, the Dutch that would be translated that way and so excuses them). By category:
+# apologies and refusals in their common forms, openers that acknowledge a request, answers to the content,
+# requests to the reader; then remarks anywhere: about the translation, the source text or the model itself.
 _OPENERS: tuple[tuple[str, str, str], ...] = (
     (
         "apology",
-        r"(?:i'?m|i am|we'?re|we are) (?:so |very |truly )?sorry|sorry,|(?:i|we) apologi[sz]e",
-        r"spijt|sorry|excuses|verontschuldig",
+        r"(?:i'?m|i am|we'?re|we are) (?:so |very |truly |really |terribly )?sorry|sorry\s*(?:[,!.:;—–-]|\bbut\b)"
+        r"|(?:i|we) apologi[sz]e|(?:my |our )?apologies\b|(?:i'?m|i am) afraid\b|regrettably\b",
+        r"spijt|sorry|excuses|verontschuldig|helaas|jammer|vrees|bang",
     ),
     (
         "refusal",
-        r"(?:i|we) (?:cannot|can'?t|can not|won'?t|will not|am unable|'m unable|am not able)\b"
-        r"|unfortunately,? (?:i|we)\b",
-        r"\b(?:ik|wij|we) (?:kan|kunnen|wil|zal)|helaas",
+        r"(?:i|we) (?:cannot|can'?t|can not|could ?n[o']t|won'?t|will not|am unable|'m unable|am not able|'m not able"
+        r"|must (?:respectfully |politely )?decline|(?:do not|don'?t) have enough)\b"
+        r"|unfortunately,? (?:i|we|this|that|the|it)\b",
+        r"\b(?:ik|wij|we) (?:kan|kunnen|wil|zal|moet|heb)|helaas|jammer",
     ),
     (
         "self",
@@ -310,9 +314,21 @@ _OPENERS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "preamble",
-        r"here(?:'s|’s| is| are) (?:the|a|my|your|an)\b[^.!?\n]{0,40}\b(?:translation|version|summary)"
-        r"|(?:sure|certainly|of course|okay)[,!.]? here\b|(?:the |my )?(?:english )?translation(?: is)?\s*:",
-        r"vertal|versie|samenvatting|\bhier\b",
+        r"here(?:'s|’s| is| are) (?:the|a|my|your|an)\b[^.!?\n]{0,40}\b(?:translation|version|summary|rendering)"
+        r"|(?:sure|certainly|of course|okay|ok|absolutely|no problem|sure thing|happy to help|alright|gladly)"
+        r"\s*(?:[!.,—–-]|\bhere\b)"
+        r"|(?:the |my )?(?:english )?translation(?: is)?\s*:"
+        r"|(?:in english|translated(?: into english)?)\b[^.!?\n]{0,40}:",
+        r"vertal|versie|samenvatting|\bhier\b|natuurlijk|zeker|uiteraard|oké|\bok\b|prima|graag|probleem|absoluut"
+        r"|Engels",
+    ),
+    (
+        "answer",
+        r"(?:yes|yeah|indeed|exactly|great|wow|interesting|good point|great point|thanks|thank you|i agree|i see)"
+        r"\s*[!,.—–-]"
+        r"|(?:that's|that is|what) (?:an? |such an? )?(?:very |really )?(?:interesting|great|good|sad|terrible"
+        r"|fascinating|surprising|exciting|unfortunate|wonderful|important)\b",
+        r"^\W*(?:ja|jawel|inderdaad|precies|geweldig|wauw|interessant|bedankt|dank|eens|goed)\b|\bwat een\b|\bdat is\b",
     ),
     (
         "request",
@@ -330,9 +346,25 @@ _REMARKS: tuple[tuple[str, str, str], ...] = (
     (
         "remark",
         r"\bcannot be translated\b|\b(?:i|we) (?:cannot|can'?t) translate\b"
-        r"|\bthe (?:original|dutch|source) (?:text|sentence)\b|\btranslated (?:from dutch|into english)\b"
-        r"|\bhope this helps\b",
-        r"vertal|oorspronkelijk|originele|brontekst|Nederlandse tekst|hoop",
+        r"|\bthe (?:original|dutch|source) (?:text|sentence|word|term|phrase|version)\b"
+        r"|\btranslated (?:from dutch|into english|freely|literally)\b"
+        r"|\b(?:machine|literal|free|word-for-word) translation\b"
+        r"|\bhope this helps\b|\blet me know\b|\b(?:i|we) (?:translated|rendered|kept|have kept|chose|used|have used)\b"
+        r"|\bthis (?:sentence|phrase|text|translation) (?:means|says|is written|aims|reads)\b|\bin other words\b",
+        r"vertal|oorspronkelijk|originele|brontekst|Nederlandse tekst|hoop|laat (?:me|mij|ons) weten|\bik\b|\bwij\b"
+        r"|\bwe\b|betekent|met andere woorden|oftewel|dat wil zeggen",
+    ),
+    (
+        "note",
+        r"(?:^|[.!?…)\]\"”’]\s+|\n)[(\[*—–-]*\s*(?:note|n\.\s?b\.?|nb|p\.\s?s\.?|translator'?s note|explanation|context"
+        r"|literally|breakdown)\s*[:.\-–—]",
+        r"\bnoot\b|let op|n\.\s?b\.?|\bnb\b|\bps\b|\bp\.s\.|uitleg|context|letterlijk",
+    ),
+    (
+        "reader",
+        r"\b(?:you|your) (?:provided|sent|shared|gave|asked|mean|meant|want|need|would like)\b|\byou'd like\b"
+        r"|\bfor sharing\b",
+        r"\b(?:je|jij|jou|jouw|u|uw|jullie)\b",
     ),
 )
 _COMPILED = {
@@ -342,7 +374,7 @@ _COMPILED = {
     for where, table in (("start", _OPENERS), ("anywhere", _REMARKS))
 }
 _LEADING = re.compile(r"^[\W_]*")
-_QUESTION_END = re.compile(r"\?[\"'”’»)\]]*$")
+_QUESTION = re.compile(r"\?[\"'”’»)\]]*(?:\s|$)")  # a question mark that ends a sentence
 
 
 def check_chatter(source: str, target: str, settings: GuardSettings = DEFAULT_SETTINGS) -> Flag | None:
@@ -353,8 +385,11 @@ def check_chatter(source: str, target: str, settings: GuardSettings = DEFAULT_SE
             found = getattr(reply, match)(text)
             if found and not excuse.search(source):
                 return Flag("chatter", {"kind": name, "match": found.group(0)})
-    if settings.chatter_questions and _QUESTION_END.search(target.strip()) and "?" not in source:
-        return Flag("chatter", {"kind": "question", "match": target.strip()[-40:]})
+    question = _QUESTION.search(target.strip())
+    if settings.chatter_questions and question and "?" not in source:
+        return Flag(
+            "chatter", {"kind": "question", "match": target.strip()[max(0, question.start() - 40) : question.end()]}
+        )
     return None
 
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
 
-from pipeline.engines.protocol import Candidate, CandidateEngine, DecodeRequest
+from pipeline.engines.protocol import Candidate, CandidateEngine, DecodeRequest, Links
 from pipeline.errors import GuardModeError, RungError
 from pipeline.quality.glossary import ForcedSource, Glossary, TermRecord, check_terms, consistency_table, force_terms
 from pipeline.quality.guards import DEFAULT_SETTINGS, Flag, GuardSettings, check_segment
@@ -118,6 +118,9 @@ class Attempt:
     hard: tuple[str, ...] = ()  # the flags that are hard failures (``hard_failures``)
     verdict: str = ""  # a retry: why it replaced attempt 1, or why not
     budget_refused: str = ""  # the rung the retry budget could not pay for after this attempt
+    # the chosen hypothesis's word links (``Candidate.links``) between the decoded source and ``target``;
+    # ``None`` when the engine gave none or the glossary check changed the target (never in the record)
+    links: Links | None = None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -211,6 +214,13 @@ class GuardedSegment:
     @property
     def terms(self) -> tuple[TermRecord, ...]:
         return self.best.terms
+
+    @property
+    def links(self) -> Links | None:
+        """The winner's word links between ``source`` and ``target``: ``None`` when the engine gave none,
+        when the glossary check changed the decoded target, or when forced terms changed the source
+        the engine read (its words are not the source's)."""
+        return self.best.links if self.forced_source == self.source else None
 
     @property
     def flagged(self) -> bool:
@@ -361,9 +371,10 @@ def _attempt(
     for candidate in candidates:
         target, terms = check_terms(candidate.target, segment.forced.matches)
         flags = tuple(policy.check(segment.source, target, candidate.score, terms) if policy.checks else ())
+        links = candidate.links if target == candidate.target else None
         attempt = Attempt(
             rung, request, target, candidate.score, flags, tuple(terms), len(candidates), candidate.tokens, pieces,
-            hard_failures(flags),
+            hard_failures(flags), links=links,
         )  # fmt: skip
         if best is None or attempt.rank() < best.rank():
             best = attempt

@@ -95,7 +95,11 @@ class MemoryJournal:
         for index, key in enumerate(keys):
             entry = found.get(key)
             if entry is not None and entry.source == sources[index]:
-                out[index] = [Candidate(t, s, n) for t, s, n in entry.meta["candidates"]]
+                # [target, score, tokens] and, from a decode that gave them, its word links
+                out[index] = [
+                    Candidate(row[0], row[1], row[2], row[3] if len(row) > 3 else None)
+                    for row in entry.meta["candidates"]
+                ]
                 self.touched.add(key)
         return out
 
@@ -107,7 +111,11 @@ class MemoryJournal:
                 self.signature.model.fingerprint,
                 source,
                 candidates[0].target if candidates else "",
-                {"candidates": [[c.target, c.score, c.tokens] for c in candidates]},
+                {
+                    "candidates": [
+                        [c.target, c.score, c.tokens, *([c.links] if c.links is not None else [])] for c in candidates
+                    ]
+                },
             )
             for source, candidates in done
         ]

@@ -54,6 +54,7 @@ BATCH_ROWS = 64  # sentences (or texts) per actor call
 SINK_ROWS = 512  # translations handed to the sink (the memory) at a time
 AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 VERBOSE_ENV = "NL2EN_RAY_VERBOSE"  # set: Ray's own notices reach the terminal (see quiet_ray)
+SinkRow = tuple[str, tuple[str, ...], Translation]  # a source, the context it was read after, its translation
 
 
 def import_ray() -> Any:
@@ -197,10 +198,10 @@ class RayExecutor(Translator):
     allow_pickle: bool = False
     glossary: Any = None  # pipeline.quality.glossary.Glossary, as the local translator has it
     policy: Any = None  # pipeline.quality.ladder.GuardPolicy (default: retry)
-    # called with (source, translation) pairs as they arrive, every ``sink_rows`` or so: the driver
-    # writes them to the translation memory, so a run killed inside a window keeps what came back
-    # (an instruct model's key needs the context these pairs lack: it takes no sink)
-    sink: Callable[[Sequence[tuple[str, Translation]]], None] | None = field(default=None, repr=False)
+    # called with (source, context, translation) rows as they arrive, every ``sink_rows`` or so: the
+    # driver writes them to the translation memory under ``segment_key(source, context)``, so a run
+    # killed inside a window keeps what came back (context: what the prompt carried; () for seq2seq)
+    sink: Callable[[Sequence[SinkRow]], None] | None = field(default=None, repr=False)
     sink_rows: int = SINK_ROWS
     # an instruct model's prompt: the previous sentences it carries (--context; 0 for a seq2seq
     # model, which reads none), and its template (None: its family's, as the session chooses it)
@@ -244,8 +245,6 @@ class RayExecutor(Translator):
                 f"{model.name} is an instruct LLM: the Ray executor summarises with seq2seq models only",
                 hint="use --executor local",
             )
-        if self.sink is not None:
-            raise ValueError("an instruct model's results are keyed by their context: it takes no sink")
         from pipeline.models.prompts import model_family
         from pipeline.translation.llm import LLMTranslator, llm_policy
 
@@ -390,10 +389,11 @@ class RayExecutor(Translator):
         items: Sequence[str],
         groups: Sequence[Hashable] | None,
         convert: Callable[[str], Any],
-        arrived: Callable[[list[tuple[str, Any]]], None] | None = None,
+        arrived: Callable[[list[tuple[str, tuple[str, ...], Any]]], None] | None = None,
         contexts: Sequence[tuple[str, ...]] | None = None,
     ) -> list[Any]:
-        """``convert``-ed results for ``items`` in order; ``arrived`` hears each batch's as it comes back.
+        """``convert``-ed results for ``items`` in order; ``arrived`` hears each batch's (item, context, result)
+        rows as it comes back (context ``()`` without ``contexts``).
 
         Items left out before (poisoned) fail at once; items a failed call computed come from the
         salvage; the rest go to the pool. If any item is left out, the others are computed all the
@@ -440,7 +440,7 @@ class RayExecutor(Translator):
         todo: list[int],
         results: list[Any],
         convert: Callable[[str], Any],
-        arrived: Callable[[list[tuple[str, Any]]], None] | None,
+        arrived: Callable[[list[tuple[str, tuple[str, ...], Any]]], None] | None,
         failed: dict[int, str],
         contexts: Sequence[tuple[str, ...]] | None,
         keys: Sequence[Hashable],
@@ -454,7 +454,7 @@ class RayExecutor(Translator):
             for i, result in got:
                 results[i] = result
             if arrived is not None:
-                arrived([(items[i], result) for i, result in got])
+                arrived([(items[i], contexts[i] if contexts is not None else (), result) for i, result in got])
 
         self.busy_s = 0.0
         sent = [items[i] for i in todo]
@@ -497,10 +497,10 @@ class RayExecutor(Translator):
         """Translate ``sources`` (read after ``contexts``) on the pool, in order; the sink hears them as they come."""
         if not sources:
             return []
-        pending: list[tuple[str, Translation]] = []
+        pending: list[SinkRow] = []
 
-        def arrived(pairs: list[tuple[str, Any]]) -> None:
-            pending.extend(pairs)
+        def arrived(rows: list[tuple[str, tuple[str, ...], Any]]) -> None:
+            pending.extend(rows)
             while self.sink is not None and len(pending) >= self.sink_rows:
                 self.sink(pending[: self.sink_rows])
                 del pending[: self.sink_rows]

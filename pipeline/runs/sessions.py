@@ -7,7 +7,7 @@ in the cache keyed by it. No weights are loaded until the first cache miss needs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -258,8 +258,7 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
         elif executor.remote:
             from pipeline.runs.ray_executor import RayExecutor
 
-            writer = _memory_writer(memory, signature, glossary)
-            translator = RayExecutor(
+            translator = ray_executor = RayExecutor(
                 model_name,
                 replace(options, backend=engine.backend),
                 decoding.settings,
@@ -268,9 +267,10 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
                 allow_pickle=allow_pickle,
                 glossary=glossary,
                 policy=policy,
-                sink=None if causal else writer,  # its pairs lack the context an instruct model's keys hold
                 context_size=spec.context,  # an instruct model's; a seq2seq model reads none
-            ).start()
+            )
+            ray_executor.sink = _memory_writer(memory, signature, ray_executor.segment_key)  # keyed as the cache keys
+            ray_executor.start()
         else:
             translator = Seq2SeqTranslator(engine, decoding.settings, glossary, policy)
     except BaseException:
@@ -280,28 +280,32 @@ def open_translator(spec: TranslatorSpec, cache: CacheSpec = DEFAULT_CACHE) -> T
     return TranslatorSession(model, CachedTranslator(translator, memory, signature), memory)
 
 
-def _memory_writer(memory: TranslationMemory | None, signature: RunSignature, glossary: Glossary | None) -> Any:
-    """Writes (source, translation) pairs to the memory under the keys the cache wrapper looks up.
+def _memory_writer(
+    memory: TranslationMemory | None, signature: RunSignature, segment_key: Callable[[str, Sequence[str]], Any]
+) -> Callable[[Sequence[Any]], None] | None:
+    """Writes (source, context, translation) rows to the memory under the keys the cache wrapper looks up.
 
-    An executor hands its results over as they arrive, so a run killed inside a window keeps
-    them; the cache wrapper's own write at the end of the window then finds them there.
+    ``segment_key`` is the translator's own, the one ``CachedTranslator.key`` asks (an instruct
+    model's holds its prompt digest and the context it carried; a seq2seq model's its glossary
+    entries), so each row's key is the cache's. An executor hands its results over as they arrive,
+    so a run killed inside a window keeps them; the cache wrapper's own write at the end of the
+    window then finds them there.
     """
     if memory is None:
         return None
     from pipeline.runs.cache import segment_cache_key
-    from pipeline.translation.translator import glossary_key
 
-    def write(done: Any) -> None:
+    def write(done: Sequence[Any]) -> None:
         memory.put_many(
             (
-                segment_cache_key(signature, glossary_key(glossary, s), s),
+                segment_cache_key(signature, segment_key(s, c), s),
                 signature.stage,
                 signature.model.fingerprint,
                 s,
                 t.target,
                 t.meta(),
             )
-            for s, t in done
+            for s, c, t in done
         )
 
     return write

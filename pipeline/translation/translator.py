@@ -13,8 +13,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from pipeline.engines.protocol import Candidate, DecodeRequest
-from pipeline.engines.seq2seq import Links, Seq2SeqEngine
+from pipeline.engines.protocol import Candidate, DecodeRequest, Links
+from pipeline.engines.seq2seq import Seq2SeqEngine
 from pipeline.quality.glossary import Glossary, TermRecord, force_terms
 from pipeline.quality.ladder import CandidateEngine, GuardedSegment, GuardPolicy, parse_guard_mode, translate_guarded
 from pipeline.quality.rungs import pooled_score
@@ -35,14 +35,22 @@ class Translation:
     terms: tuple[dict[str, Any], ...] = ()  # glossary terms: nl, en, offsets, status, rendering
     attempts: tuple[dict[str, Any], ...] = ()  # every decode: rung, settings, target, flags, score
     flag_evidence: dict[str, Any] = field(default_factory=dict)  # flag name → what shows it
+    # (source word, target word) links that came with the decode (``Candidate.links``): set only when
+    # ``target`` is the winning hypothesis as decoded (one piece, nothing changed after decoding)
+    links: Links | None = None
 
     def meta(self) -> dict[str, Any]:
         """What the cache stores beside the target, so a cached run writes the same records.
 
         The attempts are stored whole (the manifest's quality counts read them); the record
         leaves out what it repeats (:func:`record_attempts`), from the same history either way.
+        Word links are stored when there are any (for placing inline markup from the memory);
+        the record has none.
         """
-        return {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields(), "attempts": list(self.attempts)}
+        meta = {"pieces": self.pieces, "tokens": self.tokens, **self.record_fields(), "attempts": list(self.attempts)}
+        if self.links is not None:
+            meta["links"] = [list(pair) for pair in self.links]
+        return meta
 
     def record_fields(self) -> dict[str, Any]:
         """The quality fields of a segment's ``aligned.jsonl`` record."""
@@ -66,7 +74,13 @@ class Translation:
             tuple(meta.get("terms", ())),
             tuple(meta.get("attempts", ())),
             dict(meta.get("flag_evidence", {})),
+            _links(meta.get("links")),
         )
+
+
+def _links(stored: Any) -> Links | None:
+    """Links as the cache stores them (pairs as lists; absent in entries written before links were)."""
+    return None if stored is None else tuple((int(s), int(t)) for s, t in stored)
 
 
 def record_attempts(attempts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -259,8 +273,10 @@ def combine_pieces(source: str, parts: Sequence[str], guarded: Sequence[GuardedS
         evidence["split"] = {"pieces": len(parts)}
     tokens = [g.best.tokens for g in guarded]
     score = pooled_score([g.score for g in guarded], tokens)
+    # the decode's links hold for the segment only when it is the one piece, its target unchanged
+    links = guarded[0].links if len(guarded) == 1 and target == guarded[0].target else None
     return Translation(
-        target, tuple(flags), len(parts), sum(tokens), False, score, tuple(terms), tuple(attempts), evidence
+        target, tuple(flags), len(parts), sum(tokens), False, score, tuple(terms), tuple(attempts), evidence, links
     )
 
 

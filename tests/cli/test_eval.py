@@ -66,7 +66,8 @@ def test_eval_guards_table_and_damage(tmp_path: Path) -> None:
     assert text.startswith("3 correct pairs")
     table = [line.split() for line in text.splitlines()]
     assert ["number_mismatch", "1", "33.3%"] in table and ["glossary", "repairs", "1", "33.3%"] in table
-    for kind in ("number", "copy", "truncate", "loop", "exonym"):
+    kinds = ("number", "copy", "truncate", "loop", "exonym", "preamble", "refusal", "answer", "question")
+    for kind in (*kinds, "explanation", "note", "invented", "continuation"):
         assert any(line.startswith(kind) for line in text.splitlines()), kind
     payload = json.loads(_run("guards", str(_pairs_file(tmp_path)), "--damage", "--json").stdout)
     assert payload["damage"]["copy"] == {
@@ -77,7 +78,11 @@ def test_eval_guards_table_and_damage(tmp_path: Path) -> None:
         "clean_rows": 3,
         "clean_caught": 3,
         "clean_rate": 1.0,
+        "any_rate": 1.0,
     }
+    continuation = payload["damage"]["continuation"]  # every row but the last, caught or not
+    assert continuation["expected"] == "added_content" and continuation["rows"] == 2
+    assert continuation["rate"] == continuation["caught"] / 2
 
 
 def test_eval_guards_without_glossary_repairs_nothing(tmp_path: Path) -> None:

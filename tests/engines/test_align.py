@@ -1,4 +1,5 @@
-"""Word alignments from the model's cross-attention: in range, deterministic, the same on both engines."""
+"""Word alignments from the model's cross-attention: in range, deterministic, the same on both engines;
+on CTranslate2 they also come with each decoded hypothesis, equal to a forced pass over it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.engines.ct2 import CT2Engine
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import Links, TransformersEngine, attention_links, eager_attention, token_words
+from pipeline.models.decoding import decoding_settings
 from pipeline.models.registry import fingerprint, resolve_model
 from pipeline.quality.ladder import GuardPolicy
 from pipeline.translation.translator import Seq2SeqTranslator
@@ -176,3 +179,96 @@ def test_translator_align_delegates_to_an_engine_that_aligns(tiny_marian: Path) 
 def test_translator_align_without_an_aligning_engine_is_none_for_each_pair() -> None:
     translator = Seq2SeqTranslator(ScriptedEngine({}), {}, policy=GuardPolicy(mode="off"))  # type: ignore[arg-type]
     assert translator.align(["een", "twee"], ["one", "two"]) == [None, None]
+
+
+# --- links that come with the decode (CTranslate2: ``Candidate.links``) -------------------------------------
+
+
+def generated_tokens(ct: CT2Engine, sources: list[str], request: DecodeRequest) -> list[list[str]]:
+    """The best hypothesis of each source as the decoder read it: the forced prefix in, the end token out."""
+    options = ct.options(request.settings)
+    forced = request.settings.get("forced_bos_token_id")
+    prefix = [[ct.tokenizer.id_to_token(forced)]] * len(sources) if isinstance(forced, int) else None
+    results = ct.load().translate_batch([ct.tokenizer.encode(s) for s in sources], target_prefix=prefix, **options)
+    end = options.get("end_token", "</s>")
+    return [[t for t in r.hypotheses[0] if t != end] for r in results]
+
+
+def assert_decode_links_are_align_links(
+    ct: CT2Engine, sources: list[str], request: DecodeRequest, monkeypatch: pytest.MonkeyPatch
+) -> list[Links | None]:
+    """Each decoded hypothesis's links equal ``align(source, its target)``, the target read as it was generated.
+
+    A random model's tokens rarely re-tokenise to themselves (it starts words with continuation
+    pieces), so ``align`` is given the generated tokens as the target's tokenisation.
+    """
+    decoded = [c[0] for c in ct.decode(sources, request)]
+    tokens = generated_tokens(ct, sources, request)
+    by_text = {c.target: t for c, t in zip(decoded, tokens, strict=True)}
+    assert len(by_text) == len(decoded), "distinct outputs, so each target names its tokens"
+    monkeypatch.setattr(ct, "target_tokens", lambda text: by_text[text])
+    expected = ct.align(sources, [c.target for c in decoded])
+    assert [c.links for c in decoded] == expected
+    return expected
+
+
+def test_decode_ct2_greedy_links_equal_align_of_the_decoded_target(
+    marian_engines: tuple[TransformersEngine, CT2Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.tiny import _dutch_corpus
+
+    _, ct = marian_engines
+    sources = [*SENTENCES, *_dutch_corpus()[:60:6]]
+    request = DecodeRequest(decoding_settings(ct.model, {"num_beams": 1, "max_new_tokens": 20}))
+    expected = assert_decode_links_are_align_links(ct, sources, request, monkeypatch)
+    # the links must depend on the input, or agreeing would prove nothing
+    assert len({tuple(s for s, _ in links or ()) for links in expected}) >= len(sources) - 2
+    assert sum(len({s for s, _ in links or ()}) > 1 for links in expected) >= len(sources) // 2
+
+
+def test_decode_ct2_nllb_links_read_the_forced_language_token_as_align_does(
+    tiny_nllb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, ct = engines(tiny_nllb)
+    request = DecodeRequest(decoding_settings(ct.model, {"num_beams": 1, "max_new_tokens": 12}))
+    assert isinstance(request.settings.get("forced_bos_token_id"), int), "NLLB forces its target language"
+    expected = assert_decode_links_are_align_links(ct, SENTENCES, request, monkeypatch)
+    assert all(links for links in expected)
+
+
+def test_decode_ct2_every_hypothesis_has_links_to_words_of_its_pair(
+    marian_engines: tuple[TransformersEngine, CT2Engine],
+) -> None:
+    _, ct = marian_engines
+    settings = decoding_settings(ct.model, {"num_beams": 4, "max_new_tokens": 10})
+    nbest = ct.decode(SENTENCES, DecodeRequest(settings, num_return_sequences=3, scores=False))
+    for source, candidates in zip(SENTENCES, nbest, strict=True):
+        assert len({c.target for c in candidates}) > 1
+        for candidate in candidates:
+            assert_in_range(candidate.links, source, candidate.target)
+            assert candidate.links, "a pair of non-empty texts gets links"
+    assert ct.decode(["", "Minsk"], DecodeRequest(settings))[0][0].links == ()
+
+
+def test_decode_transformers_gives_no_links(marian_engines: tuple[TransformersEngine, CT2Engine]) -> None:
+    hf, _ = marian_engines
+    settings = decoding_settings(hf.model, {"num_beams": 1, "max_new_tokens": 6})
+    assert [c[0].links for c in hf.decode(SENTENCES[:2], DecodeRequest(settings))] == [None, None]
+
+
+def test_translator_ct2_translation_carries_the_links_of_its_decode(
+    marian_engines: tuple[TransformersEngine, CT2Engine],
+) -> None:
+    _, ct = marian_engines
+    settings = decoding_settings(ct.model, {"num_beams": 2, "max_new_tokens": 12})
+    translations = Seq2SeqTranslator(ct, settings, policy=GuardPolicy(mode="off")).translate_batch(SENTENCES)
+    decoded = [c[0] for c in ct.decode(SENTENCES, DecodeRequest(settings, scores=False))]
+    assert [t.target for t in translations] == [c.target for c in decoded]
+    assert [t.links for t in translations] == [c.links for c in decoded]
+    assert all(t.links for t in translations)
+
+
+def test_candidate_links_read_back_from_json_are_pairs() -> None:
+    stored = Candidate("Minsk holds", -0.2, 3, [[0, 0], [2, 1]])  # type: ignore[arg-type]
+    assert stored.links == ((0, 0), (2, 1)) and stored == Candidate("Minsk holds", -0.2, 3, ((0, 0), (2, 1)))
+    assert Candidate("Minsk holds").links is None

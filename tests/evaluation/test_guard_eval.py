@@ -9,9 +9,11 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.evaluation.guard_eval import (
+    LLM_TEMPLATES,
     MEASURED_GUARDS,
     damage_copy,
     damage_exonym,
+    damage_llm,
     damage_loop,
     damage_number,
     damage_truncate,
@@ -147,16 +149,61 @@ def test_guard_eval_catches_each_damage_on_a_clean_pair() -> None:
     pairs = [(LONG_NL, LONG_EN)]
     report = evaluate_damage(pairs, builtin_glossary(), exonyms={"Berlin": "Berlijn"})
     summary = report["summary"]
-    assert {kind: (s["rows"], s["caught"]) for kind, s in summary.items()} == {
+    assert {kind: (s["rows"], s["caught"]) for kind, s in summary.items() if kind not in LLM_TEMPLATES} == {
         "number": (1, 1),
         "copy": (1, 1),
         "truncate": (1, 1),
         "loop": (1, 1),
         "exonym": (1, 1),
     }
-    assert [kind for kind in damages(pairs, {"Berlin": "Berlijn"})] == ["number", "copy", "truncate", "loop", "exonym"]
+    assert [kind for kind in damages(pairs, {"Berlin": "Berlijn"})] == [
+        *("number", "copy", "truncate", "loop", "exonym"),
+        *LLM_TEMPLATES,
+    ]
     payload = totals_json(evaluate_pairs(pairs, builtin_glossary()), report)
     assert payload["damage"]["exonym"]["rate"] == 1.0 and payload["damage"]["truncate"]["expected"] == "length_ratio"
+
+
+@pytest.mark.parametrize("kind", list(LLM_TEMPLATES))
+def test_guard_eval_instruct_damage_is_seeded_varied_and_changes_the_pair(kind: str) -> None:
+    """Each instruct-model kind: the same row gives the same output, rows draw different templates (not one
+    fixed string), every output differs from the translation and is a filled template."""
+    following = [GOOD, "The talks will resume in May."]
+    made = [damage_llm(kind, i, LONG_NL, LONG_EN, following) for i in range(40)]
+    assert all(d is not None for d in made)
+    damaged = [d for d in made if d is not None]
+    assert damaged == [damage_llm(kind, i, LONG_NL, LONG_EN, following) for i in range(40)]
+    assert len({d.detail["template"] for d in damaged}) >= 3 and len({d.damaged for d in damaged}) >= 3
+    for damage in damaged:
+        assert damage.damaged != LONG_EN and damage.kind == kind and damage.index in range(40)
+        assert not re.search(r"[{}¶]", damage.damaged), damage.damaged
+        assert damage.expected == ("added_content" if kind in ("invented", "continuation") else "chatter")
+        if damage.expected == "added_content":  # the translation kept, something appended
+            assert damage.damaged.startswith(LONG_EN) and len(damage.damaged) > len(LONG_EN) + 10
+
+
+def test_guard_eval_continuation_appends_the_rows_that_follow() -> None:
+    assert damage_llm("continuation", 0, LONG_NL, LONG_EN) is None  # the last row: nothing follows
+    pairs = [(LONG_NL, LONG_EN), (SOURCE, GOOD), ("Dag.", "Bye.")]
+    made = damages(pairs, {})["continuation"]
+    assert [d.index for d in made] == [0, 1]
+    assert made[0].damaged.startswith(LONG_EN) and GOOD in made[0].damaged
+    assert made[1].damaged.startswith(GOOD) and made[1].damaged.endswith("Bye.")
+
+
+def test_guard_eval_reports_each_instruct_kind_with_its_guard() -> None:
+    pairs = [(LONG_NL, LONG_EN), (SOURCE, GOOD)]
+    glossary = builtin_glossary()
+    report = evaluate_damage(pairs, glossary, exonyms={})
+    payload = totals_json(evaluate_pairs(pairs, glossary), report)["damage"]
+    for kind, (expected, _) in LLM_TEMPLATES.items():
+        figures = payload[kind]
+        rows = 1 if kind == "continuation" else 2  # the last row has nothing to continue with
+        assert figures["expected"] == expected and figures["rows"] == rows, (kind, figures)
+        assert figures["rate"] == figures["caught"] / rows and figures["any_rate"] >= figures["rate"]
+        kind_records = [r for r in report["records"] if r["damage"] == kind]
+        assert [r["caught"] for r in kind_records].count(True) == figures["caught"]
+        assert all(r["caught"] == (expected in {f["name"] for f in r["flags"]}) for r in kind_records)
 
 
 # --- the targets on NTREX-128 ---------------------------------------------------------------
@@ -177,5 +224,11 @@ def test_guard_eval_ntrex_meets_the_targets() -> None:
     assert totals["repaired"] <= 0.005 * len(pairs), "a glossary repair of correct English is a wrong edit"
     damage = evaluate_damage(pairs, glossary, baseline=report)["summary"]
     targets = {"copy": 0.98, "truncate": 0.90, "loop": 0.95, "exonym": 0.80}
+    # Instruct-model kinds: floors a little under what the guards caught when the kinds were added (preamble
+    # 51 %, refusal 67 %, question 90 %, invented 34 %, continuation 80 %); answer (10 %), explanation and
+    # note (0 % by chatter) have none. The damage is seeded, so a drop means a guard got weaker.
+    targets |= {"preamble": 0.45, "refusal": 0.6, "question": 0.85, "invented": 0.3, "continuation": 0.75}
     for kind, target in targets.items():
         assert damage[kind]["rate"] >= target, (kind, damage[kind]["rate"], damage[kind]["miss_examples"][:3])
+    # appended explanations and notes are caught by some guard (added_content, length_ratio) 84 % and 46 %
+    assert damage["explanation"]["any_rate"] >= 0.75 and damage["note"]["any_rate"] >= 0.4

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from pipeline.engines.protocol import DecodeRequest
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.errors import GuardModeError, RungError
 from pipeline.quality.glossary import builtin_glossary, force_terms
 from pipeline.quality.ladder import Attempt, GuardPolicy, choose, document_quality, translate_guarded
@@ -472,3 +474,71 @@ def test_retry_policy_names_its_rungs() -> None:
     (segment,) = translate_guarded(engine, [NL_CLAUSE], BASE, policy=policy)
     assert [a.rung for a in segment.attempts] == ["normal", "clause_split"]
     assert GuardPolicy(rungs=("clause_split",)).signature() != GuardPolicy().signature()
+
+
+# --- word links of the winning hypothesis ---------------------------------------------------
+
+
+@dataclass
+class LinkingEngine:
+    """The scripted engine, each hypothesis with the word links ``links[target]`` (``None`` for others)."""
+
+    inner: ScriptedEngine
+    links: dict[str, tuple[tuple[int, int], ...]]
+
+    def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+        decoded = self.inner.decode(sources, request)
+        return [[replace(c, links=self.links.get(c.target)) for c in candidates] for candidates in decoded]
+
+
+def test_links_of_the_winning_hypothesis_are_the_segment_s() -> None:
+    wrong_number = "On 1 July the loan cost 16 percent more than a year earlier."
+    script = {
+        NL_NUM: {
+            "normal": [(wrong_number, -0.1)],
+            "wider_beam": [(wrong_number, -0.2)],
+            "n_best": [(wrong_number, -0.15), (EN_NUM, -0.5)],
+        },
+        NL: {"normal": [(EN, -0.2)]},
+    }
+    links = {wrong_number: ((0, 0), (5, 6)), EN_NUM: ((0, 0), (1, 1), (5, 6)), EN: ((0, 0), (2, 2))}
+    clean, fixed = translate_guarded(LinkingEngine(ScriptedEngine(script), links), [NL, NL_NUM], BASE, policy=UNLIMITED)
+    assert clean.links == links[EN]
+    assert fixed.winner == 2 and fixed.target == EN_NUM and fixed.links == links[EN_NUM]
+    assert [a.links for a in fixed.attempts] == [links[wrong_number], links[wrong_number], links[EN_NUM]]
+    assert all("links" not in a.to_dict() for a in fixed.attempts), "links are never in the record"
+    assert "links" not in json.dumps(fixed.to_dict())
+
+
+def test_links_are_dropped_when_the_glossary_changed_the_target_or_the_source() -> None:
+    repaired = "Lukashenko spoke with Poetin in Sotsji about the union."
+    kept = "Lukashenko spoke with Putin in Sochi about the union."
+    links = {repaired: ((0, 0), (4, 3)), kept: ((0, 0), (4, 3)), EN_NUM: ((0, 0),)}
+    engine = LinkingEngine(
+        ScriptedEngine({FORCED: {"normal": [(repaired, -0.3)]}, NL_NUM: {"normal": [(EN_NUM, -0.2)]}}), links
+    )
+    (fixed,) = translate_guarded(engine, [NL_NAMES], BASE, glossary=builtin_glossary(), policy=UNLIMITED)
+    assert fixed.target == kept and fixed.attempts[0].links is None, "the repair changed the decoded target"
+    # the target as decoded, but from the source with its terms forced: its words are not the segment's
+    engine = LinkingEngine(
+        ScriptedEngine({FORCED: {"normal": [(kept, -0.3)]}, NL_NUM: {"normal": [(EN_NUM, -0.2)]}}), links
+    )
+    forced, plain = translate_guarded(engine, [NL_NAMES, NL_NUM], BASE, glossary=builtin_glossary(), policy=UNLIMITED)
+    assert forced.attempts[0].links == links[kept] and forced.forced_source != forced.source
+    assert forced.links is None
+    assert plain.links == links[EN_NUM], "a segment without terms keeps its links under a glossary"
+
+
+def test_links_of_a_clause_split_are_none() -> None:
+    first, second = clause_pieces(NL_CLAUSE)
+    script = {
+        NL_CLAUSE: {"normal": [(NL_CLAUSE, -0.1)]},
+        first: {"normal": [("The Russian government knows the situation of its neighbour,", -0.2)]},
+        second: {"normal": [("and tightens the screws.", -0.4)]},
+    }
+    links: dict[str, tuple[tuple[int, int], ...]] = {
+        t: ((0, 0),) for by_rung in script.values() for t, _ in by_rung["normal"]
+    }
+    (segment,) = translate_guarded(LinkingEngine(ScriptedEngine(script), links), [NL_CLAUSE], BASE, policy=UNLIMITED)
+    assert segment.best.rung == "clause_split" and segment.fixed
+    assert segment.attempts[0].links == ((0, 0),) and segment.links is None

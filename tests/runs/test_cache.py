@@ -202,3 +202,18 @@ def test_cache_contexts_are_ignored_for_a_translator_without_context(tmp_path: P
         cached.translate_batch([TIGHT], contexts=[("Een.",)])
         (hit,) = translator(memory).translate_batch([TIGHT], contexts=[("Iets anders.",)])
     assert hit.cached
+
+
+def test_cache_journal_replays_a_decode_with_its_word_links(tmp_path: Path) -> None:
+    """A resumed run places inline markup from the links its decode came with, not from a second pass."""
+    from pipeline.runs.cache import MemoryJournal
+
+    memory = TranslationMemory(tmp_path / "memory.sqlite3")
+    journal = MemoryJournal(memory, signature_for("sha256:scripted"))
+    request = DecodeRequest({"num_beams": 1})
+    linked = Candidate("The law.", -0.2, 3, ((0, 0), (1, 1)))
+    unlinked = Candidate("A law.", -0.9, 3)
+    journal.record([("De wet.", [linked, unlinked])], request)
+    [replayed] = MemoryJournal(memory, signature_for("sha256:scripted")).recall(["De wet."], request).values()
+    assert replayed == [linked, unlinked] and replayed[0].links == ((0, 0), (1, 1)) and replayed[1].links is None
+    memory.close()

@@ -537,35 +537,63 @@ def test_ray_executor_translates_with_an_instruct_llm_as_the_local_translator(
     ray_local: RayConnection, tiny_llama: Path, tmp_path: Path
 ) -> None:
     """``--executor ray`` with an instruct LLM: each segment reaches the actors with its context, and
-    comes back as the local ``LLMTranslator`` gives it, under its cache key: a local run then hits them all."""
+    comes back as the local ``LLMTranslator`` gives it, under its cache key. A run stopped inside its
+    window keeps what its sink wrote, under the local run's keys: the rerun sends only the rest to Ray."""
     lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if len(line) > 40]
-    sources = lines[:6] * 2  # each sentence twice: first alone, then read after another sentence
-    contexts: list[tuple[str, ...]] = [()] * 6 + [(lines[(i + 5) % len(lines)],) for i in range(6)]
+    sources = lines[:6] * 2  # each sentence twice: first read after another sentence, then alone
+    contexts: list[tuple[str, ...]] = [(lines[(i + 5) % len(lines)],) for i in range(6)] + [()] * 6
     groups = list(range(len(sources)))
+    pairs = list(zip(sources, contexts, strict=True))
     spec = TranslatorSpec(str(tiny_llama), overrides=OVERRIDES, engine=OPTIONS, context=1)
     local = open_translator(spec, NO_CACHE)
     assert local.signature.decoding.settings["num_beams"] == 1, "greedy"
-    expected = local.translator.translate_batch(sources, groups, contexts)
+    # one sentence per decode, here and on the actors (batch_rows=1): padding moves an LLM's retry attempts
+    expected = [local.translator.translate_batch([s], [0], [c])[0] for s, c in pairs]
     targets = [t.target for t in expected]
     assert len(set(targets[:6])) == 6, "the tiny model must give varied outputs for this test to mean anything"
     assert targets[:6] != targets[6:], "the context must change outputs, or its way to the actors goes untested"
-    memory = CacheSpec(tmp_path / "m.sqlite3")
-    remote = open_translator(replace(spec, executor=ExecutorOptions("ray", 2)), memory)
+    memory, remote_spec = CacheSpec(tmp_path / "m.sqlite3"), replace(spec, executor=ExecutorOptions("ray", 2))
+
+    # a run stopped (Ctrl-C) when its sink is handed the third chunk: two chunks of 2 are in the memory
+    # (batches go out in order, one per worker at a time: those four were read after a sentence)
+    stopped = open_translator(remote_spec, memory)
+    halted = stopped.translator.inner
+    assert isinstance(halted, RayExecutor) and halted.sink is not None
+    writer, chunks = halted.sink, list[int]()
+
+    def stopping(done: Any) -> None:
+        if len(chunks) == 2:
+            raise KeyboardInterrupt
+        chunks.append(len(done))
+        writer(done)
+
+    halted.sink, halted.sink_rows, halted.batch_rows = stopping, 2, 1
+    with pytest.raises(KeyboardInterrupt):
+        stopped.translator.translate_batch(sources, groups, contexts)
+    stopped.close()
+    assert chunks == [2, 2]
+    with TranslationMemory(tmp_path / "m.sqlite3") as store:  # looked up under the keys of the local LLM run
+        kept = {k: (e.source, e.target) for k, e in store.get_many([local.translator.key(*p) for p in pairs]).items()}
+    assert len(kept) == 4, "the sink's rows are under the local keys, context and prompt included"
+    rows = [(s, c, t) for (s, c), t in zip(pairs, targets, strict=True) if local.translator.key(s, c) in kept]
+    assert all(c for _, c, _ in rows), "each kept row is keyed by the context its prompt carried"
+    assert [kept[local.translator.key(s, c)] for s, c, _ in rows] == [(s, t) for s, _, t in rows]
+
+    remote = open_translator(remote_spec, memory)  # the rerun
     ray_executor = remote.translator.inner
     assert isinstance(ray_executor, RayExecutor) and ray_executor.context_size == 1
+    ray_executor.batch_rows = 1
     got = remote.translator.translate_batch(sources, groups, contexts)
     assert [t.meta() for t in got] == [t.meta() for t in expected]  # targets, flags, scores, every attempt
-    pairs = list(zip(sources, contexts, strict=True))
-    assert [ray_executor.segment_key(s, c) for s, c in pairs] == [
-        local.translator.inner.segment_key(s, c) for s, c in pairs
-    ]
-    keys = [remote.translator.key(s, c) for s, c in pairs]
-    assert keys == [local.translator.key(s, c) for s, c in pairs]
+    assert [ray_executor.segment_key(*p) for p in pairs] == [local.translator.inner.segment_key(*p) for p in pairs]
+    keys = [remote.translator.key(*p) for p in pairs]
+    assert keys == [local.translator.key(*p) for p in pairs]
     assert len(set(keys)) == len(sources), "a sentence read after another is another entry"
-    assert remote.translator.misses == len(sources) and ray_executor.model_loads == 2
+    assert remote.translator.hits == 4 and remote.translator.misses == len(sources) - 4, "only the rest went to Ray"
+    assert ray_executor.model_loads == 2
     assert remote.translator.align(sources, targets) == [None] * len(sources)  # an instruct model gives no links
     remote.close()
-    again = open_translator(spec, memory)  # a local run over the memory the Ray run wrote
+    again = open_translator(spec, memory)  # a local run over the memory the Ray runs wrote
     hits = again.translator.translate_batch(sources, groups, contexts)
     assert again.translator.hits == len(sources) and [t.target for t in hits] == targets
     again.close()

@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.engines.protocol import DecodeRequest
+from pipeline.engines.protocol import Candidate, DecodeRequest
 from pipeline.engines.seq2seq import TransformersEngine
 from pipeline.models.decoding import decoding_settings
 from pipeline.models.registry import resolve_model
@@ -421,3 +422,57 @@ def test_translate_uses_the_calibrated_threshold(tiny_marian: Path, tmp_path: Pa
     low = [t for t in after if "low_confidence" in t.flags]
     assert len(low) == len(SENTENCES) - 1, "at the 100th percentile every sentence but the most confident is low"
     assert low[0].flag_evidence["low_confidence"]["threshold"] == pytest.approx(stored.threshold, abs=1e-4)
+
+
+# --- word links that come with the decode ---------------------------------------------------
+
+
+def diagonal(source: str, target: str) -> tuple[tuple[int, int], ...]:
+    """Target word i linked to source word i (the last source word beyond it): links that name their pair."""
+    last = len(source.split()) - 1
+    return tuple((min(i, last), i) for i in range(len(target.split()))) if last >= 0 else ()
+
+
+def _linking_engine(**script: Any) -> Any:
+    from tests.support.scripted_engine import ScriptedEngine
+
+    class LinkingEngine(ScriptedEngine):
+        def decode(self, sources: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+            decoded = super().decode(sources, request)
+            return [
+                [replace(c, links=diagonal(s, c.target)) for c in cs] for s, cs in zip(sources, decoded, strict=True)
+            ]
+
+    return LinkingEngine(script, default=lambda s: (" ".join(["English"] * len(s.split())) + " text.", -0.3))
+
+
+def test_translate_links_come_with_a_one_piece_translation_as_decoded() -> None:
+    engine = _linking_engine()
+    inner = Seq2SeqTranslator(engine, {"num_beams": 4}, policy=GuardPolicy(mode="off"))
+    long = ", ".join(["de integratie van Rusland en Wit-Rusland"] * 120) + "."  # over the scripted 512 tokens
+    short, pieces = inner.translate_batch([SENTENCES[1], long])
+    assert short.target == "English English English English English English English text."
+    assert short.links == diagonal(SENTENCES[1], short.target) and short.links
+    assert pieces.pieces > 1 and pieces.links is None, "the joined pieces are no decoded hypothesis"
+    # glossary terms forced into the source and one repaired in the output: not the decoded pair
+    forced = force_terms(QC_NL, builtin_glossary()).text
+    repairs = _linking_engine(**{forced: {"normal": [(QC_EN.replace("Moscow", "Moskou"), -0.2)]}})
+    glossary = Seq2SeqTranslator(repairs, {"num_beams": 4}, glossary=builtin_glossary(), policy=GuardPolicy("off"))
+    (repaired,) = glossary.translate_batch([QC_NL])
+    assert repaired.target == QC_EN and repaired.links is None
+
+
+def test_translate_links_are_kept_by_the_cache_and_never_in_the_record(tmp_path: Path) -> None:
+    inner = Seq2SeqTranslator(_linking_engine(), {"num_beams": 4}, policy=GuardPolicy(mode="off"))
+    with TranslationMemory(tmp_path / "tm.sqlite3") as memory:
+        cached = CachedTranslator(inner, memory, signature_for("sha256:links", translator=inner))
+        (fresh,) = cached.translate_batch([SENTENCES[5]])
+        (hit,) = cached.translate_batch([SENTENCES[5]])
+    assert not fresh.cached and hit.cached
+    assert fresh.links and hit.links == fresh.links
+    assert json.loads(json.dumps(fresh.meta()))["links"] == [list(pair) for pair in fresh.links]
+    assert "links" not in fresh.record_fields()
+    # an entry written before links were stored has none, and a translation without links stores none
+    older = {k: v for k, v in fresh.meta().items() if k != "links"}
+    assert Translation.from_cache(fresh.target, older).links is None
+    assert "links" not in Translation("plain").meta()
