@@ -40,10 +40,25 @@ _PREAMBLE = re.compile(
     )[ \t]*(?:\n\s*)?""",
     re.IGNORECASE | re.VERBOSE,
 )
-# A bare label of the kind the prompts end with, or a model writes before its answer.
+# An acknowledgement standing as a sentence of its own before the translation (``Of course.``, ``No problem!``),
+# unless the source opens with one (``Natuurlijk.``).
+_ACK = re.compile(
+    r"^(?:sure(?:\ thing)?|certainly|of\ course|okay|ok|absolutely|no\ problem|alright|all\ right|gladly"
+    r"|happy\ to\ help|with\ pleasure)\s*[!.]+[ \t]*(?:\n\s*)?(?=\S)",
+    re.IGNORECASE | re.VERBOSE,
+)
+_DUTCH_ACK = re.compile(
+    r"^\W*(?:natuurlijk|zeker|uiteraard|oké|ok|okay|prima|geen probleem|graag|goed|absoluut)\b", re.I
+)
+# Any opener that speaks of the translation and ends with a colon, for a source without a colon (so the
+# colon is not the source's), or a line of its own before the translation, for a one-line source.
+_TALK = r"(?:translat\w*|english|rendering|rendered|version|as\ follows)"
+_TALK_COLON = re.compile(rf"^[^\n:]{{0,80}}\b{_TALK}\b[^\n:]{{0,40}}:[ \t]*(?:\n\s*)?", re.IGNORECASE | re.VERBOSE)
+_TALK_LINE = re.compile(rf"^[^\n]{{0,80}}\b{_TALK}\b[^\n]{{0,40}}[:.!]?[ \t]*\n\s*", re.IGNORECASE | re.VERBOSE)
+# A bare label of the kind the prompts end with, or a model writes before its answer (Markdown bold or not).
 _LABEL = re.compile(
-    r"^(?:the\ )?(?:english\ translation|english\ version|translated\ text|translation|english|summary"
-    r"|(?:english\ )?summary)\s*:[ \t]*(?:\n\s*)?",
+    r"^\**(?:the\ )?(?:english\ translation|english\ version|translated\ text|translation|english|summary"
+    r"|(?:english\ )?summary)\s*:\**[ \t]*(?:\n\s*)?",
     re.IGNORECASE | re.VERBOSE,
 )
 _SOURCE_LABEL = re.compile(r"^[^\s:]{1,30}(?: [^\s:]{1,30})?:")
@@ -52,13 +67,25 @@ _ECHO = re.compile(r"^(?:dutch|nederlands)\s*:[^\n]*\n\s*", re.IGNORECASE)
 _PAIRS = {'"': '"', "“": "”", "„": "“", "'": "'", "‘": "’", "«": "»", "”": "”"}
 _QUOTES = frozenset("\"'“”„‘’«»")
 
-_NOTE_WORDS = r"(?:note|notes|translator'?s?\ note|translation\ note|n\.b\.|literally|literal\ translation)"
-_PAREN_NOTE = re.compile(rf"\s*\(\s*{_NOTE_WORDS}\b[^()]*\)\s*$", re.IGNORECASE | re.VERBOSE)
+_NOTE_WORDS = (
+    r"(?:note|notes|translator'?s?\ note|translation\ note|n\.\ ?b\.?|nb|p\.\ ?s\.?|literally|literal\ translation"
+    r"|explanation|context)"
+)
+# A note in brackets (round or square, perhaps in Markdown emphasis) at the end.
+_PAREN_NOTE = re.compile(rf"\s*\**[(\[]\s*{_NOTE_WORDS}\b[^()\[\]]*[)\]]\**\s*$", re.IGNORECASE | re.VERBOSE)
+# A remark after a sentence: a note, an explanation, a restatement (``In other words, …``).
 _SENTENCE_NOTE = re.compile(
-    r"(?<=[.!?…\"”’)])\s+(?:\(?\s*)(?:please\ note|note\ that|note\s*:|n\.b\.|translator'?s?\ note)(?:\b|\s).*$",
+    r"(?<=[.!?…\"”’)])\s+(?:[(\[*—–-]\s*)*"
+    r"(?:please\ note|note\ that"
+    r"|(?:note|n\.\ ?b\.?|nb|p\.\ ?s\.?|translator'?s?\ note|explanation|literally)\s*[:.\-–—]"
+    r"|in\ other\ words|put\ simply|simply\ put|that\ is\ to\ say)(?:\b|\s).*$",
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
-_DUTCH_NOTE = re.compile(r"\b(?:noot|let op|merk op|opmerking|n\.b\.|nb:)", re.IGNORECASE)
+_DUTCH_NOTE = re.compile(
+    r"\b(?:noot|let op|merk op|opmerking|n\.b\.|nb:|p\.s\.|ps\b|uitleg|letterlijk|met andere woorden|oftewel"
+    r"|dat wil zeggen|kortom)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -142,10 +169,16 @@ def _strip_notes(text: str, source: str, found: list[Stripped]) -> str:
 def _step(text: str, source: str, found: list[Stripped], one_line: bool) -> str:
     text = text.strip()
     text = _strip_start(text, _PREAMBLE, "preamble", found)
+    if not _DUTCH_ACK.match(source):
+        text = _strip_start(text, _ACK, "preamble", found)
     if not _SOURCE_LABEL.match(source):
         text = _strip_start(text.strip(), _LABEL, "label", found)
     if not _ECHO.match(source + "\n"):
         text = _strip_start(text.strip(), _ECHO, "echo", found)
+    if ":" not in source and not _LABEL.match(text.strip()):  # a bare label is the next round's
+        text = _strip_start(text.strip(), _TALK_COLON, "preamble", found)
+    if one_line and "\n" not in source.strip():
+        text = _strip_start(text.strip(), _TALK_LINE, "preamble", found)
     text = text.strip()
     if one_line and "\n" in text:
         text = _first_line(text, found).strip()

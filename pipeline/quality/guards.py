@@ -96,7 +96,8 @@ class GuardSettings:
     dutch_names: str = field(default_factory=builtin_names_key)
     chatter_questions: bool = True  # a question for a source without one is chatter
     added_sentences: int = 1  # this many sentences more than the source…
-    added_length_ratio: float = 1.3  # …and this many times its length: added content
+    added_length_ratio: float = 1.3  # …and this many times its length: added content,
+    added_rest_ratio: float = 0.75  # …or the output less its extra sentences still this long: a whole translation
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -305,7 +306,7 @@ _OPENERS: tuple[tuple[str, str, str], ...] = (
         r"(?:i|we) (?:cannot|can'?t|can not|could ?n[o']t|won'?t|will not|am unable|'m unable|am not able|'m not able"
         r"|must (?:respectfully |politely )?decline|(?:do not|don'?t) have enough)\b"
         r"|unfortunately,? (?:i|we|this|that|the|it)\b",
-        r"\b(?:ik|wij|we) (?:kan|kunnen|wil|zal|moet|heb)|helaas|jammer",
+        r"\b(?:ik|wij|we|mij|me|ons)\b|helaas|jammer",  # a source in the first person
     ),
     (
         "self",
@@ -362,8 +363,9 @@ _REMARKS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "reader",
-        r"\b(?:you|your) (?:provided|sent|shared|gave|asked|mean|meant|want|need|would like)\b|\byou'd like\b"
-        r"|\bfor sharing\b",
+        r"\b(?:you|you've) (?:provided|sent|shared|gave|given|asked|meant)\b"
+        r"|\b(?:you'?d|you would|(?:would|do) you) (?:like|want) me\b"
+        r"|\banything (?:else )?you'?d like\b|\bfor sharing\b",
         r"\b(?:je|jij|jou|jouw|u|uw|jullie)\b",
     ),
 )
@@ -398,25 +400,39 @@ def sentence_count(text: str, language: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text, 0, len(text), language)]
 
 
+_TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
+
+
 def check_added_content(source: str, target: str, settings: GuardSettings = DEFAULT_SETTINGS) -> Flag | None:
-    """More sentences than the source, and much longer: something with no counterpart in the source."""
+    """More sentences than the source, and too long for them: something with no counterpart in the source.
+
+    Sentences are the segmenter's, those with a letter (a closing quotation mark alone is none). A source
+    without a final stop (a headline) whose output ends with one has a sentence more. Too long: the output
+    is ``added_length_ratio`` times the source's length, or what precedes its extra sentences is already
+    ``added_rest_ratio`` times it (a whole translation with something after it).
+    """
     if not source.strip():
         return None
     ratio = len(target.strip()) / len(source.strip())
-    if ratio < settings.added_length_ratio:
-        return None
-    source_sentences = sentence_count(source, "nl")
-    target_sentences = sentence_count(target, "en")
-    extra = len(target_sentences) - len(source_sentences)
+    source_sentences = [s for s in sentence_count(source, "nl") if _LETTER_WORD.search(s)]
+    target_sentences = [s for s in sentence_count(target, "en") if _LETTER_WORD.search(s)]
+    counted = len(target_sentences) - len(source_sentences)
+    headline = not _TERMINAL.search(source.strip()) and bool(_TERMINAL.search(target.strip()))
+    extra = counted + headline
     if extra < settings.added_sentences:
+        return None
+    rest = " ".join(target_sentences[:-counted]).strip() if counted > 0 else ""
+    rest_ratio = len(rest) / len(source.strip())
+    if ratio < settings.added_length_ratio and rest_ratio < settings.added_rest_ratio:
         return None
     return Flag(
         "added_content",
         {
             "source_sentences": len(source_sentences),
-            "target_sentences": len(target_sentences),
+            "target_sentences": len(target_sentences) + headline,
             "ratio": round(ratio, 3),
-            "added": target_sentences[-extra:],
+            "rest_ratio": round(rest_ratio, 3),
+            "added": target_sentences[-counted:] if counted > 0 else target_sentences[-1:],
         },
     )
 

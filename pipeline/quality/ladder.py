@@ -186,6 +186,24 @@ def choose(attempts: Sequence[Attempt], margin: float) -> tuple[int, list[str]]:
     return winner, verdicts
 
 
+def source_links(links: Links, read: str, source: str) -> Links:
+    """Links over the words the engine read (``read``: terms forced to English) as links over ``source``'s words.
+
+    The two word sequences are matched (difflib): a word outside the forced terms maps to its own
+    word, a forced term's words to every word of the Dutch term it replaced.
+    """
+    from difflib import SequenceMatcher
+
+    read_words, source_words = read.split(), source.split()
+    to_source: dict[int, range] = {}
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=read_words, b=source_words, autojunk=False).get_opcodes():
+        if tag == "equal":
+            to_source.update((i1 + k, range(j1 + k, j1 + k + 1)) for k in range(i2 - i1))
+        elif tag == "replace":
+            to_source.update((k, range(j1, j2)) for k in range(i1, i2))
+    return tuple(sorted({(s, t) for r, t in links for s in to_source.get(r, ())}))
+
+
 @dataclass(frozen=True)
 class GuardedSegment:
     """A segment's winning translation and every attempt that led to it."""
@@ -217,10 +235,13 @@ class GuardedSegment:
 
     @property
     def links(self) -> Links | None:
-        """The winner's word links between ``source`` and ``target``: ``None`` when the engine gave none,
-        when the glossary check changed the decoded target, or when forced terms changed the source
-        the engine read (its words are not the source's)."""
-        return self.best.links if self.forced_source == self.source else None
+        """The winner's word links between ``source`` and ``target``: ``None`` when the engine gave none
+        or the glossary check changed the decoded target. Where forced terms changed the source the
+        engine read, its words are mapped back to the source's (:func:`source_links`)."""
+        links = self.best.links
+        if links is None or self.forced_source == self.source:
+            return links
+        return source_links(links, self.forced_source, self.source)
 
     @property
     def flagged(self) -> bool:

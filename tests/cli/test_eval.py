@@ -80,9 +80,12 @@ def test_eval_guards_table_and_damage(tmp_path: Path) -> None:
         "clean_rate": 1.0,
         "any_rate": 1.0,
     }
-    continuation = payload["damage"]["continuation"]  # every row but the last, caught or not
+    assert payload["cleaning_changes"] == 0
+    continuation = payload["damage"]["continuation/dev"]  # every row but the last, caught or not
     assert continuation["expected"] == "added_content" and continuation["rows"] == 2
     assert continuation["rate"] == continuation["caught"] / 2
+    assert sum(continuation["cleaned"].values()) == 2 and 0 <= continuation["stopped_rate"] <= 1
+    assert "cleaned first, as the LLM translator does:" in text and "cleaning changes 0 correct" in text
 
 
 def test_eval_guards_without_glossary_repairs_nothing(tmp_path: Path) -> None:

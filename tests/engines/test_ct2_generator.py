@@ -138,3 +138,31 @@ def test_ct2_generator_int8_conversion_is_made_once(tiny_qwen2: Path, monkeypatc
     second = CT2GeneratorEngine(model, fingerprint(model))
     assert second.generate(prompts, GREEDY) == outputs
     assert (target / "model.bin").stat().st_mtime_ns == stamp
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_ct2_generator_mmap_threshold_returns_freed_blocks_to_the_system() -> None:
+    import platform
+
+    from pipeline.engines.ct2_generator import fix_mmap_threshold
+
+    if platform.libc_ver()[0] != "glibc":
+        assert not fix_mmap_threshold()
+        return
+    assert fix_mmap_threshold()
+    big = bytearray(64 * 1024 * 1024)  # freed below: without the pin glibc would move its threshold up
+    del big
+    before = _rss_mib()
+    blocks = [bytearray(6 * 1024 * 1024) for _ in range(16)]  # 96 MiB in blocks a layer's activations are sized
+    for block in blocks:
+        block[::4096] = b"\x01" * len(block[::4096])
+    assert _rss_mib() > before + 80
+    del blocks, block
+    assert _rss_mib() < before + 16

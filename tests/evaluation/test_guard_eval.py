@@ -9,11 +9,10 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.evaluation.guard_eval import (
-    LLM_TEMPLATES,
     MEASURED_GUARDS,
+    OUTCOMES,
     damage_copy,
     damage_exonym,
-    damage_llm,
     damage_loop,
     damage_number,
     damage_truncate,
@@ -26,6 +25,7 @@ from pipeline.evaluation.guard_eval import (
     row_records,
     totals_json,
 )
+from pipeline.evaluation.llm_damage import LLM_KINDS, LLM_TEMPLATES, damage_llm
 from pipeline.quality.glossary import builtin_glossary
 from tests.conftest import ROOT
 
@@ -149,7 +149,7 @@ def test_guard_eval_catches_each_damage_on_a_clean_pair() -> None:
     pairs = [(LONG_NL, LONG_EN)]
     report = evaluate_damage(pairs, builtin_glossary(), exonyms={"Berlin": "Berlijn"})
     summary = report["summary"]
-    assert {kind: (s["rows"], s["caught"]) for kind, s in summary.items() if kind not in LLM_TEMPLATES} == {
+    assert {kind: (s["rows"], s["caught"]) for kind, s in summary.items() if kind not in LLM_KINDS} == {
         "number": (1, 1),
         "copy": (1, 1),
         "truncate": (1, 1),
@@ -158,7 +158,7 @@ def test_guard_eval_catches_each_damage_on_a_clean_pair() -> None:
     }
     assert [kind for kind in damages(pairs, {"Berlin": "Berlijn"})] == [
         *("number", "copy", "truncate", "loop", "exonym"),
-        *LLM_TEMPLATES,
+        *LLM_KINDS,
     ]
     payload = totals_json(evaluate_pairs(pairs, builtin_glossary()), report)
     assert payload["damage"]["exonym"]["rate"] == 1.0 and payload["damage"]["truncate"]["expected"] == "length_ratio"
@@ -169,13 +169,15 @@ def test_guard_eval_instruct_damage_is_seeded_varied_and_changes_the_pair(kind: 
     """Each instruct-model kind: the same row gives the same output, rows draw different templates (not one
     fixed string), every output differs from the translation and is a filled template."""
     following = [GOOD, "The talks will resume in May."]
-    made = [damage_llm(kind, i, LONG_NL, LONG_EN, following) for i in range(40)]
+    made = [damage_llm(kind, i, LONG_NL, LONG_EN, following, split) for i in range(40) for split in ("dev", "held")]
     assert all(d is not None for d in made)
     damaged = [d for d in made if d is not None]
-    assert damaged == [damage_llm(kind, i, LONG_NL, LONG_EN, following) for i in range(40)]
+    assert damaged == [
+        damage_llm(kind, i, LONG_NL, LONG_EN, following, split) for i in range(40) for split in ("dev", "held")
+    ]
     assert len({d.detail["template"] for d in damaged}) >= 3 and len({d.damaged for d in damaged}) >= 3
     for damage in damaged:
-        assert damage.damaged != LONG_EN and damage.kind == kind and damage.index in range(40)
+        assert damage.damaged != LONG_EN and damage.kind == f"{kind}/{damage.detail['split']}"
         assert not re.search(r"[{}¶]", damage.damaged), damage.damaged
         assert damage.expected == ("added_content" if kind in ("invented", "continuation") else "chatter")
         if damage.expected == "added_content":  # the translation kept, something appended
@@ -185,7 +187,7 @@ def test_guard_eval_instruct_damage_is_seeded_varied_and_changes_the_pair(kind: 
 def test_guard_eval_continuation_appends_the_rows_that_follow() -> None:
     assert damage_llm("continuation", 0, LONG_NL, LONG_EN) is None  # the last row: nothing follows
     pairs = [(LONG_NL, LONG_EN), (SOURCE, GOOD), ("Dag.", "Bye.")]
-    made = damages(pairs, {})["continuation"]
+    made = damages(pairs, {})["continuation/dev"]
     assert [d.index for d in made] == [0, 1]
     assert made[0].damaged.startswith(LONG_EN) and GOOD in made[0].damaged
     assert made[1].damaged.startswith(GOOD) and made[1].damaged.endswith("Bye.")
@@ -196,14 +198,27 @@ def test_guard_eval_reports_each_instruct_kind_with_its_guard() -> None:
     glossary = builtin_glossary()
     report = evaluate_damage(pairs, glossary, exonyms={})
     payload = totals_json(evaluate_pairs(pairs, glossary), report)["damage"]
-    for kind, (expected, _) in LLM_TEMPLATES.items():
+    for kind in LLM_KINDS:
+        expected = LLM_TEMPLATES[kind.split("/")[0]][0]
         figures = payload[kind]
-        rows = 1 if kind == "continuation" else 2  # the last row has nothing to continue with
+        rows = 1 if kind.startswith("continuation") else 2  # the last row has nothing to continue with
         assert figures["expected"] == expected and figures["rows"] == rows, (kind, figures)
         assert figures["rate"] == figures["caught"] / rows and figures["any_rate"] >= figures["rate"]
         kind_records = [r for r in report["records"] if r["damage"] == kind]
         assert [r["caught"] for r in kind_records].count(True) == figures["caught"]
         assert all(r["caught"] == (expected in {f["name"] for f in r["flags"]}) for r in kind_records)
+        # cleaned first: every row has one outcome; removed means cleaning gave back the translation exactly
+        assert sum(figures["cleaned"].values()) == rows and set(figures["cleaned"]) == set(OUTCOMES)
+        for record in kind_records:
+            outcome = record["cleaned"]
+            assert (outcome["outcome"] == "removed") == (outcome["text"] == record["en"].strip())
+            assert outcome["outcome"] != "caught" or expected in outcome["flags"]
+    assert payload_all(pairs)["cleaning_changes"] == 0
+
+
+def payload_all(pairs: list[tuple[str, str]]) -> dict[str, object]:
+    report = evaluate_damage(pairs, exonyms={})
+    return totals_json(evaluate_pairs(pairs), report)
 
 
 # --- the targets on NTREX-128 ---------------------------------------------------------------
@@ -222,13 +237,25 @@ def test_guard_eval_ntrex_meets_the_targets() -> None:
         if name != "number_mismatch":
             assert count <= 0.01 * len(pairs), (name, count)
     assert totals["repaired"] <= 0.005 * len(pairs), "a glossary repair of correct English is a wrong edit"
-    damage = evaluate_damage(pairs, glossary, baseline=report)["summary"]
+    full = evaluate_damage(pairs, glossary, baseline=report)
+    damage = full["summary"]
     targets = {"copy": 0.98, "truncate": 0.90, "loop": 0.95, "exonym": 0.80}
-    # Instruct-model kinds: floors a little under what the guards caught when the kinds were added (preamble
-    # 51 %, refusal 67 %, question 90 %, invented 34 %, continuation 80 %); answer (10 %), explanation and
-    # note (0 % by chatter) have none. The damage is seeded, so a drop means a guard got weaker.
-    targets |= {"preamble": 0.45, "refusal": 0.6, "question": 0.85, "invented": 0.3, "continuation": 0.75}
     for kind, target in targets.items():
         assert damage[kind]["rate"] >= target, (kind, damage[kind]["rate"], damage[kind]["miss_examples"][:3])
-    # appended explanations and notes are caught by some guard (added_content, length_ratio) 84 % and 46 %
-    assert damage["explanation"]["any_rate"] >= 0.75 and damage["note"]["any_rate"] >= 0.4
+    assert totals["flagged"]["chatter"] == 0 and totals["flagged"]["added_content"] == 0
+    assert full["cleaning_changes"]["count"] == 0, full["cleaning_changes"]["examples"]
+    # Instruct-model kinds, a little under what was measured (guards alone, then cleaned first: stopped). The
+    # damage is seeded, so a drop means cleaning or a guard got weaker. dev: improved on; held: only measured.
+    floors = {  # kind: (guards alone, stopped after cleaning)
+        "preamble/dev": (0.93, 0.98), "preamble/held": (0.57, 0.87),
+        "refusal/dev": (0.95, 0.95), "refusal/held": (0.84, 0.84),
+        "answer/dev": (0.77, 0.77), "answer/held": (0.43, 0.43),
+        "question/dev": (0.97, 0.97), "question/held": (0.96, 0.96),
+        "explanation/dev": (0.40, 0.98), "explanation/held": (0.55, 0.83),
+        "note/dev": (0.94, 0.98), "note/held": (0.88, 0.97),
+        "invented/dev": (0.79, 0.79), "invented/held": (0.75, 0.75),
+        "continuation/dev": (0.88, 0.92), "continuation/held": (0.90, 0.97),
+    }  # fmt: skip
+    for kind, (alone, stopped) in floors.items():
+        figures = damage[kind]
+        assert figures["rate"] >= alone and figures["stopped_rate"] >= stopped, (kind, figures["cleaned"])

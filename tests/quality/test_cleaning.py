@@ -34,6 +34,23 @@ GOOD = "The man came home yesterday after a long journey."
         (f"{GOOD} Please note: this is a literal translation.", ["note"]),
         (f"{GOOD}\n\nI hope this helps!", ["lines"]),
         (f'Here is the translation:\n"{GOOD}"\n\n(Note: literal.)', ["preamble", "lines", "quotes"]),
+        # acknowledgements standing as a sentence of their own
+        (f"Of course! {GOOD}", ["preamble"]),
+        (f"No problem.\n{GOOD}", ["preamble"]),
+        (f"Gladly! {GOOD}", ["preamble"]),
+        # openers that speak of the translation, wherever the colon falls, or on a line of their own
+        (f"Rendered in English, it says: {GOOD}", ["preamble"]),
+        (f"The most natural version is: {GOOD}", ["preamble"]),
+        (f"This is my translation.\n\n{GOOD}", ["preamble"]),
+        (f"**English:** {GOOD}", ["label"]),
+        # remarks after the translation on the same line
+        (f"{GOOD} [Note: names as in the source.]", ["note"]),
+        (f"{GOOD} *(N.B. British spelling.)*", ["note"]),
+        (f"{GOOD} — note that 'thuis' means 'home'.", ["note"]),
+        (f"{GOOD} NB: the tense is kept.", ["note"]),
+        (f"{GOOD} P.S. the tense is kept.", ["note"]),
+        (f"{GOOD} Explanation: 'reis' is a journey.", ["note"]),
+        (f"{GOOD} In other words, he is back.", ["note"]),
     ],
 )
 def test_cleaning_removes_the_wrapping_and_says_what(reply: str, kinds: list[str]) -> None:
@@ -57,6 +74,12 @@ def test_cleaning_removes_the_wrapping_and_says_what(reply: str, kinds: list[str
         ("Translation:", SOURCE),  # nothing would remain
         ('"A" and "B" won.', '"A" en "B" wonnen.'),
         ('"A" and "B" won.', "A en B wonnen."),  # marks inside: not a quotation around the whole
+        ("Of course. He came home.", "Natuurlijk. Hij kwam thuis."),  # the source's own acknowledgement
+        ("English version: out now.", "Engelse versie: nu uit."),  # the source has the colon
+        ("The English club said it will appeal.", "De Engelse club zei in beroep te gaan."),
+        ("He came home. In other words, he is back.", "Hij kwam thuis. Met andere woorden, hij is terug."),
+        ("He came home. P.S. He is back.", "Hij kwam thuis. PS Hij is terug."),
+        ("Sure enough, he came home.", "En ja hoor, hij kwam thuis."),
     ],
 )
 def test_cleaning_leaves_what_belongs_to_the_translation(reply: str, source: str) -> None:

@@ -385,9 +385,111 @@ def test_guards_added_content_leaves_faithful_translations_alone(source: str, ta
 
 def test_guards_added_content_knobs() -> None:
     longer = GOOD + " It is long."
-    assert check_added_content(SOURCE, longer) is None  # an extra sentence, but under 1.3 times the length
-    assert check_added_content(SOURCE, longer, GuardSettings(added_length_ratio=1.1)) is not None
+    off = GuardSettings(added_rest_ratio=9.0)  # the whole-translation rule off: only the length ratio counts
+    assert check_added_content(SOURCE, longer, off) is None  # an extra sentence, but under 1.3 times the length
+    assert check_added_content(SOURCE, longer, GuardSettings(added_length_ratio=1.1, added_rest_ratio=9.0))
     assert check_added_content(SOURCE, longer, GuardSettings(added_length_ratio=1.1, added_sentences=2)) is None
+    flag = check_added_content(SOURCE, longer)  # the whole translation, then a short sentence: caught by default
+    assert flag is not None and flag.evidence["rest_ratio"] >= 0.75 and flag.evidence["added"] == ["It is long."]
+
+
+LONG_SOURCE = (
+    "De gemeenteraad van Utrecht heeft dinsdagavond na een lang debat ingestemd met het plan om de binnenstad"
+    " vanaf volgend jaar autovrij te maken."
+)
+LONG_GOOD = (
+    "Utrecht city council agreed on Tuesday evening, after a long debate, to the plan to make the city centre"
+    " car-free from next year."
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        # a short sentence after a long translation: under 1.3 times the length, but the rest is a whole translation
+        (LONG_SOURCE, LONG_GOOD + " The mayor welcomed the vote."),
+        (LONG_SOURCE, LONG_GOOD + " Shops are worried."),
+        # a headline (no final stop) whose output ends with a sentence the source does not have
+        ("Utrecht maakt binnenstad autovrij", "Utrecht makes city centre car-free The mayor welcomed the vote."),
+    ],
+)
+def test_guards_added_content_catches_short_additions(source: str, target: str) -> None:
+    flag = check_added_content(source, target)
+    assert flag is not None and flag.name == "added_content", target
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        # a split whose first part is not a whole translation, and a closing quotation mark counted as a sentence
+        (LONG_SOURCE, "Utrecht city council agreed on Tuesday evening. The city centre will be car-free next year."),
+        ('Hij zei: "Kom maar."', 'He said, "Come along.""'),
+        ("Utrecht maakt binnenstad autovrij", "Utrecht makes city centre car-free."),  # a headline given a stop
+    ],
+)
+def test_guards_added_content_leaves_splits_alone(source: str, target: str) -> None:
+    assert check_added_content(source, target) is None
+
+
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        # apologies and refusals in their common forms
+        ("I'm afraid that is not something I can do.", "apology"),
+        ("My apologies, this text is not clear to me.", "apology"),
+        ("Apologies — the text seems cut off.", "apology"),
+        ("Sorry - this one is beyond me.", "apology"),
+        ("Regrettably, no translation is possible here.", "apology"),
+        ("I'm really sorry, but that is not possible.", "apology"),
+        ("I won't translate this passage.", "refusal"),
+        ("I must decline to work on this.", "refusal"),
+        ("We don't have enough context to do this.", "refusal"),
+        ("Unfortunately, the text is incomplete.", "refusal"),
+        # acknowledgements and preambles that survive cleaning
+        ("No problem! The council agreed.", "preamble"),
+        ("Gladly. The council agreed.", "preamble"),
+        ("In English it goes like this: the council agreed.", "preamble"),
+        # answers to the content instead of a translation
+        ("Wow, the council really did it.", "answer"),
+        ("Exactly. The council agreed.", "answer"),
+        ("What a surprising outcome for the city.", "answer"),
+        # remarks about the translation or the source, anywhere
+        ("The council agreed. This phrase means the vote passed.", "remark"),
+        ("The council agreed. In other words, it passed.", "remark"),
+        ("The council agreed. I kept the formal tone.", "remark"),
+        ("The council agreed. NB: the vote was close.", "note"),
+        ("The council agreed. P.S. the names are unchanged.", "note"),
+        ("The council agreed. Explanation: a vote was held.", "note"),
+        ("The text you sent is short. The council agreed.", "reader"),
+        ("The council agreed. Would you like me to continue", "reader"),
+        # a question followed by a statement
+        ("Is this the council's decision? It reads like one.", "question"),
+    ],
+)
+def test_guards_chatter_catches_each_category(target: str, kind: str) -> None:
+    flag = check_chatter("De gemeenteraad stemde in met het plan.", target)
+    assert flag is not None and flag.evidence["kind"] == kind, (target, flag)
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("Het spijt me, zei hij, ik kan niet blijven.", "I'm afraid, he said, I cannot stay."),
+        ("Ik kon niet meer lopen.", "I could not walk."),
+        ("Natuurlijk! Het plan gaat door.", "Of course! The plan goes ahead."),
+        ("Ja, het plan gaat door.", "Yes, the plan goes ahead."),
+        ("Wat een verrassende uitslag voor de stad.", "What a surprising outcome for the city."),
+        (
+            "Dit betekent dat de prijzen stijgen. Met andere woorden: alles wordt duurder.",
+            "This means prices will rise. In other words, everything gets more expensive.",
+        ),
+        ("Wilt u mij laten weten wat u wilt?", "Would you like me to know what you want?"),
+        ("Waarom? Dat weet niemand.", "Why? Nobody knows."),
+        ("Zonder jou had ik het niet gekund.", "You gave me the strength; I could not have done it alone."),
+    ],
+)
+def test_guards_chatter_excuses_what_the_source_says(source: str, target: str) -> None:
+    assert check_chatter(source, target) is None, target
 
 
 def test_guards_check_segment_runs_the_instruct_model_guards_last() -> None:

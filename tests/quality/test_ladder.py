@@ -510,7 +510,7 @@ def test_links_of_the_winning_hypothesis_are_the_segment_s() -> None:
     assert "links" not in json.dumps(fixed.to_dict())
 
 
-def test_links_are_dropped_when_the_glossary_changed_the_target_or_the_source() -> None:
+def test_links_are_dropped_when_the_glossary_changed_the_target_and_mapped_back_when_it_changed_the_source() -> None:
     repaired = "Lukashenko spoke with Poetin in Sotsji about the union."
     kept = "Lukashenko spoke with Putin in Sochi about the union."
     links = {repaired: ((0, 0), (4, 3)), kept: ((0, 0), (4, 3)), EN_NUM: ((0, 0),)}
@@ -519,14 +519,24 @@ def test_links_are_dropped_when_the_glossary_changed_the_target_or_the_source() 
     )
     (fixed,) = translate_guarded(engine, [NL_NAMES], BASE, glossary=builtin_glossary(), policy=UNLIMITED)
     assert fixed.target == kept and fixed.attempts[0].links is None, "the repair changed the decoded target"
-    # the target as decoded, but from the source with its terms forced: its words are not the segment's
+    # the target as decoded, but from the source with its terms forced: links over the forced words
+    # ("Lukashenko" 0, "Putin" 5) are mapped back to the segment's ("Loekasjenko" 0, "Poetin" 5)
     engine = LinkingEngine(
-        ScriptedEngine({FORCED: {"normal": [(kept, -0.3)]}, NL_NUM: {"normal": [(EN_NUM, -0.2)]}}), links
+        ScriptedEngine({FORCED: {"normal": [(kept, -0.3)]}, NL_NUM: {"normal": [(EN_NUM, -0.2)]}}),
+        {**links, kept: ((0, 0), (5, 3), (1, 1), (7, 7))},
     )
     forced, plain = translate_guarded(engine, [NL_NAMES, NL_NUM], BASE, glossary=builtin_glossary(), policy=UNLIMITED)
-    assert forced.attempts[0].links == links[kept] and forced.forced_source != forced.source
-    assert forced.links is None
+    assert forced.attempts[0].links == ((0, 0), (5, 3), (1, 1), (7, 7)) and forced.forced_source != forced.source
+    assert forced.links == ((0, 0), (1, 1), (5, 3), (7, 7))
     assert plain.links == links[EN_NUM], "a segment without terms keeps its links under a glossary"
+
+
+def test_links_over_forced_words_map_to_every_word_of_the_term_they_replaced() -> None:
+    from pipeline.quality.ladder import source_links
+
+    read = "De Verenigde Staten en Belarus tekenen."
+    source = "De VS en Wit-Rusland tekenen."  # one word read as two, one as one
+    assert source_links(((1, 1), (2, 2), (4, 3), (5, 4)), read, source) == ((1, 1), (1, 2), (3, 3), (4, 4))
 
 
 def test_links_of_a_clause_split_are_none() -> None:
