@@ -26,10 +26,16 @@ Flags (``FLAG_NAMES``):
   about itself or the text (``I'm sorry``, ``As an AI``, ``Here is the translation``, ``Could you…``),
   or a question for a source that asks none. Each pattern is excused by the Dutch that would be
   translated that way (``Het spijt me`` → ``I'm sorry``, ``Kunt u…`` → ``Could you…``).
+  Also: acknowledgements (``No problem!``), answers to the content (``Wow,``), remarks anywhere about the
+  translation or the source (``This phrase means``, ``N.B.``, ``I kept …``), words to the reader
+  (``the text you sent``), and a question anywhere for a source without one.
 - ``added_content``: the output says more than the source: more sentences than the source has
-  (``added_sentences`` or more extra) and at least ``added_length_ratio`` times its length.
+  (``added_sentences`` or more extra; sentences with a letter; a headline without a final stop whose
+  output ends with one has one more), and either at least ``added_length_ratio`` times its length, or
+  what precedes the extra sentences is ``added_rest_ratio`` (0.75) of it: a whole translation, then more.
   On NTREX-128 neither flags a correct pair; the 7 correct translations that split a sentence in
-  two are at most 1.08 times their source's length, so ``added_content`` starts at 1.3.
+  two are at most 1.08 times their source's length (so the ratio starts at 1.3), and their first
+  parts are at most 0.61 of it (so the rest starts at 0.75).
 
 The thresholds were chosen on NTREX-128 (``nl2en eval guards``; the README quotes the rates):
 correct translations are rarely under half the source's length (0.4 % of pairs) while outputs cut

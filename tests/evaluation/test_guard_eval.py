@@ -175,7 +175,10 @@ def test_guard_eval_instruct_damage_is_seeded_varied_and_changes_the_pair(kind: 
     assert damaged == [
         damage_llm(kind, i, LONG_NL, LONG_EN, following, split) for i in range(40) for split in ("dev", "held")
     ]
-    assert len({d.detail["template"] for d in damaged}) >= 3 and len({d.damaged for d in damaged}) >= 3
+    assert (
+        len({(d.detail["split"], d.detail["template"]) for d in damaged}) >= 3
+        and len({d.damaged for d in damaged}) >= 3
+    )
     for damage in damaged:
         assert damage.damaged != LONG_EN and damage.kind == f"{kind}/{damage.detail['split']}"
         assert not re.search(r"[{}¶]", damage.damaged), damage.damaged
