@@ -150,8 +150,17 @@ def test_ct2_generator_pins_the_mmap_threshold_before_loading(
     assert module.fix_mmap_threshold() == (platform.libc_ver()[0] == "glibc")
     calls: list[str] = []
     real_open = module.open_converted
-    monkeypatch.setattr(module, "fix_mmap_threshold", lambda: calls.append("pin") or True)
-    monkeypatch.setattr(module, "open_converted", lambda *a: calls.append("open") or real_open(*a))
+
+    def pin() -> bool:
+        calls.append("pin")
+        return True
+
+    def open_converted(*args: Any) -> Any:
+        calls.append("open")
+        return real_open(*args)
+
+    monkeypatch.setattr(module, "fix_mmap_threshold", pin)
+    monkeypatch.setattr(module, "open_converted", open_converted)
     _, ct = engines(tiny_llama)
     ct.load()
     ct.load()
