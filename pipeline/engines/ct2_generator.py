@@ -22,12 +22,9 @@ prefix alone gives the same ids as inside the prompt), so outputs never change w
 
 Memory: the int8 weights are one block the size of ``model.bin``; each batch's prompt pass then
 needs about half a MiB per padded prompt token (key/value cache and the activations of a layer).
-CTranslate2 allocates those with ``malloc``; glibc raises its mmap threshold after the first large
-block is freed, so later blocks of a batch come from the heap, which is fragmented and never
-returned: a process kept some 700 MiB more after its first call, and its peak grew with every call
-on the EuroLLM-1.7B architecture (``bench/llm.py``). :func:`fix_mmap_threshold` pins the threshold
-before the model is loaded, so every block of 4 MiB or more is mapped on its own and returned when
-freed. The arithmetic is untouched: outputs are the same.
+glibc keeps some of those buffers after a call (up to ~700 MiB on the EuroLLM-1.7B architecture);
+pinning its mmap threshold returns them but made generation 2.7 times slower there (every buffer
+mapped and faulted in again), so it is left alone (``bench/llm.py`` measures the peak).
 """
 
 from __future__ import annotations
@@ -44,11 +41,6 @@ from pipeline.errors import ModelError
 from pipeline.models.registry import ResolvedModel
 from pipeline.signature import EngineSection
 
-# Blocks from this size up are mapped apart and returned to the system when freed (glibc's own
-# default starts at 128 KiB but moves up to 32 MiB after large frees, which is what fragments).
-MMAP_THRESHOLD = 4 * 1024 * 1024
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
-
 # Decoder-only model types whose CTranslate2 conversion is tested here (EuroLLM and Tower are Llama).
 SUPPORTED_MODEL_TYPES = frozenset({"llama", "qwen2"})
 
@@ -56,24 +48,6 @@ SUPPORTED_MODEL_TYPES = frozenset({"llama", "qwen2"})
 def supports(model: ResolvedModel) -> bool:
     """Whether this causal LM can run on CTranslate2 here (installed, and a known architecture)."""
     return ct2_available() and model.config().get("model_type") in SUPPORTED_MODEL_TYPES
-
-
-def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
-    """Pin glibc's mmap threshold for this process (see the module docstring); whether it was set.
-
-    Only glibc has ``mallopt``; elsewhere (musl, macOS, Windows) nothing changes and ``False`` is returned.
-    """
-    import ctypes
-    import ctypes.util
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(ctypes.c_int(M_MMAP_THRESHOLD), ctypes.c_int(threshold)))
-    except (OSError, AttributeError):
-        return False
 
 
 def generation_options(decoding: CausalDecoding, chat: ChatTokenizer) -> dict[str, Any]:
@@ -133,7 +107,6 @@ class CT2GeneratorEngine(ChatEngineBase):
                     f"unknown compute type {self.compute_type!r}; choose one of {', '.join(QUANTIZATIONS)}"
                 )
             path = convert_model(self.model, self.fingerprint, self.compute_type)
-            fix_mmap_threshold()
             self._generator = open_converted(
                 "Generator", path, self.model, self.device, self.compute_type, self.threads
             )

@@ -138,30 +138,3 @@ def test_ct2_generator_int8_conversion_is_made_once(tiny_qwen2: Path, monkeypatc
     second = CT2GeneratorEngine(model, fingerprint(model))
     assert second.generate(prompts, GREEDY) == outputs
     assert (target / "model.bin").stat().st_mtime_ns == stamp
-
-
-def test_ct2_generator_pins_the_mmap_threshold_before_loading(
-    tiny_llama: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import platform
-
-    import pipeline.engines.ct2_generator as module
-
-    assert module.fix_mmap_threshold() == (platform.libc_ver()[0] == "glibc")
-    calls: list[str] = []
-    real_open = module.open_converted
-
-    def pin() -> bool:
-        calls.append("pin")
-        return True
-
-    def open_converted(*args: Any) -> Any:
-        calls.append("open")
-        return real_open(*args)
-
-    monkeypatch.setattr(module, "fix_mmap_threshold", pin)
-    monkeypatch.setattr(module, "open_converted", open_converted)
-    _, ct = engines(tiny_llama)
-    ct.load()
-    ct.load()
-    assert calls == ["pin", "open"]

@@ -158,3 +158,47 @@ def test_llm_tiny_llama_through_open_translator(tiny_llama: Path, tmp_path: Path
     assert len(first) == 3 and not any(t.cached for t in first)
     assert all(t.cached for t in again) and [t.target for t in again] == [t.target for t in first]
     assert all(a["prompt"] == session.signature.prompt.digest for t in first for a in t.attempts)
+
+
+def test_llm_shared_prefix_is_the_common_opening_up_to_a_line_break() -> None:
+    from pipeline.translation.llm import shared_prefix
+
+    prompts = ["<|im_start|>system\nBe exact.\n<|im_start|>user\nVertaal: A", "<|im_start|>system\nBe exact.\nX"]
+    assert shared_prefix(prompts) == "<|im_start|>system\nBe exact.\n"
+    assert shared_prefix(prompts[:1]) is None and shared_prefix(["ab\ncd", "xy\ncd"]) is None
+
+
+def test_llm_static_prompt_on_ctranslate2_changes_no_translation(
+    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared system turn goes to CTranslate2 as its static prompt; the translations are the same without."""
+    import pipeline.engines.ct2_generator as generator
+    import pipeline.translation.llm as llm
+    from pipeline.engines.factory import EngineOptions
+    from pipeline.runs.sessions import NO_CACHE, TranslatorSpec, open_translator
+
+    sources = ["Poetin sprak in Moskou.", "De man kwam thuis.", "Hij was moe.", "Het kabinet vergadert morgen."]
+    spec = TranslatorSpec(str(tiny_llama), {"max_new_tokens": 8}, EngineOptions(compute_type="float32"), context=0)
+    used: list[int] = []
+    real_split = generator.CT2GeneratorEngine.static_split
+
+    def counted(self: object, prompts: list[str], ids: list[list[int]], prefix: str | None) -> int:
+        tokens = real_split(self, prompts, ids, prefix)  # type: ignore[arg-type]
+        used.append(tokens)
+        return tokens
+
+    monkeypatch.setattr(generator.CT2GeneratorEngine, "static_split", counted)
+    results = {}
+    for label in ("static", "plain"):
+        if label == "plain":
+            monkeypatch.setattr(llm, "shared_prefix", lambda prompts: None)
+        session = open_translator(spec, NO_CACHE)
+        try:
+            results[label] = [t.target for t in session.translator.translate_batch(sources)]
+        finally:
+            session.close()
+        if label == "static":
+            assert max(used) > 0, "the prompts' shared opening was used as the static prompt"
+            used.clear()
+    assert len(set(results["plain"])) > 1, "the tiny model answers differently to different sentences"
+    assert results["static"] == results["plain"] and not any(used)
