@@ -52,6 +52,7 @@ from pipeline.runs.document import (
     document_manifest,
     segment_article,
     translate_segments,
+    wants_links,
     write_translation,
 )
 from pipeline.runs.manifest import WindowSection
@@ -404,7 +405,8 @@ def translate_corpus(
         try:
             # each document is its own group: the retry budget is spent per document
             groups = [e.position for e in ready for _ in e.sources]
-            together = translate_segments(counted, sources, window.segments, groups, contexts(ready))
+            links = [wants_links(e.prepared.article) for e in ready if e.prepared for _ in e.sources]
+            together = translate_segments(counted, sources, window.segments, groups, contexts(ready), links)
         except Exception:
             together = None  # translated one by one below, so only the failing document reports it
             if isinstance(counted, CountedTranslator):
@@ -433,7 +435,10 @@ def translate_corpus(
                     publish(entry, done.pop(entry.position), len(ready))
                 else:
                     alone = time.perf_counter()
-                    results = translate_segments(counted, entry.sources, window.segments, None, contexts([entry]))
+                    links = [wants_links(entry.prepared.article)] * len(entry.sources)
+                    results = translate_segments(
+                        counted, entry.sources, window.segments, None, contexts([entry]), links
+                    )
                     publish(entry, translated(entry, results, time.perf_counter() - alone), 1)
             except Exception as exc:
                 tally.failed(entry.position, entry.path, exc)

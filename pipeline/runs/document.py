@@ -207,24 +207,36 @@ def translate_segments(
     chunk_size: int,
     groups: Sequence[Hashable] | None = None,
     contexts: Sequence[Sequence[str]] | None = None,
+    links: Sequence[bool] | None = None,
 ) -> list[Translation]:
     """``sources`` through the translator in chunks: each chunk's results reach the cache before the next starts.
 
     Chunks bound the translation working set on long inputs and let a killed run resume
     from the cache. ``groups`` (each source's document) and ``contexts`` (the sentences
-    before each source) go along, chunk by chunk.
+    before each source) go along, chunk by chunk. Word links are kept only where ``links``
+    says so (a document with inline elements to place; None: nowhere), so a long plain text
+    never holds them.
     """
     results: list[Translation] = []
     for i in range(0, len(sources), max(1, chunk_size)):
         chunk = sources[i : i + chunk_size]
         if contexts is not None:
             part = None if groups is None else groups[i : i + chunk_size]
-            results.extend(translator.translate_batch(chunk, part, contexts[i : i + chunk_size]))
+            done = translator.translate_batch(chunk, part, contexts[i : i + chunk_size])
         elif groups is None:
-            results.extend(translator.translate_batch(chunk))
+            done = translator.translate_batch(chunk)
         else:
-            results.extend(translator.translate_batch(chunk, groups[i : i + chunk_size]))
+            done = translator.translate_batch(chunk, groups[i : i + chunk_size])
+        wanted = links[i : i + chunk_size] if links is not None else [False] * len(done)
+        results.extend(
+            t if keep or t.links is None else replace(t, links=None) for t, keep in zip(done, wanted, strict=True)
+        )
     return results
+
+
+def wants_links(article: Article) -> bool:
+    """Whether a document's translations need their word links: it has inline elements to place."""
+    return article.structured is not None and any(u.inlines for u in article.structured.units)
 
 
 def context_size(translator: object) -> int:
@@ -244,7 +256,9 @@ def translate_document(
     started = time.perf_counter()
     size = context_size(translator)
     contexts = prepared.contexts(size) if size else None
-    results = translate_segments(translator, [s.source for s in prepared.to_translate], chunk_size, None, contexts)
+    sources = [s.source for s in prepared.to_translate]
+    links = [wants_links(article)] * len(sources)
+    results = translate_segments(translator, sources, chunk_size, None, contexts, links)
     result = prepared.with_translations(results).rendered(getattr(translator, "align", None))
     result.timings["translate_s"] = round(time.perf_counter() - started, 4)
     return result

@@ -134,7 +134,9 @@ class ScriptedCausalEngine:
         self.asked[text] = count + 1
         return replies[min(count, len(replies) - 1)]
 
-    def decode(self, prompts: Sequence[str], request: DecodeRequest) -> list[list[Candidate]]:
+    def decode(
+        self, prompts: Sequence[str], request: DecodeRequest, static_prefix: str | None = None
+    ) -> list[list[Candidate]]:
         self.calls.append((tuple(prompts), request))
         outputs = []
         for prompt in prompts:

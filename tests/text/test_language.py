@@ -131,3 +131,15 @@ def test_document_language_of_a_text_without_letters_is_undetermined() -> None:
 
 def test_document_language_of_a_script_outside_the_news_languages_is_not_called_dutch() -> None:
     assert document_language("Россия и Беларусь ведут переговоры о глубокой интеграции.")[0] == "ru"
+
+
+def test_language_a_long_document_is_read_from_evenly_spaced_slices() -> None:
+    from pipeline.text.language import SAMPLE_CHARS, document_language, document_sample
+
+    dutch = "Het kabinet heeft dinsdag besloten dat de nieuwe wet pas volgend jaar ingaat. " * 400
+    english = "The cabinet decided on Tuesday that the new law will only take effect next year. " * 400
+    text = dutch * 5 + english  # 5/6 Dutch, over the sample size
+    sample = document_sample(text)
+    assert len(text) > SAMPLE_CHARS >= len(sample) - 20 and "Het kabinet" in sample and "The cabinet" in sample
+    assert document_language(text)[0] == "nl"
+    assert document_sample(dutch[:500]) == dutch[:500]
