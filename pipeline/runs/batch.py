@@ -48,7 +48,6 @@ from pipeline.runs.corpus import Formats
 from pipeline.runs.document import (
     SegmentTranslator,
     TranslatedDocument,
-    context_size,
     document_manifest,
     segment_article,
     translate_segments,
@@ -57,7 +56,7 @@ from pipeline.runs.document import (
 )
 from pipeline.runs.manifest import WindowSection
 from pipeline.runs.outputs import DocumentFolders, InputIdentity, run_directory
-from pipeline.translation.translator import Translation
+from pipeline.translation.translator import Translation, context_size
 
 if TYPE_CHECKING:
     from pipeline.runs.corpus import CorpusItem

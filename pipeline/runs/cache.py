@@ -27,7 +27,7 @@ from pipeline.runs.memory import TranslationMemory, cache_key
 from pipeline.signature import RunSignature
 from pipeline.summaries.base import Summarizer, Summary
 from pipeline.text.normalise import normal_positions, normalise_source
-from pipeline.translation.translator import Translation, Translator
+from pipeline.translation.translator import Translation, Translator, context_size
 
 
 def rebased(translation: Translation, stored: str, source: str) -> Translation | None:
@@ -179,8 +179,7 @@ class CachedTranslator(_Cached):
     @property
     def context_size(self) -> int:
         """How many previous sentences of its document the inner translator reads (0: none)."""
-        # a translator that predates context declares nothing: it reads none
-        return int(getattr(self.inner, "context_size", 0) or 0)
+        return context_size(self.inner)  # a translator that declares nothing reads none
 
     def key(self, source: str, context: Sequence[str] = ()) -> str:
         inner: Any = self.inner  # segment_key(source, context) where context_size is declared

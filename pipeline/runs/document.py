@@ -39,7 +39,7 @@ from pipeline.runs.structured import Aligner, render_units
 from pipeline.signature import RunSignature
 from pipeline.text.reader import Article
 from pipeline.text.segment import Document, Segment, segment_document, segment_units
-from pipeline.translation.translator import Translation
+from pipeline.translation.translator import Translation, context_size
 
 SEGMENT_CHUNK = 256
 # A document is read as not Dutch only when the language found is this sure and it has this many words.
@@ -239,11 +239,6 @@ def wants_links(article: Article) -> bool:
     return article.structured is not None and any(u.inlines for u in article.structured.units)
 
 
-def context_size(translator: object) -> int:
-    """How many sentences before each segment ``translator`` reads (0 for one that declares none)."""
-    return int(getattr(translator, "context_size", 0) or 0)
-
-
 def translate_document(
     article: Article, translator: SegmentTranslator, chunk_size: int = SEGMENT_CHUNK
 ) -> TranslatedDocument:
@@ -308,9 +303,19 @@ def write_translation(
 
 def english_body(result: TranslatedDocument) -> str:
     """The translated text to summarise: one line per block, metadata and markers left out."""
+    return _body(result, source=False)
+
+
+def dutch_body(result: TranslatedDocument) -> str:
+    """The Dutch text an instruct model summarises from (``--source-side``): one line per block."""
+    return _body(result, source=True)
+
+
+def _body(result: TranslatedDocument, *, source: bool) -> str:
+    """The translatable segments' sources or translations, one line per block (empty ones left out)."""
     lines: dict[int, list[str]] = {}
     for seg in result.document.translatable:
-        target = result.translations[seg.index].target
-        if target:
-            lines.setdefault(seg.block, []).append(target)
+        text = seg.source if source else result.translations[seg.index].target
+        if text:
+            lines.setdefault(seg.block, []).append(text)
     return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.errors import ModelError
 from pipeline.runs.batch import BatchPlan, BatchReport, ReadOptions, process_batch, translate_paths
-from pipeline.runs.document import TranslatedDocument, english_body
+from pipeline.runs.document import TranslatedDocument, dutch_body, english_body
 from pipeline.runs.manifest import CacheSection, InputSection, RunManifest, created_now
 from pipeline.runs.outputs import MANIFEST_FILE, library_versions, publish_directory, run_directory
 from pipeline.runs.sessions import SummarizerSession, TranslatorSession
@@ -86,14 +86,6 @@ def check_source_side(session: SummarizerSession) -> None:
     instruct model opened to read Dutch writes its English summary from them; no other can."""
     if session.abstractive and not session.reads_dutch:
         raise ModelError("--source-side needs the extractive summariser (--summarizer extractive) or an instruct model")
-
-
-def dutch_body(result: TranslatedDocument) -> str:
-    """The Dutch text an instruct model summarises from (``--source-side``): one line per block."""
-    lines: dict[int, list[str]] = {}
-    for seg in result.document.translatable:
-        lines.setdefault(seg.block, []).append(seg.source)
-    return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
 
 
 def summarize_translation(result: TranslatedDocument, session: SummarizerSession, source_side: bool) -> Any:

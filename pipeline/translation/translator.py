@@ -223,6 +223,11 @@ class Translator(Protocol):
         return None
 
 
+def context_size(translator: object) -> int:
+    """How many sentences before each segment ``translator`` reads (0 for one that declares none)."""
+    return int(getattr(translator, "context_size", 0) or 0)
+
+
 def glossary_key(glossary: Glossary | None, source: str) -> dict[str, Any]:
     """The digest of the glossary entries ``source`` uses (none: nothing), for its cache key."""
     used = glossary.segment_key(source) if glossary else ""
